@@ -1,0 +1,45 @@
+//! `idv`: identity verification from the command line.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+mod bench;
+mod face;
+
+#[derive(Parser)]
+#[command(name = "idv", version, about = "Self-hostable identity verification")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Face engine: detection, comparison, liveness, evaluation.
+    Face {
+        #[command(subcommand)]
+        command: face::FaceCommand,
+    },
+    /// Benchmarks that print their figures.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Face { command } => face::run(command),
+        Command::Bench { command } => bench::run(command),
+    }
+}
+
+/// Reads and decodes an image for the command-line tools (no minimum size).
+pub fn load_image(path: &PathBuf) -> Result<image::RgbImage> {
+    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    idv_image::decode_rgb(&bytes, &idv_image::Limits::ANY)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}

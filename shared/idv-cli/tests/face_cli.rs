@@ -1,0 +1,92 @@
+//! The `idv face` commands as other tools script them: real models, real photos, JSON out.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
+fn idv(args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_idv"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "idv {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    // The JSON is the whole output, or its last line (eval).
+    serde_json::from_str(&stdout)
+        .or_else(|_| serde_json::from_str(stdout.lines().last().unwrap_or_default()))
+        .unwrap_or_else(|e| panic!("idv {args:?} printed no JSON ({e}): {stdout}"))
+}
+
+fn path(name: &str) -> String {
+    fixtures().join(name).display().to_string()
+}
+
+#[test]
+fn detect_prints_kairos_faces_predicted() {
+    let v = idv(&[
+        "face",
+        "detect",
+        &path("faces/face_recognition__two_people.jpg"),
+    ]);
+    let faces = v["faces"].as_array().unwrap();
+    assert_eq!(faces.len(), 2);
+    for f in faces {
+        assert!(f["confidence"].as_f64().unwrap() > 0.6);
+        assert!(f["top_left"]["x"].is_number() && f["top_left"]["y"].is_number());
+        assert!(
+            f["delta"]["x"].as_f64().unwrap() > 10.0 && f["delta"]["y"].as_f64().unwrap() > 10.0
+        );
+        assert_eq!(f["landmarks"].as_array().unwrap().len(), 5);
+    }
+    assert!(v["img"]["width"].as_u64().unwrap() > 0 && v["img"]["height"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn compare_and_liveness_print_scores() {
+    let v = idv(&[
+        "face",
+        "compare",
+        &path("faces/face-api.js__penny__penny1.png"),
+        &path("faces/face-api.js__penny__penny3.png"),
+    ]);
+    assert!(v["face_match_confidence"].as_f64().unwrap() >= 0.56, "{v}");
+    assert_eq!(v["image_a"]["faces_predicted"].as_array().unwrap().len(), 1);
+    let v = idv(&["face", "liveness", &path("liveness/image_T1.jpg")]);
+    let s = v["faces_liveness"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&s));
+}
+
+#[test]
+fn eval_reaches_tar_99_at_far_1_percent() {
+    let plot = std::env::temp_dir().join(format!("idv-roc-{}.svg", std::process::id()));
+    let v = idv(&[
+        "face",
+        "eval",
+        &path("faces/pairs.csv"),
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert_eq!(v["pairs"], 1485);
+    assert_eq!(v["failed_to_process"], 0);
+    assert!(v["tar_at_far_1e-2"].as_f64().unwrap() >= 0.99, "{v}");
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("false accept rate"));
+    std::fs::remove_file(plot).ok();
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_idv"))
+        .args(["face", "detect", "/nonexistent.jpg"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.jpg"));
+}

@@ -1,0 +1,153 @@
+//! Face alignment: a similarity transform from the five detected landmarks to the ArcFace
+//! 112×112 template, estimated by least squares (Umeyama), then a bilinear warp.
+
+use image::{Rgb, RgbImage};
+
+/// Side of the aligned crop.
+pub const SIZE: u32 = 112;
+
+/// ArcFace's canonical landmark positions in a 112×112 crop (same order as [`crate::Face::landmarks`]).
+pub const TEMPLATE: [[f32; 2]; 5] = [
+    [38.2946, 51.6963],
+    [73.5318, 51.5014],
+    [56.0252, 71.7366],
+    [41.5493, 92.3655],
+    [70.7299, 92.2041],
+];
+
+/// A similarity transform `p' = [a -b; b a]·p + t`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Similarity {
+    pub a: f32,
+    pub b: f32,
+    pub tx: f32,
+    pub ty: f32,
+}
+
+impl Similarity {
+    /// Least-squares similarity mapping `src` points onto `dst` points.
+    pub fn estimate(src: &[[f32; 2]], dst: &[[f32; 2]]) -> Similarity {
+        let n = src.len().min(dst.len()).max(1) as f32;
+        let mean = |pts: &[[f32; 2]]| {
+            let (sx, sy) = pts
+                .iter()
+                .fold((0.0, 0.0), |(x, y), p| (x + p[0], y + p[1]));
+            (sx / n, sy / n)
+        };
+        let (mx, my) = mean(src);
+        let (nx, ny) = mean(dst);
+        let (mut dot, mut cross, mut var) = (0f32, 0f32, 0f32);
+        for (p, q) in src.iter().zip(dst) {
+            let (px, py) = (p[0] - mx, p[1] - my);
+            let (qx, qy) = (q[0] - nx, q[1] - ny);
+            dot += px * qx + py * qy;
+            cross += px * qy - py * qx;
+            var += px * px + py * py;
+        }
+        let var = var.max(f32::EPSILON);
+        let (a, b) = (dot / var, cross / var);
+        Similarity {
+            a,
+            b,
+            tx: nx - (a * mx - b * my),
+            ty: ny - (b * mx + a * my),
+        }
+    }
+
+    /// Applies the transform to a point.
+    pub fn apply(&self, p: [f32; 2]) -> [f32; 2] {
+        [
+            self.a * p[0] - self.b * p[1] + self.tx,
+            self.b * p[0] + self.a * p[1] + self.ty,
+        ]
+    }
+
+    /// The inverse transform.
+    pub fn inverse(&self) -> Similarity {
+        let d = (self.a * self.a + self.b * self.b).max(f32::EPSILON);
+        let (a, b) = (self.a / d, -self.b / d);
+        Similarity {
+            a,
+            b,
+            tx: -(a * self.tx - b * self.ty),
+            ty: -(b * self.tx + a * self.ty),
+        }
+    }
+}
+
+/// Warps the face with these landmarks to the canonical 112×112 crop.
+pub fn align(img: &RgbImage, landmarks: &[[f32; 2]; 5]) -> RgbImage {
+    let inv = Similarity::estimate(landmarks, &TEMPLATE).inverse();
+    let mut out = RgbImage::new(SIZE, SIZE);
+    for (u, v, px) in out.enumerate_pixels_mut() {
+        let [x, y] = inv.apply([u as f32 + 0.0, v as f32 + 0.0]);
+        *px = bilinear(img, x, y);
+    }
+    out
+}
+
+/// Samples `img` at a sub-pixel position; outside the image is black.
+fn bilinear(img: &RgbImage, x: f32, y: f32) -> Rgb<u8> {
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let (x0, y0) = (x.floor() as i64, y.floor() as i64);
+    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    let at = |xi: i64, yi: i64| -> [f32; 3] {
+        if xi < 0 || yi < 0 || xi >= w || yi >= h {
+            [0.0; 3]
+        } else {
+            let p = img.get_pixel(xi as u32, yi as u32).0;
+            [p[0] as f32, p[1] as f32, p[2] as f32]
+        }
+    };
+    let (p00, p10, p01, p11) = (
+        at(x0, y0),
+        at(x0 + 1, y0),
+        at(x0, y0 + 1),
+        at(x0 + 1, y0 + 1),
+    );
+    let mut out = [0u8; 3];
+    for c in 0..3 {
+        let top = p00[c] * (1.0 - fx) + p10[c] * fx;
+        let bottom = p01[c] * (1.0 - fx) + p11[c] * fx;
+        out[c] = (top * (1.0 - fy) + bottom * fy).round().clamp(0.0, 255.0) as u8;
+    }
+    Rgb(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovers_a_known_similarity() {
+        let t = Similarity {
+            a: 0.8,
+            b: 0.3,
+            tx: 12.0,
+            ty: -4.0,
+        };
+        let src = [
+            [10.0, 20.0],
+            [50.0, 22.0],
+            [30.0, 40.0],
+            [15.0, 60.0],
+            [45.0, 61.0],
+        ];
+        let dst: Vec<[f32; 2]> = src.iter().map(|p| t.apply(*p)).collect();
+        let e = Similarity::estimate(&src, &dst);
+        assert!((e.a - t.a).abs() < 1e-4 && (e.b - t.b).abs() < 1e-4);
+        assert!((e.tx - t.tx).abs() < 1e-3 && (e.ty - t.ty).abs() < 1e-3);
+        let back = e.inverse().apply(e.apply([7.0, 9.0]));
+        assert!((back[0] - 7.0).abs() < 1e-3 && (back[1] - 9.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn aligning_the_template_is_the_identity() {
+        let mut img = RgbImage::new(SIZE, SIZE);
+        for (x, y, p) in img.enumerate_pixels_mut() {
+            *p = Rgb([x as u8, y as u8, 7]);
+        }
+        let out = align(&img, &TEMPLATE);
+        assert_eq!(out.get_pixel(40, 60), img.get_pixel(40, 60));
+    }
+}

@@ -1,0 +1,129 @@
+//! [`FaceEngine`]: the face engine's one entry point, built once per process.
+
+use image::RgbImage;
+
+use crate::detect::{self, Face};
+use crate::embed::{self, Embedding};
+use crate::runtime::{self, ModelPaths, SessionPool};
+use crate::{VisionError, align, calibrate, liveness};
+
+/// Loaded face models, shareable across threads (`Arc<FaceEngine>`).
+pub struct FaceEngine {
+    detector: SessionPool,
+    embedder: SessionPool,
+    antispoof: SessionPool,
+}
+
+/// One face with its embedding.
+#[derive(Debug, Clone)]
+pub struct FaceReport {
+    pub face: Face,
+    pub embedding: Embedding,
+}
+
+/// The result of comparing the main faces of two images.
+#[derive(Debug, Clone)]
+pub struct FaceMatch {
+    /// Calibrated match confidence in [0, 1].
+    pub confidence: f32,
+    /// Raw cosine similarity of the two embeddings.
+    pub cosine: f32,
+    /// Faces found in the first image, best first.
+    pub faces_a: Vec<Face>,
+    /// Faces found in the second image, best first.
+    pub faces_b: Vec<Face>,
+}
+
+impl FaceEngine {
+    /// Loads the models from `models/dist` (see [`ModelPaths::locate`]).
+    pub fn load_default() -> Result<FaceEngine, VisionError> {
+        Self::load(&ModelPaths::locate()?, 2, 1)
+    }
+
+    /// Loads the models with `sessions` parallel sessions per model, `threads` threads each.
+    pub fn load(
+        paths: &ModelPaths,
+        sessions: usize,
+        threads: usize,
+    ) -> Result<FaceEngine, VisionError> {
+        let env = runtime::environment(paths)?;
+        Ok(FaceEngine {
+            detector: SessionPool::new(
+                env,
+                "yunet",
+                &paths.file("yunet.onnx")?,
+                sessions,
+                threads,
+            )?,
+            embedder: SessionPool::new(
+                env,
+                "mobilefacenet",
+                &paths.file("mobilefacenet.onnx")?,
+                sessions,
+                threads,
+            )?,
+            antispoof: SessionPool::new(
+                env,
+                "antispoof",
+                &paths.file("antispoof.onnx")?,
+                sessions,
+                threads,
+            )?,
+        })
+    }
+
+    /// Every face in the image, best first.
+    pub fn detect(&self, img: &RgbImage) -> Result<Vec<Face>, VisionError> {
+        detect::detect(&self.detector, img)
+    }
+
+    /// The aligned 112×112 crop of a face.
+    pub fn align(&self, img: &RgbImage, face: &Face) -> RgbImage {
+        align::align(img, &face.landmarks)
+    }
+
+    /// Embeddings of the given faces of one image.
+    pub fn embed(&self, img: &RgbImage, faces: &[Face]) -> Result<Vec<Embedding>, VisionError> {
+        let crops: Vec<RgbImage> = faces.iter().map(|f| self.align(img, f)).collect();
+        let refs: Vec<&RgbImage> = crops.iter().collect();
+        embed::embed(&self.embedder, &refs)
+    }
+
+    /// Detects and embeds every face of an image.
+    pub fn analyze(&self, img: &RgbImage) -> Result<Vec<FaceReport>, VisionError> {
+        let faces = self.detect(img)?;
+        let embeddings = self.embed(img, &faces)?;
+        Ok(faces
+            .into_iter()
+            .zip(embeddings)
+            .map(|(face, embedding)| FaceReport { face, embedding })
+            .collect())
+    }
+
+    /// Compares the main (largest) face of each image.
+    pub fn compare(&self, a: &RgbImage, b: &RgbImage) -> Result<FaceMatch, VisionError> {
+        let fa = self.detect(a)?;
+        let fb = self.detect(b)?;
+        let ma = main_face(&fa).ok_or(VisionError::NoFace("first image"))?;
+        let mb = main_face(&fb).ok_or(VisionError::NoFace("second image"))?;
+        let ea = self.embed(a, std::slice::from_ref(ma))?;
+        let eb = self.embed(b, std::slice::from_ref(mb))?;
+        let cosine = ea[0].cosine(&eb[0]);
+        Ok(FaceMatch {
+            confidence: calibrate::confidence(cosine),
+            cosine,
+            faces_a: fa,
+            faces_b: fb,
+        })
+    }
+
+    /// Liveness score in [0, 1] of a face in `img`.
+    pub fn liveness(&self, img: &RgbImage, face: &Face) -> Result<f32, VisionError> {
+        liveness::score(&self.antispoof, img, face)
+    }
+}
+
+/// The largest face: the subject of a selfie or the portrait of a document.
+pub fn main_face(faces: &[Face]) -> Option<&Face> {
+    faces.iter().max_by(|a, b| a.area().total_cmp(&b.area()))
+}

@@ -1,0 +1,188 @@
+//! The face engine on real photos with the real models (run `models/fetch` first).
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use idv_vision::{FaceEngine, main_face};
+use image::RgbImage;
+
+fn engine() -> &'static FaceEngine {
+    static ENGINE: OnceLock<FaceEngine> = OnceLock::new();
+    ENGINE.get_or_init(|| FaceEngine::load_default().expect("models: run models/fetch"))
+}
+
+fn fixture(name: &str) -> RgbImage {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    idv_image::decode_rgb(&bytes, &idv_image::Limits::ANY).unwrap()
+}
+
+fn confidence(a: &str, b: &str) -> f32 {
+    engine()
+        .compare(&fixture(a), &fixture(b))
+        .unwrap()
+        .confidence
+}
+
+#[test]
+fn same_person_pairs_score_in_the_pass_band() {
+    for (a, b) in [
+        (
+            "faces/face_recognition__knn_train__obama__obama2.jpg",
+            "faces/face_recognition__tests_obama3.jpg",
+        ),
+        (
+            "faces/face_recognition__knn_train__biden__biden.jpg",
+            "faces/face_recognition__knn_train__biden__biden2.jpg",
+        ),
+        (
+            "faces/face_recognition__knn_train__kit_harington__john1.jpeg",
+            "faces/face_recognition__knn_test__johnsnow_test1.jpg",
+        ),
+        (
+            "faces/face-api.js__amy__amy1.png",
+            "faces/face-api.js__amy__amy4.png",
+        ),
+        (
+            "faces/face-api.js__sheldon__sheldon2.png",
+            "faces/face-api.js__sheldon__sheldon5.png",
+        ),
+    ] {
+        let c = confidence(a, b);
+        assert!(c >= 0.56, "{a} vs {b}: {c}");
+    }
+}
+
+#[test]
+fn different_person_pairs_score_in_the_reject_band() {
+    for (a, b) in [
+        (
+            "faces/face_recognition__knn_train__obama__obama2.jpg",
+            "faces/face_recognition__knn_train__biden__biden.jpg",
+        ),
+        (
+            "faces/face_recognition__knn_train__rose_leslie__img1.jpg",
+            "faces/face_recognition__knn_train__kit_harington__john2.jpeg",
+        ),
+        (
+            "faces/face-api.js__amy__amy1.png",
+            "faces/face-api.js__penny__penny1.png",
+        ),
+        (
+            "faces/face-api.js__raj__raj3.png",
+            "faces/face-api.js__howard__howard3.png",
+        ),
+        (
+            "faces/scikit-image__astronaut.png",
+            "faces/face-api.js__bernadette__bernadette2.png",
+        ),
+    ] {
+        let c = confidence(a, b);
+        assert!(c < 0.4, "{a} vs {b}: {c}");
+    }
+}
+
+#[test]
+fn a_blank_image_has_no_face() {
+    assert!(
+        engine()
+            .detect(&fixture("faces/face-api.js__test__white.png"))
+            .unwrap()
+            .is_empty()
+    );
+    let err = engine()
+        .compare(
+            &fixture("faces/face-api.js__test__white.png"),
+            &fixture("faces/scikit-image__astronaut.png"),
+        )
+        .unwrap_err();
+    assert!(matches!(err, idv_vision::VisionError::NoFace(_)), "{err}");
+}
+
+#[test]
+fn group_photos_give_every_face() {
+    assert_eq!(
+        engine()
+            .detect(&fixture("faces/face_recognition__two_people.jpg"))
+            .unwrap()
+            .len(),
+        2
+    );
+    // Biden, Obama and a girl at the lower right.
+    assert_eq!(
+        engine()
+            .detect(&fixture(
+                "faces/face_recognition__knn_test__obama_and_biden.jpg"
+            ))
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+#[test]
+fn multiface_finds_the_right_person_in_a_group() {
+    let group = fixture("faces/face_recognition__knn_test__obama_and_biden.jpg");
+    let reports = engine().analyze(&group).unwrap();
+    let obama = engine()
+        .analyze(&fixture(
+            "faces/face_recognition__knn_train__obama__obama.jpg",
+        ))
+        .unwrap();
+    let scores: Vec<f32> = reports
+        .iter()
+        .map(|r| r.embedding.cosine(&obama[0].embedding))
+        .collect();
+    let best = scores.iter().cloned().fold(f32::MIN, f32::max);
+    let matches = scores
+        .iter()
+        .filter(|&&c| idv_vision::calibrate::confidence(c) >= 0.56)
+        .count();
+    assert_eq!(
+        matches, 1,
+        "exactly one face of the group is Obama: {scores:?}"
+    );
+    // The match is the right-hand adult (Obama stands right of Biden).
+    let idx = scores.iter().position(|&c| c == best).unwrap();
+    let others: Vec<f32> = reports
+        .iter()
+        .map(|r| r.face.x)
+        .filter(|&x| x != reports[idx].face.x)
+        .collect();
+    assert!(others.iter().any(|&x| x < reports[idx].face.x));
+}
+
+#[test]
+fn finds_the_portrait_on_document_photos() {
+    for name in ["documents/passport-td3.jpg", "documents/passport-td2.jpg"] {
+        let img = fixture(name);
+        let faces = engine().detect(&img).unwrap();
+        let face = main_face(&faces).unwrap_or_else(|| panic!("{name}: no portrait"));
+        // The ICAO specimens' portrait is on the left half, a few percent of the page.
+        let share = face.area() / (img.width() * img.height()) as f32;
+        assert!(
+            face.x + face.width < img.width() as f32 / 2.0,
+            "{name}: {face:?}"
+        );
+        assert!(
+            (0.01..0.15).contains(&share),
+            "{name}: portrait is {share} of the image"
+        );
+    }
+}
+
+#[test]
+fn spoof_photos_score_lower_liveness_than_the_live_one() {
+    let live = |name: &str| {
+        let img = fixture(name);
+        let faces = engine().detect(&img).unwrap();
+        engine().liveness(&img, main_face(&faces).unwrap()).unwrap()
+    };
+    let real = live("liveness/image_T1.jpg");
+    for spoof in ["liveness/image_F1.jpg", "liveness/image_F2.jpg"] {
+        let s = live(spoof);
+        assert!(s < real, "{spoof}: {s} vs live {real}");
+    }
+}
