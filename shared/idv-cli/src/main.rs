@@ -6,6 +6,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod document;
 mod face;
 
 #[derive(Parser)]
@@ -22,6 +23,11 @@ enum Command {
         #[command(subcommand)]
         command: face::FaceCommand,
     },
+    /// Document engine: read the MRZ, extract fields, check the document.
+    Document {
+        #[command(subcommand)]
+        command: document::DocumentCommand,
+    },
     /// Benchmarks that print their figures.
     Bench {
         #[command(subcommand)]
@@ -33,6 +39,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Face { command } => face::run(command),
+        Command::Document { command } => document::run(command),
         Command::Bench { command } => bench::run(command),
     }
 }

@@ -78,26 +78,35 @@ impl Similarity {
 /// Warps the face with these landmarks to the canonical 112×112 crop.
 pub fn align(img: &RgbImage, landmarks: &[[f32; 2]; 5]) -> RgbImage {
     let inv = Similarity::estimate(landmarks, &TEMPLATE).inverse();
-    let mut out = RgbImage::new(SIZE, SIZE);
+    warp(img, SIZE, SIZE, |p| inv.apply(p))
+}
+
+/// Builds a `width`×`height` image whose pixel (u, v) is `img` sampled bilinearly at
+/// `to_source([u, v])`; positions outside `img` take the nearest edge pixel.
+pub fn warp(
+    img: &RgbImage,
+    width: u32,
+    height: u32,
+    to_source: impl Fn([f32; 2]) -> [f32; 2],
+) -> RgbImage {
+    let mut out = RgbImage::new(width, height);
     for (u, v, px) in out.enumerate_pixels_mut() {
-        let [x, y] = inv.apply([u as f32 + 0.0, v as f32 + 0.0]);
+        let [x, y] = to_source([u as f32, v as f32]);
         *px = bilinear(img, x, y);
     }
     out
 }
 
-/// Samples `img` at a sub-pixel position; outside the image is black.
+/// Samples `img` at a sub-pixel position, clamping to the nearest edge pixel.
 fn bilinear(img: &RgbImage, x: f32, y: f32) -> Rgb<u8> {
     let (w, h) = (img.width() as i64, img.height() as i64);
     let (x0, y0) = (x.floor() as i64, y.floor() as i64);
     let (fx, fy) = (x - x0 as f32, y - y0 as f32);
     let at = |xi: i64, yi: i64| -> [f32; 3] {
-        if xi < 0 || yi < 0 || xi >= w || yi >= h {
-            [0.0; 3]
-        } else {
-            let p = img.get_pixel(xi as u32, yi as u32).0;
-            [p[0] as f32, p[1] as f32, p[2] as f32]
-        }
+        let p = img
+            .get_pixel(xi.clamp(0, w - 1) as u32, yi.clamp(0, h - 1) as u32)
+            .0;
+        [p[0] as f32, p[1] as f32, p[2] as f32]
     };
     let (p00, p10, p01, p11) = (
         at(x0, y0),

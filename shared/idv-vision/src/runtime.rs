@@ -124,6 +124,11 @@ impl SessionPool {
         self.name
     }
 
+    /// A custom metadata value of the model (e.g. PP-OCR's character list).
+    pub fn metadata(&self, key: &str) -> Option<String> {
+        self.with(|s| s.metadata().ok().and_then(|m| m.custom(key)))
+    }
+
     /// Runs `f` with a session of its own, waiting for one to be free.
     pub fn with<R>(&self, f: impl FnOnce(&mut Session) -> R) -> R {
         let session = {

@@ -1,0 +1,192 @@
+//! `idv document …`: the document engine's command-line tools.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use idv_document::{CheckSettings, DocumentEngine, DocumentReport, Ymd};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+
+use crate::load_image;
+
+#[derive(Subcommand)]
+pub enum DocumentCommand {
+    /// Read a document photo: prints {"mrz", "data", "checks"}.
+    Scan {
+        front: PathBuf,
+        /// The back of the document (a TD1 ID card's MRZ is there).
+        #[arg(long)]
+        back: Option<PathBuf>,
+        /// Minimum holder age for the UNDERAGE check.
+        #[arg(long, default_value_t = 18)]
+        minimum_age: i64,
+    },
+    /// Read every image of DIR that has a ground-truth NAME.json ({"mrz": [lines], "distortion"?}).
+    Eval { dir: PathBuf },
+}
+
+pub fn run(cmd: DocumentCommand) -> Result<()> {
+    let engine = DocumentEngine::load_default()?;
+    match cmd {
+        DocumentCommand::Scan {
+            front,
+            back,
+            minimum_age,
+        } => {
+            let f = load_image(&front)?;
+            let b = back.as_ref().map(load_image).transpose()?;
+            let settings = CheckSettings {
+                minimum_age,
+                ..CheckSettings::default()
+            };
+            let report = engine.read(&f, b.as_ref(), &settings, Ymd::today())?;
+            println!("{}", serde_json::to_string_pretty(&scan_json(&report))?);
+            Ok(())
+        }
+        DocumentCommand::Eval { dir } => eval(&engine, &dir),
+    }
+}
+
+/// The `scan` output: the zone (or null), the Kairos data fields and the checks.
+pub fn scan_json(r: &DocumentReport) -> Value {
+    json!({
+        "mrz": r.mrz.as_ref().map(|z| json!({
+            "format": z.format,
+            "lines": z.lines,
+            "valid": z.valid,
+            "checks": z.checks,
+            "repairs": z.repairs,
+            "side": r.mrz_side,
+        })),
+        "data": r.data,
+        "checks": r.checks,
+        "quality": r.quality,
+    })
+}
+
+/// Ground truth for one evaluation image.
+#[derive(serde::Deserialize)]
+struct Truth {
+    mrz: Vec<String>,
+    #[serde(default)]
+    distortion: Option<String>,
+}
+
+#[derive(Default)]
+struct Tally {
+    documents: usize,
+    found: usize,
+    exact: usize,
+    fields: usize,
+}
+
+fn eval(engine: &DocumentEngine, dir: &Path) -> Result<()> {
+    let mut items: Vec<(PathBuf, Truth)> = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let truth: Truth = serde_json::from_str(&std::fs::read_to_string(&path)?)
+            .with_context(|| format!("{}: expected {{\"mrz\": [lines]}}", path.display()))?;
+        let image = ["jpg", "png", "jpeg", "webp"]
+            .iter()
+            .map(|e| path.with_extension(e))
+            .find(|p| p.exists())
+            .with_context(|| format!("no image beside {}", path.display()))?;
+        items.push((image, truth));
+    }
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    let bar = ProgressBar::new(items.len() as u64).with_style(
+        ProgressStyle::with_template(
+            "reading [{bar:40}] {pos}/{len} documents, {elapsed} elapsed, eta {eta}",
+        )?
+        .progress_chars("=> "),
+    );
+    let mut total = Tally::default();
+    let mut by_kind: std::collections::BTreeMap<String, Tally> = Default::default();
+    let mut times = Vec::new();
+    for (image, truth) in &items {
+        let img = load_image(image)?;
+        let t = Instant::now();
+        let zone = engine.read_zone(&img)?;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        let expected = idv_document::Zone::read(&truth.mrz.join("\n")).ok();
+        let (found, exact, fields) = match (&zone, &expected) {
+            (Ok(z), Some(e)) => (true, z.lines == e.lines, same_fields(&z.parsed, &e.parsed)),
+            (Ok(_), None) => (true, false, false),
+            _ => (false, false, false),
+        };
+        if !exact {
+            bar.suspend(|| {
+                eprintln!(
+                    "{}: {}",
+                    image.display(),
+                    match &zone {
+                        Ok(z) => format!("read {:?}", z.lines),
+                        Err(e) => format!(
+                            "{e}; OCR lines {:?}",
+                            engine
+                                .ocr()
+                                .mrz_lines(&img)
+                                .map(|l| l.0)
+                                .unwrap_or_default()
+                        ),
+                    }
+                )
+            });
+        }
+        let kind = truth.distortion.clone().unwrap_or_else(|| "none".into());
+        for t in [&mut total, by_kind.entry(kind).or_default()] {
+            t.documents += 1;
+            t.found += usize::from(found);
+            t.exact += usize::from(exact);
+            t.fields += usize::from(fields);
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    times.sort_by(f64::total_cmp);
+    if let Some(median) = times.get(times.len() / 2) {
+        eprintln!("median MRZ read time: {median:.1} ms");
+    }
+    for (kind, t) in &by_kind {
+        eprintln!(
+            "{kind:12} {:4} documents  found {:5.1} %  exact {:5.1} %  fields {:5.1} %",
+            t.documents,
+            pct(t.found, t.documents),
+            pct(t.exact, t.documents),
+            pct(t.fields, t.documents)
+        );
+    }
+    println!(
+        "{}",
+        json!({"documents": total.documents, "mrz_found": total.found, "mrz_exact": total.exact, "fields_exact": total.fields})
+    );
+    Ok(())
+}
+
+fn pct(n: usize, d: usize) -> f64 {
+    if d == 0 {
+        0.0
+    } else {
+        100.0 * n as f64 / d as f64
+    }
+}
+
+/// Every MRZ field equal (what a verification consumes), whatever the filler.
+fn same_fields(a: &mrz::MrzData, b: &mrz::MrzData) -> bool {
+    a.document_type == b.document_type
+        && a.issuing_country == b.issuing_country
+        && a.document_number == b.document_number
+        && a.surname == b.surname
+        && a.given_names == b.given_names
+        && a.nationality == b.nationality
+        && a.date_of_birth == b.date_of_birth
+        && a.sex == b.sex
+        && a.date_of_expiry == b.date_of_expiry
+        && a.optional_data_1 == b.optional_data_1
+        && a.optional_data_2 == b.optional_data_2
+}

@@ -1,0 +1,184 @@
+//! Document checks with stable codes: what is wrong with a document, how sure idv is, and
+//! the default decision (profiles may change decisions and thresholds later).
+
+use serde::Serialize;
+
+use crate::data::DocumentData;
+use crate::quality::Quality;
+use crate::specimens;
+use crate::zone::Zone;
+
+/// How a finding weighs on the verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Reject,
+    Review,
+    Warning,
+}
+
+/// One finding about the document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    /// Stable code, e.g. `DOCUMENT_EXPIRED`.
+    pub code: &'static str,
+    pub confidence: f64,
+    pub decision: Decision,
+    pub description: String,
+}
+
+/// Thresholds the checks use.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CheckSettings {
+    /// Holders younger than this are `UNDERAGE`.
+    pub minimum_age: i64,
+    /// Laplacian variance below which the image is `IMAGE_TOO_BLURRY`.
+    pub blur_threshold: f32,
+    /// Share of the document area covered by saturated highlights above which it is `GLARE`.
+    pub glare_threshold: f32,
+}
+
+impl Default for CheckSettings {
+    fn default() -> Self {
+        CheckSettings {
+            minimum_age: 18,
+            blur_threshold: 40.0,
+            glare_threshold: 0.02,
+        }
+    }
+}
+
+fn check(code: &'static str, confidence: f64, decision: Decision, description: String) -> Check {
+    Check {
+        code,
+        confidence,
+        decision,
+        description,
+    }
+}
+
+/// Checks on the read zone and data.
+pub fn zone_checks(zone: &Zone, data: &DocumentData, settings: &CheckSettings) -> Vec<Check> {
+    let mut out = Vec::new();
+    if let Some(days) = &data.days_to_expiry
+        && days.value < 0
+    {
+        let confidence = if days.confidence >= 1.0 { 0.995 } else { 0.7 };
+        out.push(check(
+            "DOCUMENT_EXPIRED",
+            confidence,
+            Decision::Reject,
+            format!("Document has already expired ({} days ago).", -days.value),
+        ));
+    }
+    if !zone.valid {
+        let failed: Vec<&str> = [
+            ("document number", zone.checks.document_number),
+            ("date of birth", zone.checks.birth_date),
+            ("date of expiry", zone.checks.expiry_date),
+            ("personal number", zone.checks.personal_number),
+            ("composite", zone.checks.composite),
+        ]
+        .iter()
+        .filter(|(_, c)| *c == Some(false))
+        .map(|(n, _)| *n)
+        .collect();
+        out.push(check(
+            "MRZ_CHECKSUM_FAILED",
+            1.0,
+            Decision::Reject,
+            format!("MRZ check digits do not verify: {}.", failed.join(", ")),
+        ));
+    }
+    let p = &zone.parsed;
+    let number = data
+        .document_number
+        .as_ref()
+        .map(|f| f.value.as_str())
+        .unwrap_or("");
+    if let Some(why) =
+        specimens::match_specimen(&p.issuing_country, number, &p.surname, &p.given_names)
+    {
+        out.push(check(
+            "FAKE_ID",
+            1.0,
+            Decision::Reject,
+            format!("The document uploaded is a fake or sample document, not an authentic document: {why}."),
+        ));
+    }
+    if let Some(age) = &data.age
+        && age.value < settings.minimum_age
+    {
+        out.push(check(
+            "UNDERAGE",
+            age.confidence,
+            Decision::Reject,
+            format!(
+                "Holder is {} years old; the minimum is {}.",
+                age.value, settings.minimum_age
+            ),
+        ));
+    }
+    out
+}
+
+/// `MRZ_NOT_FOUND` (a document without a readable zone).
+pub fn zone_missing(detail: &str) -> Check {
+    check(
+        "MRZ_NOT_FOUND",
+        0.9,
+        Decision::Review,
+        format!("No machine-readable zone could be read: {detail}."),
+    )
+}
+
+/// Image-quality checks.
+pub fn quality_checks(q: &Quality, settings: &CheckSettings) -> Vec<Check> {
+    let mut out = Vec::new();
+    if q.sharpness < settings.blur_threshold {
+        out.push(check(
+            "IMAGE_TOO_BLURRY",
+            f64::from((1.0 - q.sharpness / settings.blur_threshold).clamp(0.5, 1.0)),
+            Decision::Review,
+            format!(
+                "Image is too blurry: sharpness {:.1} < {:.1}.",
+                q.sharpness, settings.blur_threshold
+            ),
+        ));
+    }
+    if q.glare > settings.glare_threshold {
+        out.push(check(
+            "GLARE",
+            f64::from((q.glare / (2.0 * settings.glare_threshold)).clamp(0.5, 1.0)),
+            Decision::Warning,
+            format!("Glare covers {:.1} % of the image.", q.glare * 100.0),
+        ));
+    }
+    out
+}
+
+/// `FRONT_BACK_MISMATCH` when two sides name different documents or holders.
+pub fn front_back(front: &Zone, back: &Zone) -> Option<Check> {
+    let (f, b) = (&front.parsed, &back.parsed);
+    let mut diffs = Vec::new();
+    if f.document_number != b.document_number {
+        diffs.push("document number");
+    }
+    if f.date_of_birth != b.date_of_birth {
+        diffs.push("date of birth");
+    }
+    if f.surname != b.surname {
+        diffs.push("surname");
+    }
+    (!diffs.is_empty()).then(|| {
+        check(
+            "FRONT_BACK_MISMATCH",
+            1.0,
+            Decision::Reject,
+            format!(
+                "Front and back of the document disagree: {}.",
+                diffs.join(", ")
+            ),
+        )
+    })
+}

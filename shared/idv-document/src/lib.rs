@@ -1,0 +1,26 @@
+//! idv's document engine: find and read the machine-readable zone (MRZ) of passports, ID cards
+//! and visas, check it against ICAO 9303, extract the holder's data and flag bad documents.
+//!
+//! * [`zone`] parses and checks MRZ text (all five ICAO formats, via the `mrz` crate) and
+//!   reports check-digit-guided repairs.
+//! * [`ocr`] finds the MRZ in a photo and reads it with PP-OCR models on ONNX Runtime.
+//! * [`data`] maps a zone to the Kairos `document.data` fields.
+//! * [`checks`] turns findings into stable codes (`DOCUMENT_EXPIRED`, `FAKE_ID`, …).
+//! * [`DocumentEngine`] reads a front (and optional back) photo end to end.
+
+pub mod checks;
+pub mod data;
+pub mod date;
+mod iso2;
+pub mod ocr;
+pub mod quality;
+pub mod specimens;
+pub mod zone;
+
+mod engine;
+
+pub use checks::{Check, CheckSettings, Decision};
+pub use data::DocumentData;
+pub use date::Ymd;
+pub use engine::{DocumentEngine, DocumentReport};
+pub use zone::{Zone, ZoneError};
