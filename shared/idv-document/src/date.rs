@@ -1,4 +1,5 @@
-//! Calendar arithmetic on ISO dates (days between, age in whole years), without a time zone.
+//! Calendar dates for document data: today in UTC, ages, days between (epoch arithmetic from
+//! the `mrz` crate).
 
 use serde::Serialize;
 
@@ -20,29 +21,19 @@ impl Ymd {
         Ymd::from_days(secs.div_euclid(86_400))
     }
 
-    /// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
+    /// Days since 1970-01-01.
     pub fn days(&self) -> i64 {
-        let y = i64::from(self.year) - i64::from(self.month <= 2);
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let m = i64::from(self.month);
-        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(self.day) - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
+        mrz::Date::new(self.year, self.month, self.day).to_epoch_days()
     }
 
     /// The date `days` after 1970-01-01.
     pub fn from_days(days: i64) -> Ymd {
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
-        Ymd { year, month, day }
+        let d = mrz::Date::from_epoch_days(days);
+        Ymd {
+            year: d.year,
+            month: d.month,
+            day: d.day,
+        }
     }
 
     /// Whole years from `self` to `on` (an age).

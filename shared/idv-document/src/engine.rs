@@ -57,7 +57,7 @@ impl DocumentEngine {
         if lines.is_empty() {
             return Ok(Err("no text lines shaped like an MRZ".into()));
         }
-        Ok(Zone::read(&lines.join("\n")).map_err(|e| e.to_string()))
+        Ok(Zone::read_ocr(&lines).map_err(|e| e.to_string()))
     }
 
     /// Reads a document: front, and back when given (a TD1 card's MRZ is on the back).

@@ -29,7 +29,7 @@ const UNCLIP: f32 = 1.6;
 const REC_HEIGHT: u32 = 48;
 /// Rectified line width over natural width (see the module doc).
 const REC_SQUEEZE: f32 = 1.5;
-const MRZ_ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<";
+pub const MRZ_ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<";
 
 /// A rotated text box in image coordinates.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,6 +42,22 @@ pub struct TextBox {
     pub height: f32,
     /// Radians, in (−π/2, π/2].
     pub angle: f32,
+}
+
+/// One recognised line: the text and, per character, the probability of each MRZ character
+/// (in the order of [`MRZ_ALPHABET`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadLine {
+    pub text: String,
+    pub probabilities: Vec<Vec<f32>>,
+}
+
+impl ReadLine {
+    /// The recogniser's probability that character `index` is `c`.
+    pub fn probability(&self, index: usize, c: char) -> Option<f32> {
+        let k = MRZ_ALPHABET.find(c)?;
+        self.probabilities.get(index)?.get(k).copied()
+    }
 }
 
 /// The MRZ-restricted recogniser's vocabulary: model class index → character.
@@ -95,6 +111,8 @@ impl Ocr {
                 }
             })
             .collect::<Vec<_>>();
+        let mut classes = classes;
+        classes.sort_by_key(|&(_, c)| MRZ_ALPHABET.find(c));
         if classes.len() != MRZ_ALPHABET.len() {
             return Err(VisionError::BadOutput {
                 model: "ppocr_rec",
@@ -153,11 +171,11 @@ impl Ocr {
         &self,
         img: &RgbImage,
         boxes: &[TextBox],
-    ) -> Result<Vec<String>, VisionError> {
+    ) -> Result<Vec<ReadLine>, VisionError> {
         boxes.iter().map(|b| self.read_line(img, b)).collect()
     }
 
-    fn read_line(&self, img: &RgbImage, b: &TextBox) -> Result<String, VisionError> {
+    fn read_line(&self, img: &RgbImage, b: &TextBox) -> Result<ReadLine, VisionError> {
         let crop = rectify(img, b);
         let (cw, ch) = crop.dimensions();
         let plane = (cw * ch) as usize;
@@ -169,42 +187,57 @@ impl Ocr {
         }
         let shape = [1usize, 3, ch as usize, cw as usize];
         let classes = &self.vocab.classes;
-        self.rec.with(|s| -> Result<String, VisionError> {
+        self.rec.with(|s| -> Result<ReadLine, VisionError> {
             let out = s.run(ort::inputs![TensorRef::from_array_view((
                 shape,
                 input.as_slice()
             ))?])?;
-            let (dims, logits) = out[0].try_extract_tensor::<f32>()?;
+            let (dims, probs) = out[0].try_extract_tensor::<f32>()?;
             let n = *dims.last().unwrap_or(&0) as usize;
-            if n == 0 || logits.len() % n != 0 {
+            if n == 0 || probs.len() % n != 0 {
                 return Err(VisionError::BadOutput {
                     model: "ppocr_rec",
                     detail: format!("shape {dims:?}"),
                 });
             }
-            // Greedy CTC decoding over blank + the MRZ classes only.
-            let mut text = String::new();
-            let mut prev = usize::MAX;
-            for step in logits.chunks(n) {
-                let (mut best, mut best_v) = (0usize, step[0]);
+            // Greedy CTC decoding over blank + the MRZ classes only (the model ends in a
+            // softmax). Each emitted character keeps the class probabilities of the frame
+            // where it peaked, renormalised over the MRZ alphabet, for check-digit repair.
+            let mut line = ReadLine::default();
+            let mut prev = 0usize;
+            let mut peak = 0f32;
+            for step in probs.chunks(n) {
+                let (mut best, mut best_p) = (0usize, step[0]);
                 for (k, &(class, _)) in classes.iter().enumerate() {
-                    if step[class] > best_v {
-                        best_v = step[class];
+                    if step[class] > best_p {
+                        best_p = step[class];
                         best = k + 1;
                     }
                 }
-                if best != prev && best != 0 {
-                    text.push(classes[best - 1].1);
+                if best != 0 && (best != prev || best_p > peak) {
+                    let total: f32 = classes
+                        .iter()
+                        .map(|&(c, _)| step[c])
+                        .sum::<f32>()
+                        .max(f32::EPSILON);
+                    let dist: Vec<f32> = classes.iter().map(|&(c, _)| step[c] / total).collect();
+                    if best != prev {
+                        line.text.push(classes[best - 1].1);
+                        line.probabilities.push(dist);
+                    } else if let Some(last) = line.probabilities.last_mut() {
+                        *last = dist;
+                    }
+                    peak = best_p;
                 }
                 prev = best;
             }
-            Ok(text)
+            Ok(line)
         })
     }
 
     /// Finds the MRZ lines: the widest long, thin text boxes, read top to bottom. Returns the
     /// recognised lines and their boxes (empty when the photo shows no such lines).
-    pub fn mrz_lines(&self, img: &RgbImage) -> Result<(Vec<String>, Vec<TextBox>), VisionError> {
+    pub fn mrz_lines(&self, img: &RgbImage) -> Result<(Vec<ReadLine>, Vec<TextBox>), VisionError> {
         let mut boxes: Vec<TextBox> = self
             .detect(img)?
             .into_iter()

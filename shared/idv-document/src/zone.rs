@@ -9,6 +9,7 @@
 use serde::Serialize;
 
 use crate::date::Ymd;
+use crate::ocr::ReadLine;
 
 /// One character changed by repair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -57,22 +58,43 @@ pub enum ZoneError {
 }
 
 impl Zone {
-    /// Finds, repairs and parses a zone in text (OCR output or typed lines).
+    /// Finds, repairs and parses a zone in text (typed lines, or OCR output without scores).
     pub fn read(text: &str) -> Result<Zone, ZoneError> {
+        Self::read_with(text, &[])
+    }
+
+    /// Like [`Zone::read`] for recognised lines: where several repairs satisfy every check
+    /// digit, the recogniser's character probabilities choose between them.
+    pub fn read_ocr(lines: &[ReadLine]) -> Result<Zone, ZoneError> {
+        let text: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+        Self::read_with(&text.join("\n"), lines)
+    }
+
+    fn read_with(text: &str, ocr: &[ReadLine]) -> Result<Zone, ZoneError> {
         let input = normalise(text);
-        let first = mrz::find_and_parse(&input);
-        // Fields no check digit covers (document code, states, names) hold only letters: when
-        // the plain read fails or does not verify, retry with digits there read as letters.
-        let parsed = match first {
-            Ok(p) if p.valid() => p,
-            first => match mrz::find_and_parse(&letters_in_letter_fields(&input)) {
-                Ok(p) if p.valid() || first.is_err() => p,
-                _ => first.map_err(|e| match e {
-                    mrz::MrzError::NotFound => ZoneError::NotFound,
-                    other => ZoneError::Malformed(other.to_string()),
-                })?,
-            },
-        };
+        let found = mrz::find_and_parse(&input)
+            .or_else(|_| mrz::find_and_parse(&letters_in_letter_fields(&input)))
+            .map_err(|e| match e {
+                mrz::MrzError::NotFound => ZoneError::NotFound,
+                other => ZoneError::Malformed(other.to_string()),
+            })?;
+        // Letter-only fields (document code, states, names) hold no digits: read digits there
+        // as the letters OCR confuses them with. Then, if a check still fails, try confusable
+        // substitutions in the document number, kept only when every check digit then agrees.
+        let mut parsed = found;
+        let lines: Vec<String> = parsed.mrz_lines.lines().map(str::to_owned).collect();
+        let lettered = fix_letter_fields(&parsed.format, &lines);
+        if lettered != lines
+            && let Ok(p) = mrz::find_and_parse(&lettered.join("\n"))
+            && (p.valid() || !parsed.valid())
+        {
+            parsed = p;
+        }
+        if !parsed.valid()
+            && let Some(p) = repair_document_number(&parsed, ocr)
+        {
+            parsed = p;
+        }
         let lines: Vec<String> = parsed.mrz_lines.lines().map(str::to_owned).collect();
         let before: Vec<&str> = input.lines().collect();
         let repairs = diff(&before, &lines);
@@ -153,36 +175,116 @@ fn as_letter(c: char) -> char {
     }
 }
 
-/// Rewrites digits as letters in the letter-only fields of lines that look like a zone
-/// (document code and issuing state, nationality, names), by line length and order.
-fn letters_in_letter_fields(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let near = |l: &str, n: usize| l.len().abs_diff(n) <= 2;
-    let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-    let fix = |line: &mut String, range: std::ops::Range<usize>| {
-        *line = line
-            .chars()
-            .enumerate()
-            .map(|(i, c)| if range.contains(&i) { as_letter(c) } else { c })
-            .collect();
-    };
-    for i in 0..lines.len() {
-        let rest = &lines[i..];
-        if rest.len() >= 3 && rest[..3].iter().all(|l| near(l, 30)) {
-            fix(&mut out[i], 0..5);
-            fix(&mut out[i + 1], 15..18);
-            fix(&mut out[i + 2], 0..30);
-            break;
-        }
-        if rest.len() >= 2
-            && (near(rest[0], 44) && near(rest[1], 44) || near(rest[0], 36) && near(rest[1], 36))
-        {
-            fix(&mut out[i], 0..44);
-            fix(&mut out[i + 1], 10..13);
-            break;
+/// The letter-only ranges of each line of a zone: (line, columns).
+fn letter_fields(format: &mrz::Format) -> &'static [(usize, std::ops::Range<usize>)] {
+    match format {
+        mrz::Format::Td1 => &[(0, 0..5), (1, 15..18), (2, 0..30)],
+        mrz::Format::Td2 | mrz::Format::MrvB => &[(0, 0..36), (1, 10..13)],
+        _ => &[(0, 0..44), (1, 10..13)],
+    }
+}
+
+/// Reads digits as letters in a zone's letter-only fields.
+fn fix_letter_fields(format: &mrz::Format, lines: &[String]) -> Vec<String> {
+    let mut out = lines.to_vec();
+    for (line, range) in letter_fields(format) {
+        if let Some(l) = out.get_mut(*line) {
+            *l = l
+                .chars()
+                .enumerate()
+                .map(|(i, c)| if range.contains(&i) { as_letter(c) } else { c })
+                .collect();
         }
     }
-    out.join("\n")
+    out
+}
+
+/// Before the zone is found: guesses the format from line lengths (3 × 30, 2 × 36, 2 × 44)
+/// and reads digits as letters in its letter-only fields, so a misread document code
+/// (`1<` for `I<`) does not hide the zone.
+fn letters_in_letter_fields(text: &str) -> String {
+    let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let near = |l: &String, n: usize| l.len().abs_diff(n) <= 2;
+    for i in 0..lines.len() {
+        let rest = &lines[i..];
+        let format = if rest.len() >= 3 && rest[..3].iter().all(|l| near(l, 30)) {
+            mrz::Format::Td1
+        } else if rest.len() >= 2 && near(&rest[0], 44) && near(&rest[1], 44) {
+            mrz::Format::Td3
+        } else if rest.len() >= 2 && near(&rest[0], 36) && near(&rest[1], 36) {
+            mrz::Format::Td2
+        } else {
+            continue;
+        };
+        let mut out = lines[..i].to_vec();
+        out.extend(fix_letter_fields(&format, rest));
+        return out.join("\n");
+    }
+    text.to_owned()
+}
+
+/// Tries confusable substitutions in the document number when its check digit fails. Of the
+/// candidates with which every check digit of the zone verifies, keeps the only one, or (with
+/// recogniser output) the one the recogniser found most likely.
+fn repair_document_number(parsed: &mrz::MrzData, ocr: &[ReadLine]) -> Option<mrz::MrzData> {
+    if parsed.checks.document_number != Some(false) {
+        return None;
+    }
+    let lines: Vec<String> = parsed.mrz_lines.lines().map(str::to_owned).collect();
+    let (line, start) = if parsed.format == mrz::Format::Td1 {
+        (0, 5)
+    } else {
+        (1, 0)
+    };
+    let text = lines.get(line)?;
+    let field = text.get(start..start + 9)?;
+    let check = text.chars().nth(start + 9)?;
+    let candidates = match mrz::solve_substitution(field, check, mrz::FieldKind::DocumentNumber) {
+        mrz::Resolution::Unique(s) => vec![s],
+        mrz::Resolution::Ambiguous { candidates } => candidates,
+        _ => return None,
+    };
+    let verified: Vec<(String, mrz::MrzData)> = candidates
+        .into_iter()
+        .filter_map(|c| {
+            let mut fixed = lines.clone();
+            fixed[line].replace_range(start..start + 9, &c);
+            let p = mrz::find_and_parse(&fixed.join("\n"))
+                .ok()
+                .filter(|p| p.valid())?;
+            Some((c, p))
+        })
+        .collect();
+    if verified.len() == 1 {
+        return verified.into_iter().next().map(|(_, p)| p);
+    }
+    // Several readings verify: the check digits cannot choose, the recogniser can.
+    let read = best_match(ocr, text)?;
+    let score = |candidate: &str| -> f32 {
+        candidate
+            .chars()
+            .enumerate()
+            .map(|(i, c)| read.probability(start + i, c).unwrap_or(0.0).max(1e-6).ln())
+            .sum()
+    };
+    verified
+        .into_iter()
+        .map(|(c, p)| (score(&c), p))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, p)| p)
+}
+
+/// The recognised line of the same length that agrees best with `line`.
+fn best_match<'a>(ocr: &'a [ReadLine], line: &str) -> Option<&'a ReadLine> {
+    ocr.iter()
+        .filter(|r| r.text.len() == line.len())
+        .max_by_key(|r| {
+            r.text
+                .chars()
+                .zip(line.chars())
+                .filter(|(a, b)| a == b)
+                .count()
+        })
 }
 
 /// Character changes between the input lines and the repaired zone, line by line where the

@@ -1,0 +1,579 @@
+//! Synthetic identity documents for tests and evaluation (test-only code).
+//!
+//! Renders TD3 passports (data page) and TD1 ID cards (MRZ side) with random identities and
+//! valid MRZs in OCR-B, a portrait from the face fixtures, visual-zone text in DejaVu Sans,
+//! places each on a busy background and applies one distortion: rotation (±15°), perspective,
+//! blur, JPEG quality 40–90, noise, or a glare spot. Each `NAME.jpg` gets a `NAME.json` with
+//! the ground truth: `{"mrz": [lines], "distortion": kind, "format": "TD1"|"TD3"}`.
+//!
+//! ```sh
+//! cargo run --release -p idv-document --example synth -- OUT_DIR [COUNT] [SEED]
+//! ```
+//! Fonts come from Debian's `fonts-ocr-b` and `fonts-dejavu-core` (see `infra/deps`).
+
+use std::path::{Path, PathBuf};
+
+use ab_glyph::{Font, FontVec, PxScale, ScaleFont, point};
+use image::{Rgb, RgbImage};
+
+const OCRB: &str = "/usr/share/fonts/opentype/ocr-b/OCRB.otf";
+const SANS: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+const SANS_BOLD: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
+const DISTORTIONS: [&str; 7] = [
+    "clean",
+    "rotation",
+    "perspective",
+    "blur",
+    "jpeg",
+    "noise",
+    "glare",
+];
+
+/// A small deterministic PRNG (xorshift64*), so a seed reproduces a data set.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn range(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * (self.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
+    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[self.below(xs.len() as u64) as usize]
+    }
+    fn gauss(&mut self) -> f32 {
+        (0..6).map(|_| self.range(-1.0, 1.0)).sum::<f32>() / 1.4
+    }
+}
+
+struct Fonts {
+    ocrb: FontVec,
+    sans: FontVec,
+    bold: FontVec,
+}
+
+fn load_font(path: &str) -> FontVec {
+    let bytes = std::fs::read(path)
+        .unwrap_or_else(|e| panic!("{path}: {e} (install fonts-ocr-b and fonts-dejavu-core)"));
+    FontVec::try_from_vec(bytes).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// How text is drawn: font, size in px, colour, and a fixed pitch (MRZ) when set.
+struct Pen<'a> {
+    font: &'a FontVec,
+    px: f32,
+    color: [u8; 3],
+    pitch: Option<f32>,
+}
+
+fn pen(font: &FontVec, px: f32, color: [u8; 3]) -> Pen<'_> {
+    Pen {
+        font,
+        px,
+        color,
+        pitch: None,
+    }
+}
+
+/// Draws `text` with its top-left at (x, y).
+fn draw_text(img: &mut RgbImage, pen: &Pen, x: f32, y: f32, text: &str) {
+    let (font, px, color) = (pen.font, pen.px, pen.color);
+    let scaled = font.as_scaled(PxScale::from(px));
+    let mut caret = x;
+    for c in text.chars() {
+        let id = scaled.glyph_id(c);
+        let glyph =
+            id.with_scale_and_position(PxScale::from(px), point(caret, y + scaled.ascent()));
+        if let Some(outlined) = font.outline_glyph(glyph) {
+            let b = outlined.px_bounds();
+            outlined.draw(|gx, gy, cov| {
+                let (ix, iy) = (b.min.x as i32 + gx as i32, b.min.y as i32 + gy as i32);
+                if ix >= 0 && iy >= 0 && (ix as u32) < img.width() && (iy as u32) < img.height() {
+                    let p = img.get_pixel_mut(ix as u32, iy as u32);
+                    for (v, c) in p.0.iter_mut().zip(color) {
+                        *v = (*v as f32 * (1.0 - cov) + c as f32 * cov) as u8;
+                    }
+                }
+            });
+        }
+        caret += pen.pitch.unwrap_or_else(|| scaled.h_advance(id));
+    }
+}
+
+/// A random identity with its MRZ.
+struct Identity {
+    surname: String,
+    given: String,
+    number: String,
+    state: &'static str,
+    dob: (i32, u32, u32),
+    expiry: (i32, u32, u32),
+    sex: char,
+}
+
+const SURNAMES: &[&str] = &[
+    "NGUYEN",
+    "GARCIA",
+    "OKAFOR",
+    "LINDQVIST",
+    "MUELLER",
+    "ROSSI",
+    "KOWALSKA",
+    "DUBOIS",
+    "SILVA",
+    "TANAKA",
+    "O BRIEN",
+    "VAN DER BERG",
+    "HASSAN",
+    "PETROVA",
+    "JOHANSSON",
+    "FERREIRA",
+    "MBEKI",
+    "KARLSSON",
+    "MORENO LOPEZ",
+    "WILLIAMS",
+];
+const GIVEN: &[&str] = &[
+    "AMARA",
+    "JOHN PAUL",
+    "LUCIA",
+    "MEI",
+    "OLUWASEUN",
+    "FREYA",
+    "MATEO",
+    "SOFIA ISABEL",
+    "KENJI",
+    "ZAINAB",
+    "PIOTR",
+    "ELENA",
+    "NOAH",
+    "CHIARA",
+    "IBRAHIM",
+    "ASTRID MARIA",
+];
+const STATES: &[&str] = &[
+    "FRA", "D", "NLD", "SWE", "ESP", "ITA", "POL", "NGA", "JPN", "BRA", "CAN", "GBR", "KEN", "PRT",
+    "IRL", "EST",
+];
+
+fn identity(rng: &mut Rng) -> Identity {
+    let alnum = b"ABCDEFGHJKLMNPRSTUVWXYZ0123456789";
+    let len = 8 + rng.below(2) as usize;
+    let mut number: String = (0..len).map(|_| *rng.pick(alnum) as char).collect();
+    if rng.below(2) == 0 {
+        number.replace_range(0..1, &((b'A' + rng.below(26) as u8) as char).to_string());
+    }
+    Identity {
+        surname: rng.pick(SURNAMES).to_string(),
+        given: rng.pick(GIVEN).to_string(),
+        number,
+        state: STATES[rng.below(STATES.len() as u64) as usize],
+        dob: (
+            1950 + rng.below(55) as i32,
+            1 + rng.below(12) as u32,
+            1 + rng.below(28) as u32,
+        ),
+        expiry: (
+            2026 + rng.below(10) as i32,
+            1 + rng.below(12) as u32,
+            1 + rng.below(28) as u32,
+        ),
+        sex: *rng.pick(&['M', 'F']),
+    }
+}
+
+fn mrz_date((year, month, day): (i32, u32, u32)) -> mrz::MrzDate {
+    mrz::MrzDate::Calendar(mrz::Date::new(year, month, day))
+}
+
+fn sex(c: char) -> mrz::Sex {
+    if c == 'M' {
+        mrz::Sex::Male
+    } else {
+        mrz::Sex::Female
+    }
+}
+
+fn td3_lines(id: &Identity) -> Vec<String> {
+    let text = mrz::format_td3(&mrz::Td3Fields {
+        document_code: "P".into(),
+        issuing_country: id.state.into(),
+        document_number: id.number.clone(),
+        surname: id.surname.clone(),
+        given_names: id.given.clone(),
+        nationality: id.state.into(),
+        date_of_birth: mrz_date(id.dob),
+        sex: sex(id.sex),
+        date_of_expiry: mrz_date(id.expiry),
+        personal_number: None,
+    });
+    text.lines().map(str::to_owned).collect()
+}
+
+fn td1_lines(id: &Identity) -> Vec<String> {
+    let text = mrz::format_td1(&mrz::Td1Fields {
+        document_code: "I".into(),
+        issuing_country: id.state.into(),
+        document_number: id.number.clone(),
+        surname: id.surname.clone(),
+        given_names: id.given.clone(),
+        nationality: id.state.into(),
+        date_of_birth: mrz_date(id.dob),
+        sex: sex(id.sex),
+        date_of_expiry: mrz_date(id.expiry),
+        optional_data_1: None,
+        optional_data_2: None,
+    });
+    text.lines().map(str::to_owned).collect()
+}
+
+/// A pale security-print background: two families of sine lines over a tint.
+fn security_print(w: u32, h: u32, rng: &mut Rng) -> RgbImage {
+    let tint = [
+        rng.range(215.0, 245.0),
+        rng.range(215.0, 245.0),
+        rng.range(215.0, 245.0),
+    ];
+    let (f1, f2, p) = (
+        rng.range(0.01, 0.03),
+        rng.range(0.01, 0.03),
+        rng.range(0.0, 6.0),
+    );
+    RgbImage::from_fn(w, h, |x, y| {
+        let (xf, yf) = (x as f32, y as f32);
+        let a = ((xf * f1 + (yf * f2).sin() * 6.0 + p).sin() * 0.5 + 0.5).powi(8);
+        let b = ((yf * f1 + (xf * f2).cos() * 5.0).sin() * 0.5 + 0.5).powi(10);
+        let d = (a + b) * 35.0;
+        Rgb([
+            (tint[0] - d) as u8,
+            (tint[1] - d * 0.6) as u8,
+            (tint[2] - d * 0.3) as u8,
+        ])
+    })
+}
+
+fn paste_portrait(page: &mut RgbImage, portrait: &RgbImage, x: u32, y: u32, w: u32, h: u32) {
+    let p = image::imageops::resize(portrait, w, h, image::imageops::FilterType::Triangle);
+    image::imageops::replace(page, &p, i64::from(x), i64::from(y));
+}
+
+/// A TD3 data page (125 × 88 mm at 10 px/mm).
+fn render_td3(
+    id: &Identity,
+    lines: &[String],
+    portrait: &RgbImage,
+    f: &Fonts,
+    rng: &mut Rng,
+) -> RgbImage {
+    let (w, h) = (1250, 880);
+    let mut page = security_print(w, h, rng);
+    let ink = [30, 30, 50];
+    draw_text(
+        &mut page,
+        &pen(&f.bold, 38.0, [40, 40, 90]),
+        330.0,
+        30.0,
+        "PASSPORT / PASSEPORT",
+    );
+    draw_text(
+        &mut page,
+        &pen(&f.sans, 26.0, ink),
+        330.0,
+        80.0,
+        mrz::country_name(id.state).unwrap_or(id.state),
+    );
+    paste_portrait(&mut page, portrait, 50, 150, 250, 320);
+    let fields = [
+        ("Surname", id.surname.clone()),
+        ("Given names", id.given.clone()),
+        (
+            "Nationality",
+            mrz::country_name(id.state).unwrap_or(id.state).to_string(),
+        ),
+        (
+            "Date of birth",
+            format!("{:02}.{:02}.{}", id.dob.2, id.dob.1, id.dob.0),
+        ),
+        ("Sex", id.sex.to_string()),
+        (
+            "Date of expiry",
+            format!("{:02}.{:02}.{}", id.expiry.2, id.expiry.1, id.expiry.0),
+        ),
+        ("Passport No.", id.number.clone()),
+    ];
+    for (i, (label, value)) in fields.iter().enumerate() {
+        let y = 150.0 + i as f32 * 60.0;
+        draw_text(
+            &mut page,
+            &pen(&f.sans, 17.0, [90, 90, 110]),
+            340.0,
+            y,
+            label,
+        );
+        draw_text(&mut page, &pen(&f.bold, 26.0, ink), 340.0, y + 20.0, value);
+    }
+    // MRZ: OCR-B at a 2.54 mm pitch on a 20 mm band at the bottom.
+    let pitch = 25.4;
+    for (i, line) in lines.iter().enumerate() {
+        draw_text(
+            &mut page,
+            &Pen {
+                pitch: Some(pitch),
+                ..pen(&f.ocrb, 40.0, [20, 20, 20])
+            },
+            60.0,
+            720.0 + i as f32 * 60.0,
+            line,
+        );
+    }
+    page
+}
+
+/// The MRZ side of a TD1 card (85.6 × 54 mm at 14 px/mm).
+fn render_td1(id: &Identity, lines: &[String], f: &Fonts, rng: &mut Rng) -> RgbImage {
+    let (w, h) = (1198, 756);
+    let mut page = security_print(w, h, rng);
+    let ink = [30, 30, 50];
+    draw_text(
+        &mut page,
+        &pen(&f.bold, 30.0, [40, 40, 90]),
+        60.0,
+        40.0,
+        "IDENTITY CARD",
+    );
+    draw_text(
+        &mut page,
+        &pen(&f.sans, 20.0, [90, 90, 110]),
+        60.0,
+        90.0,
+        "Place of birth",
+    );
+    draw_text(
+        &mut page,
+        &pen(&f.bold, 24.0, ink),
+        60.0,
+        115.0,
+        "CAPITAL CITY",
+    );
+    draw_text(
+        &mut page,
+        &pen(&f.sans, 20.0, [90, 90, 110]),
+        60.0,
+        160.0,
+        "Date of issue",
+    );
+    let issued = format!("{:02}.{:02}.{}", id.expiry.2, id.expiry.1, id.expiry.0 - 10);
+    draw_text(&mut page, &pen(&f.bold, 24.0, ink), 60.0, 185.0, &issued);
+    let pitch = 2.54 * 14.0;
+    for (i, line) in lines.iter().enumerate() {
+        draw_text(
+            &mut page,
+            &Pen {
+                pitch: Some(pitch),
+                ..pen(&f.ocrb, 52.0, [20, 20, 20])
+            },
+            64.0,
+            470.0 + i as f32 * 84.0,
+            line,
+        );
+    }
+    page
+}
+
+/// Solves the homography mapping four source points to four destination points.
+fn homography(src: [[f32; 2]; 4], dst: [[f32; 2]; 4]) -> [f64; 9] {
+    let mut a = [[0f64; 9]; 8];
+    for i in 0..4 {
+        let (x, y) = (f64::from(src[i][0]), f64::from(src[i][1]));
+        let (u, v) = (f64::from(dst[i][0]), f64::from(dst[i][1]));
+        a[2 * i] = [x, y, 1.0, 0.0, 0.0, 0.0, -u * x, -u * y, u];
+        a[2 * i + 1] = [0.0, 0.0, 0.0, x, y, 1.0, -v * x, -v * y, v];
+    }
+    // Gauss-Jordan elimination on the 8×8 system.
+    for c in 0..8 {
+        let p = (c..8)
+            .max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))
+            .unwrap_or(c);
+        a.swap(c, p);
+        let d = a[c][c];
+        a[c].iter_mut().for_each(|v| *v /= d);
+        let pivot = a[c];
+        for (r, row) in a.iter_mut().enumerate() {
+            if r != c {
+                let m = row[c];
+                row.iter_mut().zip(pivot).for_each(|(v, p)| *v -= m * p);
+            }
+        }
+    }
+    [
+        a[0][8], a[1][8], a[2][8], a[3][8], a[4][8], a[5][8], a[6][8], a[7][8], 1.0,
+    ]
+}
+
+/// Places `doc` on a busy background, with `corners` giving where its corners land.
+fn place(
+    doc: &RgbImage,
+    corners: [[f32; 2]; 4],
+    out_w: u32,
+    out_h: u32,
+    rng: &mut Rng,
+) -> RgbImage {
+    let (w, h) = (doc.width() as f32, doc.height() as f32);
+    // Map output → document coordinates.
+    let hm = homography(corners, [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]]);
+    let base = [
+        rng.range(40.0, 200.0),
+        rng.range(40.0, 200.0),
+        rng.range(40.0, 200.0),
+    ];
+    let (fx, fy) = (rng.range(0.005, 0.03), rng.range(0.005, 0.03));
+    RgbImage::from_fn(out_w, out_h, |x, y| {
+        let (xf, yf) = (f64::from(x), f64::from(y));
+        let z = hm[6] * xf + hm[7] * yf + hm[8];
+        let u = ((hm[0] * xf + hm[1] * yf + hm[2]) / z) as f32;
+        let v = ((hm[3] * xf + hm[4] * yf + hm[5]) / z) as f32;
+        if u >= 0.0 && v >= 0.0 && u < w - 1.0 && v < h - 1.0 {
+            let p = doc.get_pixel(u as u32, v as u32);
+            let q = doc.get_pixel(u as u32 + 1, v as u32 + 1);
+            Rgb([
+                ((p[0] as u16 + q[0] as u16) / 2) as u8,
+                ((p[1] as u16 + q[1] as u16) / 2) as u8,
+                ((p[2] as u16 + q[2] as u16) / 2) as u8,
+            ])
+        } else {
+            // Busy background: stripes and blotches, like a desk or a patterned cloth.
+            let s = ((x as f32 * fx).sin() * (y as f32 * fy).cos() * 60.0) as i32;
+            let t = (((x / 37) ^ (y / 23)) % 5) as i32 * 12;
+            Rgb([
+                (base[0] as i32 + s + t).clamp(0, 255) as u8,
+                (base[1] as i32 - s + t).clamp(0, 255) as u8,
+                (base[2] as i32 + s / 2 - t).clamp(0, 255) as u8,
+            ])
+        }
+    })
+}
+
+fn rotate(c: [[f32; 2]; 4], center: [f32; 2], deg: f32) -> [[f32; 2]; 4] {
+    let (s, co) = deg.to_radians().sin_cos();
+    c.map(|[x, y]| {
+        let (dx, dy) = (x - center[0], y - center[1]);
+        [center[0] + dx * co - dy * s, center[1] + dx * s + dy * co]
+    })
+}
+
+/// Renders one photo of `doc` with distortion `kind`.
+fn photograph(doc: &RgbImage, kind: &str, rng: &mut Rng) -> (RgbImage, Option<u8>) {
+    let (w, h) = (doc.width() as f32, doc.height() as f32);
+    let margin = 0.12 * w;
+    let (ow, oh) = ((w + 2.0 * margin) as u32, (h + 2.0 * margin) as u32);
+    let mut corners = [
+        [margin, margin],
+        [margin + w, margin],
+        [margin + w, margin + h],
+        [margin, margin + h],
+    ];
+    let center = [ow as f32 / 2.0, oh as f32 / 2.0];
+    let small_tilt = rng.range(-3.0, 3.0);
+    corners = match kind {
+        "rotation" => rotate(corners, center, rng.range(-15.0, 15.0)),
+        "perspective" => {
+            let j = 0.06 * w;
+            rotate(
+                corners.map(|[x, y]| [x + rng.range(-j, j), y + rng.range(-j, j)]),
+                center,
+                small_tilt,
+            )
+        }
+        _ => rotate(corners, center, small_tilt),
+    };
+    let mut img = place(doc, corners, ow, oh, rng);
+    let mut quality = None;
+    match kind {
+        "blur" => img = image::imageops::blur(&img, rng.range(1.0, 2.0)),
+        "jpeg" => quality = Some(40 + rng.below(51) as u8),
+        "noise" => {
+            let sigma = rng.range(8.0, 20.0);
+            for p in img.pixels_mut() {
+                for k in 0..3 {
+                    p[k] = (p[k] as f32 + rng.gauss() * sigma).clamp(0.0, 255.0) as u8;
+                }
+            }
+        }
+        "glare" => {
+            // A specular spot somewhere on the upper two thirds of the document.
+            let (gx, gy) = (
+                rng.range(margin + 0.2 * w, margin + 0.8 * w),
+                rng.range(margin + 0.1 * h, margin + 0.6 * h),
+            );
+            let r = rng.range(0.08, 0.16) * w;
+            for (x, y, p) in img.enumerate_pixels_mut() {
+                let d = ((x as f32 - gx).powi(2) + (y as f32 - gy).powi(2)).sqrt() / r;
+                let a = (1.0 - d * d).max(0.0).powf(0.6);
+                for k in 0..3 {
+                    p[k] = (p[k] as f32 * (1.0 - a) + 255.0 * a) as u8;
+                }
+            }
+        }
+        _ => {}
+    }
+    (img, quality)
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let out = PathBuf::from(args.next().expect("usage: synth OUT_DIR [COUNT] [SEED]"));
+    let count: usize = args
+        .next()
+        .map(|s| s.parse().expect("COUNT"))
+        .unwrap_or(350);
+    let seed: u64 = args
+        .next()
+        .map(|s| s.parse().expect("SEED"))
+        .unwrap_or(9303);
+    std::fs::create_dir_all(&out).expect("create OUT_DIR");
+    let fonts = Fonts {
+        ocrb: load_font(OCRB),
+        sans: load_font(SANS),
+        bold: load_font(SANS_BOLD),
+    };
+    let faces = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/faces");
+    let portraits: Vec<RgbImage> = std::fs::read_dir(&faces)
+        .expect("face fixtures")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with("face-api.js__") && n.ends_with(".png") && !n.contains("test")
+            })
+        })
+        .filter_map(|p| image::open(p).ok().map(|i| i.to_rgb8()))
+        .collect();
+    let mut rng = Rng(seed.max(1));
+    for i in 0..count {
+        let id = identity(&mut rng);
+        let kind = DISTORTIONS[i % DISTORTIONS.len()];
+        let td3 = i % 2 == 0;
+        let lines = if td3 { td3_lines(&id) } else { td1_lines(&id) };
+        let doc = if td3 {
+            render_td3(&id, &lines, rng.pick(&portraits), &fonts, &mut rng)
+        } else {
+            render_td1(&id, &lines, &fonts, &mut rng)
+        };
+        let (photo, quality) = photograph(&doc, kind, &mut rng);
+        let name = format!("{:04}-{}-{kind}", i, if td3 { "td3" } else { "td1" });
+        let mut jpeg = Vec::new();
+        let mut enc =
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality.unwrap_or(92));
+        enc.encode_image(&photo).expect("encode");
+        std::fs::write(out.join(format!("{name}.jpg")), jpeg).expect("write image");
+        let truth = serde_json::json!({"mrz": lines, "distortion": kind, "format": if td3 { "TD3" } else { "TD1" }});
+        std::fs::write(out.join(format!("{name}.json")), truth.to_string()).expect("write truth");
+    }
+    eprintln!("wrote {count} documents to {}", out.display());
+}
