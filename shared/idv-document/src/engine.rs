@@ -32,7 +32,7 @@ pub struct DocumentReport {
 impl DocumentEngine {
     /// Loads the OCR models from `models/dist` (see [`ModelPaths::locate`]).
     pub fn load_default() -> Result<DocumentEngine, VisionError> {
-        Self::load(&ModelPaths::locate()?, 2, 1)
+        Self::load(&ModelPaths::locate()?, 2, 2)
     }
 
     /// Loads with `sessions` parallel sessions per model, `threads` threads each.
@@ -68,9 +68,20 @@ impl DocumentEngine {
         settings: &CheckSettings,
         today: Ymd,
     ) -> Result<DocumentReport, VisionError> {
-        let quality = quality::measure(front);
+        // Image quality runs beside the OCR of the front.
+        let (quality, front_zone) = std::thread::scope(|scope| {
+            let quality = scope.spawn(|| quality::measure(front));
+            let zone = self.read_zone(front);
+            (
+                quality.join().unwrap_or(Quality {
+                    sharpness: 0.0,
+                    glare: 0.0,
+                }),
+                zone,
+            )
+        });
+        let front_zone = front_zone?;
         let mut checks = checks::quality_checks(&quality, settings);
-        let front_zone = self.read_zone(front)?;
         let back_zone = match back {
             Some(b) => Some(self.read_zone(b)?),
             None => None,

@@ -20,14 +20,16 @@ use image::imageops::FilterType;
 use ort::value::TensorRef;
 
 /// Longer side of the detection input.
-pub const DET_SIDE: u32 = 640;
+pub const DET_SIDE: u32 = 512;
 /// Probability above which a pixel is text.
 const DET_THRESHOLD: f32 = 0.3;
 /// DBNet's unclip ratio: how far a shrunk text region is grown back.
 const UNCLIP: f32 = 1.6;
 /// Height of the recognition input.
 const REC_HEIGHT: u32 = 48;
-/// Rectified line width over natural width (see the module doc).
+/// Natural width over rectified width (see the module doc). Measured on 350 synthetic
+/// documents: 1.5 reads 99 % exactly, 1.75 only 66 % (CTC needs ~2.5 frames of 8 px per
+/// character to keep runs of `<` apart).
 const REC_SQUEEZE: f32 = 1.5;
 pub const MRZ_ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<";
 
@@ -235,28 +237,58 @@ impl Ocr {
         })
     }
 
-    /// Finds the MRZ lines: the widest long, thin text boxes, read top to bottom. Returns the
-    /// recognised lines and their boxes (empty when the photo shows no such lines).
-    pub fn mrz_lines(&self, img: &RgbImage) -> Result<(Vec<ReadLine>, Vec<TextBox>), VisionError> {
+    /// Long, thin text boxes (candidate MRZ lines), top to bottom along the text's normal so
+    /// rotated documents keep their line order.
+    pub fn line_candidates(&self, img: &RgbImage) -> Result<Vec<TextBox>, VisionError> {
+        let side = img.width().max(img.height()) as f32;
         let mut boxes: Vec<TextBox> = self
             .detect(img)?
             .into_iter()
-            .filter(|b| {
-                b.width > 8.0 * b.height && b.width > 0.25 * img.width().max(img.height()) as f32
-            })
+            .filter(|b| b.width > 8.0 * b.height && b.width > 0.25 * side)
             .collect();
         let widest = boxes.iter().map(|b| b.width).fold(0f32, f32::max);
         boxes.retain(|b| b.width >= 0.7 * widest);
-        // Top to bottom along the text's normal, so rotated documents keep their line order.
         if let Some(first) = boxes.first().copied() {
             let (nx, ny) = (-first.angle.sin(), first.angle.cos());
             boxes.sort_by(|a, b| (a.cx * nx + a.cy * ny).total_cmp(&(b.cx * nx + b.cy * ny)));
         }
-        // The MRZ is at most 3 lines at the bottom of the page: read the last five candidates.
-        let start = boxes.len().saturating_sub(5);
-        let boxes = boxes.split_off(start);
-        let lines = self.read_lines(img, &boxes)?;
-        Ok((lines, boxes))
+        Ok(boxes)
+    }
+
+    /// The MRZ band among the candidates: the bottom line and up to two lines straight above
+    /// it of the same width (±12 %) at line spacing.
+    pub fn mrz_band(candidates: &[TextBox]) -> Vec<TextBox> {
+        let Some(last) = candidates.last().copied() else {
+            return Vec::new();
+        };
+        let mut band = vec![last];
+        for b in candidates.iter().rev().skip(1) {
+            let prev = band[band.len() - 1];
+            let gap = ((prev.cx - b.cx).powi(2) + (prev.cy - b.cy).powi(2)).sqrt();
+            if band.len() == 3
+                || (b.width - last.width).abs() > 0.12 * last.width
+                || gap > 3.5 * last.height
+            {
+                break;
+            }
+            band.push(*b);
+        }
+        band.reverse();
+        band
+    }
+
+    /// Finds and reads the MRZ: the band at the bottom first; when that does not parse, up to
+    /// four of the widest lines. Returns the recognised lines and their boxes.
+    pub fn mrz_lines(&self, img: &RgbImage) -> Result<(Vec<ReadLine>, Vec<TextBox>), VisionError> {
+        let candidates = self.line_candidates(img)?;
+        let band = Self::mrz_band(&candidates);
+        let lines = self.read_lines(img, &band)?;
+        if band.len() >= 2 && crate::zone::Zone::read_ocr(&lines).is_ok() {
+            return Ok((lines, band));
+        }
+        let wider = candidates[candidates.len().saturating_sub(4)..].to_vec();
+        let lines = self.read_lines(img, &wider)?;
+        Ok((lines, wider))
     }
 }
 
