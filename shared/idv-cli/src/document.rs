@@ -24,7 +24,12 @@ pub enum DocumentCommand {
         minimum_age: i64,
     },
     /// Read every image of DIR that has a ground-truth NAME.json ({"mrz": [lines], "distortion"?}).
-    Eval { dir: PathBuf },
+    Eval {
+        dir: PathBuf,
+        /// Exit with an error unless at least this share of documents has every field right.
+        #[arg(long, value_name = "FRACTION")]
+        min_fields: Option<f64>,
+    },
 }
 
 pub fn run(cmd: DocumentCommand) -> Result<()> {
@@ -45,7 +50,17 @@ pub fn run(cmd: DocumentCommand) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&scan_json(&report))?);
             Ok(())
         }
-        DocumentCommand::Eval { dir } => eval(&engine, &dir),
+        DocumentCommand::Eval { dir, min_fields } => {
+            let share = eval(&engine, &dir)?;
+            match min_fields {
+                Some(min) if share < min => {
+                    anyhow::bail!(
+                        "fields exact on {share:.3} of documents, below --min-fields {min}"
+                    )
+                }
+                _ => Ok(()),
+            }
+        }
     }
 }
 
@@ -80,9 +95,12 @@ struct Tally {
     found: usize,
     exact: usize,
     fields: usize,
+    glare: usize,
+    blurry: usize,
 }
 
-fn eval(engine: &DocumentEngine, dir: &Path) -> Result<()> {
+/// Reads every document of `dir` and prints the tallies; returns the share with every field right.
+fn eval(engine: &DocumentEngine, dir: &Path) -> Result<f64> {
     let mut items: Vec<(PathBuf, Truth)> = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
@@ -108,8 +126,10 @@ fn eval(engine: &DocumentEngine, dir: &Path) -> Result<()> {
     let mut total = Tally::default();
     let mut by_kind: std::collections::BTreeMap<String, Tally> = Default::default();
     let mut times = Vec::new();
+    let settings = CheckSettings::default();
     for (image, truth) in &items {
         let img = load_image(image)?;
+        let quality = idv_document::quality::measure(&img);
         let t = Instant::now();
         let zone = engine.read_zone(&img)?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -131,7 +151,7 @@ fn eval(engine: &DocumentEngine, dir: &Path) -> Result<()> {
                             engine
                                 .ocr()
                                 .mrz_lines(&img)
-                                .map(|l| l.0)
+                                .map(|l| l.0.into_iter().map(|r| r.text).collect::<Vec<_>>())
                                 .unwrap_or_default()
                         ),
                     }
@@ -144,6 +164,8 @@ fn eval(engine: &DocumentEngine, dir: &Path) -> Result<()> {
             t.found += usize::from(found);
             t.exact += usize::from(exact);
             t.fields += usize::from(fields);
+            t.glare += usize::from(quality.glare > settings.glare_threshold);
+            t.blurry += usize::from(quality.sharpness < settings.blur_threshold);
         }
         bar.inc(1);
     }
@@ -154,18 +176,20 @@ fn eval(engine: &DocumentEngine, dir: &Path) -> Result<()> {
     }
     for (kind, t) in &by_kind {
         eprintln!(
-            "{kind:12} {:4} documents  found {:5.1} %  exact {:5.1} %  fields {:5.1} %",
+            "{kind:12} {:4} documents  found {:5.1} %  exact {:5.1} %  fields {:5.1} %  GLARE {:4}  IMAGE_TOO_BLURRY {:4}",
             t.documents,
             pct(t.found, t.documents),
             pct(t.exact, t.documents),
-            pct(t.fields, t.documents)
+            pct(t.fields, t.documents),
+            t.glare,
+            t.blurry
         );
     }
     println!(
         "{}",
-        json!({"documents": total.documents, "mrz_found": total.found, "mrz_exact": total.exact, "fields_exact": total.fields})
+        json!({"documents": total.documents, "mrz_found": total.found, "mrz_exact": total.exact, "fields_exact": total.fields, "glare_flagged": total.glare, "blur_flagged": total.blurry})
     );
-    Ok(())
+    Ok(total.fields as f64 / total.documents.max(1) as f64)
 }
 
 fn pct(n: usize, d: usize) -> f64 {

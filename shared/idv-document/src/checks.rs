@@ -43,7 +43,7 @@ impl Default for CheckSettings {
         CheckSettings {
             minimum_age: 18,
             blur_threshold: 40.0,
-            glare_threshold: 0.02,
+            glare_threshold: 0.005,
         }
     }
 }

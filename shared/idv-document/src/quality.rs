@@ -8,7 +8,7 @@ use image::{GrayImage, RgbImage};
 pub struct Quality {
     /// Variance of the 4-neighbour Laplacian on a grey copy scaled to 1000 px; higher is sharper.
     pub sharpness: f32,
-    /// Share of pixels that are near-white and unsaturated, in [0, 1].
+    /// Share of the image in highlight spots (near-white, unsaturated, not background), in [0, 1].
     pub glare: f32,
 }
 
@@ -56,10 +56,18 @@ fn laplacian_variance(g: &GrayImage) -> f32 {
     (sum2 / n - mean * mean) as f32
 }
 
-/// Share of the image in saturated highlights that do not touch the border: a glare spot on
-/// the document, not the white background of a scan.
+/// Largest share of the image one highlight may cover and still count as glare: a larger
+/// bright region is a white page or background, not a reflection.
+const MAX_SPOT: f32 = 0.25;
+/// Smallest share of the image one highlight must cover to count: specks of white paper
+/// between printed characters are not glare.
+const MIN_SPOT: f32 = 0.001;
+
+/// Share of the image in saturated highlight spots: bright, colourless regions that do not
+/// touch the border (the background of a scan) and are neither specks nor a whole white page.
 fn glare_share(img: &RgbImage) -> f32 {
     let (w, h) = (img.width() as usize, img.height() as usize);
+    let total = (w * h).max(1) as f32;
     let bright: Vec<bool> = img
         .pixels()
         .map(|p| {
@@ -70,36 +78,39 @@ fn glare_share(img: &RgbImage) -> f32 {
             mn >= 245 && mx - mn <= 12
         })
         .collect();
-    // Remove bright regions connected to the border.
-    let mut background = vec![false; w * h];
-    let mut stack: Vec<usize> = (0..w)
-        .flat_map(|x| [x, (h - 1) * w + x])
-        .chain((0..h).flat_map(|y| [y * w, y * w + w - 1]))
-        .filter(|&i| bright[i])
-        .collect();
-    while let Some(i) = stack.pop() {
-        if background[i] {
+    let mut seen = vec![false; w * h];
+    let mut glare = 0usize;
+    let mut stack = Vec::new();
+    for start in 0..w * h {
+        if !bright[start] || seen[start] {
             continue;
         }
-        background[i] = true;
-        let (x, y) = (i % w, i / w);
-        for (nx, ny) in [
-            (x.wrapping_sub(1), y),
-            (x + 1, y),
-            (x, y.wrapping_sub(1)),
-            (x, y + 1),
-        ] {
-            if nx < w && ny < h && bright[ny * w + nx] && !background[ny * w + nx] {
-                stack.push(ny * w + nx);
+        // Flood-fill one bright component, noting whether it reaches the border.
+        let (mut area, mut on_border) = (0usize, false);
+        seen[start] = true;
+        stack.push(start);
+        while let Some(i) = stack.pop() {
+            area += 1;
+            let (x, y) = (i % w, i / w);
+            on_border |= x == 0 || y == 0 || x == w - 1 || y == h - 1;
+            for (nx, ny) in [
+                (x.wrapping_sub(1), y),
+                (x + 1, y),
+                (x, y.wrapping_sub(1)),
+                (x, y + 1),
+            ] {
+                if nx < w && ny < h && bright[ny * w + nx] && !seen[ny * w + nx] {
+                    seen[ny * w + nx] = true;
+                    stack.push(ny * w + nx);
+                }
             }
         }
+        let share = area as f32 / total;
+        if !on_border && (MIN_SPOT..=MAX_SPOT).contains(&share) {
+            glare += area;
+        }
     }
-    let glare = bright
-        .iter()
-        .zip(&background)
-        .filter(|(b, bg)| **b && !**bg)
-        .count();
-    glare as f32 / (w * h).max(1) as f32
+    glare as f32 / total
 }
 
 #[cfg(test)]
@@ -126,6 +137,20 @@ mod tests {
         assert_eq!(measure(&card(false)).glare, 0.0);
         let g = measure(&card(true)).glare;
         assert!((0.02..0.04).contains(&g), "{g}");
+    }
+
+    #[test]
+    fn a_white_page_inside_a_darker_scan_is_not_glare() {
+        let page = RgbImage::from_fn(400, 300, |x, y| {
+            let on_page = (20..380).contains(&x) && (20..280).contains(&y);
+            let text = on_page && y % 20 < 3 && x % 9 < 5;
+            if on_page && !text {
+                Rgb([250, 250, 250])
+            } else {
+                Rgb([60, 60, 60])
+            }
+        });
+        assert_eq!(measure(&page).glare, 0.0);
     }
 
     #[test]
