@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod document;
 mod face;
+mod serve;
 
 #[derive(Parser)]
 #[command(name = "idv", version, about = "Self-hostable identity verification")]
@@ -28,6 +29,15 @@ enum Command {
         #[command(subcommand)]
         command: document::DocumentCommand,
     },
+    /// Run every function in one process on embedded backends (files + redb + queue).
+    Serve(serve::ServeArgs),
+    /// Verify a document and selfie without a server; prints the Kairos `response_data`.
+    Verify(serve::VerifyArgs),
+    /// Tenants and their credentials.
+    Tenant {
+        #[command(subcommand)]
+        command: serve::TenantCommand,
+    },
     /// Benchmarks that print their figures.
     Bench {
         #[command(subcommand)]
@@ -41,6 +51,9 @@ fn main() -> Result<()> {
         Command::Face { command } => face::run(command),
         Command::Document { command } => document::run(command),
         Command::Bench { command } => bench::run(command),
+        Command::Serve(args) => serve::serve(args),
+        Command::Verify(args) => serve::verify(args),
+        Command::Tenant { command } => serve::tenant(command),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Synthetic identity documents for tests and evaluation (test-only code).
 //!
 //! Renders TD3 passports (data page) and TD1 ID cards (MRZ side) with random identities and
-//! valid MRZs in OCR-B, a portrait from the face fixtures, visual-zone text in DejaVu Sans,
+//! valid MRZs in OCR-B, a portrait from the face fixtures (or `SYNTH_PORTRAIT=FILE`), visual-zone text in DejaVu Sans,
 //! places each on a busy background and applies one distortion: rotation (±15°), perspective,
 //! blur, JPEG quality 40–90, noise, or a glare spot. Each `NAME.jpg` gets a `NAME.json` with
 //! the ground truth: `{"mrz": [lines], "distortion": kind, "format": "TD1"|"TD3"}`.
@@ -554,6 +554,19 @@ fn main() {
         })
         .filter_map(|p| image::open(p).ok().map(|i| i.to_rgb8()))
         .collect();
+    // SYNTH_PORTRAIT=FILE puts one person's photo on every document (for end-to-end fixtures).
+    let portraits = match std::env::var_os("SYNTH_PORTRAIT") {
+        Some(p) => {
+            let img = image::open(p).expect("SYNTH_PORTRAIT image").to_rgb8();
+            // SYNTH_PORTRAIT_CROP=x,y,w,h takes the head-and-shoulders part of a larger photo.
+            let crop = std::env::var("SYNTH_PORTRAIT_CROP").ok().map(|c| {
+                let v: Vec<u32> = c.split(',').map(|n| n.parse().expect("x,y,w,h")).collect();
+                image::imageops::crop_imm(&img, v[0], v[1], v[2], v[3]).to_image()
+            });
+            vec![crop.unwrap_or(img)]
+        }
+        None => portraits,
+    };
     let mut rng = Rng(seed.max(1));
     for i in 0..count {
         let id = identity(&mut rng);

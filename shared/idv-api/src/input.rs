@@ -1,0 +1,283 @@
+//! Request bodies with images: multipart parts, JSON base64/base64url strings, or keys of
+//! earlier presigned uploads; decoded under the seeds' limits before any work is done.
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{StatusCode, header};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use idv_image::{Limits, MAX_BYTES};
+use image::RgbImage;
+use serde_json::Value;
+
+use crate::auth::Tenant;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// One field of a request: bytes of a file part, or text.
+#[derive(Debug, Clone)]
+pub enum FieldValue {
+    File(Vec<u8>),
+    Text(String),
+}
+
+/// A request body as named fields, whether it came as multipart or JSON.
+#[derive(Debug, Default)]
+pub struct Fields {
+    pub values: HashMap<String, FieldValue>,
+    /// The JSON body, when it was JSON.
+    pub json: Option<Value>,
+}
+
+impl Fields {
+    pub fn text(&self, name: &str) -> Option<String> {
+        match self.values.get(name) {
+            Some(FieldValue::Text(t)) => Some(t.clone()),
+            Some(FieldValue::File(b)) => String::from_utf8(b.clone()).ok(),
+            None => None,
+        }
+    }
+
+    pub fn flag(&self, name: &str) -> Result<bool, ApiError> {
+        match self.text(name).as_deref().map(str::trim) {
+            None | Some("") | Some("false") | Some("0") => Ok(false),
+            Some("true") | Some("1") => Ok(true),
+            Some(_) => Err(ApiError::bad_request(
+                "INVALID_FIELD",
+                format!("{name} must be true or false"),
+            )),
+        }
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.values.contains_key(name)
+    }
+}
+
+/// Reads a multipart or JSON body into [`Fields`]; a file part over 15 MB gives 413.
+pub async fn read_fields(req: Request) -> Result<Fields, ApiError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ct.starts_with("multipart/form-data") {
+        let mut mp = Multipart::from_request(req, &())
+            .await
+            .map_err(|e| ApiError::bad_request("INVALID_BODY", e.body_text()))?;
+        let mut fields = Fields::default();
+        while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
+            let name = field.name().unwrap_or_default().to_string();
+            let is_file = field.file_name().is_some();
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                bytes.extend_from_slice(&chunk);
+                if bytes.len() > MAX_BYTES {
+                    return Err(too_large(&name));
+                }
+            }
+            let value = if is_file {
+                FieldValue::File(bytes)
+            } else {
+                match String::from_utf8(bytes) {
+                    Ok(t) => FieldValue::Text(t),
+                    Err(e) => FieldValue::File(e.into_bytes()),
+                }
+            };
+            fields.values.insert(name, value);
+        }
+        Ok(fields)
+    } else if ct.starts_with("application/json") || ct.is_empty() {
+        let bytes = axum::body::to_bytes(req.into_body(), usize::MAX)
+            .await
+            .map_err(body_error)?;
+        let json: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::bad_request("INVALID_JSON", format!("invalid JSON: {e}")))?;
+        let mut fields = Fields::default();
+        if let Value::Object(map) = &json {
+            for (k, v) in map {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Bool(b) => b.to_string(),
+                    Value::Number(n) => n.to_string(),
+                    _ => continue,
+                };
+                fields.values.insert(k.clone(), FieldValue::Text(text));
+            }
+        } else {
+            return Err(ApiError::bad_request(
+                "INVALID_JSON",
+                "the body must be a JSON object",
+            ));
+        }
+        fields.json = Some(json);
+        Ok(fields)
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_CONTENT_TYPE",
+            "send multipart/form-data or application/json",
+        ))
+    }
+}
+
+fn too_large(name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "IMAGE_TOO_LARGE",
+        format!("{name} is larger than 15 MB"),
+    )
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "BODY_TOO_LARGE",
+            "the request body is too large",
+        )
+    } else {
+        ApiError::bad_request("INVALID_MULTIPART", e.body_text())
+    }
+}
+
+/// Maps a body-read failure (the body limit included) to a 4xx.
+pub fn body_error(e: axum::Error) -> ApiError {
+    let too_large = std::error::Error::source(&e)
+        .map(|s| s.to_string().contains("length limit"))
+        .unwrap_or(false)
+        || e.to_string().contains("length limit");
+    if too_large {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "BODY_TOO_LARGE",
+            "the request body is too large",
+        )
+    } else {
+        ApiError::bad_request("INVALID_BODY", "the request body could not be read")
+    }
+}
+
+const LENIENT: GeneralPurposeConfig =
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+const STANDARD_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
+const URL_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
+
+/// Decodes base64 or base64url, with or without padding or a `data:…;base64,` prefix.
+pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim();
+    let s = match s.strip_prefix("data:") {
+        Some(rest) => rest.split_once(";base64,")?.1,
+        None => s,
+    };
+    let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    STANDARD
+        .decode(&compact)
+        .or_else(|_| URL_SAFE.decode(&compact))
+        .or_else(|_| STANDARD_LENIENT.decode(&compact))
+        .or_else(|_| URL_LENIENT.decode(&compact))
+        .ok()
+}
+
+/// Whether a string names an upload (`TENANT/uploads/ID`) rather than carrying base64.
+fn is_upload_key(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('/').collect();
+    parts.len() == 3 && parts[1] == "uploads" && s.len() < 200
+}
+
+/// The bytes of image field `name`: a file part, an upload key of this tenant, or base64.
+pub async fn image_bytes(
+    state: &AppState,
+    tenant: &Tenant,
+    fields: &Fields,
+    name: &str,
+) -> Result<Option<Vec<u8>>, ApiError> {
+    match fields.values.get(name) {
+        None => Ok(None),
+        Some(FieldValue::File(b)) => Ok(Some(b.clone())),
+        Some(FieldValue::Text(t)) if t.trim().is_empty() => Ok(None),
+        Some(FieldValue::Text(t)) if is_upload_key(t.trim()) => {
+            let key = t.trim();
+            if !key.starts_with(&format!("{}/", tenant.0)) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "KEY_NOT_READABLE",
+                    format!("{name}: the upload key is not readable by this organization"),
+                ));
+            }
+            match state.blobs.get(key).await? {
+                Some(b) => Ok(Some(b)),
+                None => Err(ApiError::bad_request(
+                    "UPLOAD_NOT_FOUND",
+                    format!("{name}: nothing was uploaded to this key"),
+                )),
+            }
+        }
+        Some(FieldValue::Text(t)) => match decode_base64(t) {
+            Some(b) if b.len() > MAX_BYTES => Err(too_large(name)),
+            Some(b) => Ok(Some(b)),
+            None => Err(ApiError::bad_request(
+                "INVALID_BASE64",
+                format!("{name} is not valid base64"),
+            )),
+        },
+    }
+}
+
+/// Decodes image bytes under `limits`, off the async workers. Errors name the field.
+pub async fn decode(name: &str, bytes: Vec<u8>, limits: Limits) -> Result<RgbImage, ApiError> {
+    let decoded = tokio::task::spawn_blocking(move || idv_image::decode_rgb(&bytes, &limits))
+        .await
+        .map_err(ApiError::internal)?;
+    decoded.map_err(|e| {
+        let mut err = ApiError::from(e);
+        err.message = format!("{name}: {}", err.message);
+        err
+    })
+}
+
+/// Bytes and decoded image of a required or optional field.
+pub async fn image(
+    state: &AppState,
+    tenant: &Tenant,
+    fields: &Fields,
+    name: &str,
+    limits: Limits,
+    required: bool,
+) -> Result<Option<(Vec<u8>, RgbImage)>, ApiError> {
+    match image_bytes(state, tenant, fields, name).await? {
+        Some(bytes) => {
+            let img = decode(name, bytes.clone(), limits).await?;
+            Ok(Some((bytes, img)))
+        }
+        None if required => Err(ApiError::bad_request(
+            "MISSING_FIELD",
+            format!("{name} is required"),
+        )),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_in_every_spelling() {
+        for s in [
+            "aGk/Pz8+",
+            "aGk_Pz8-",
+            "aGk/Pz8+\n",
+            "data:image/png;base64,aGk/Pz8+",
+        ] {
+            assert_eq!(decode_base64(s).as_deref(), Some(&b"hi???>"[..]), "{s}");
+        }
+        assert_eq!(decode_base64("aGk").as_deref(), Some(&b"hi"[..]));
+        assert!(decode_base64("not base64!").is_none());
+        assert!(is_upload_key("t_1/uploads/abc"));
+        assert!(!is_upload_key("aGk/Pz8+"));
+    }
+}

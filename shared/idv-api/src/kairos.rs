@@ -1,0 +1,352 @@
+//! The Kairos dialect: async full-id-verification and document-verification with polling,
+//! synchronous biometric- and liveness-verification. Headers `app_id`/`app_key`.
+
+use axum::Json;
+use axum::extract::{Path, Request, State};
+use axum::http::HeaderMap;
+use idv_image::Limits;
+use idv_pipeline::{FacesReport, Part, Verification};
+use idv_vision::FacePrediction;
+use serde_json::{Value, json};
+
+use crate::auth::{self, Tenant};
+use crate::error::ApiError;
+use crate::input::{self, Fields};
+use crate::state::{self, AppState, JOBS_QUEUE, OwnedInputs};
+
+/// Table of async jobs, keyed by id.
+pub const JOBS: &str = "jobs";
+
+/// `YYYY-MM-DD HH:MM:SS` in UTC, as the Kairos examples print times.
+pub fn timestamp() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second]"
+        ))
+        .unwrap_or_default()
+}
+
+fn faces_json(p: &FacesReport) -> Value {
+    json!({
+        "faces_predicted": p.faces.iter().map(FacePrediction::from).collect::<Vec<_>>(),
+        "img": {"height": p.size.height, "width": p.size.width},
+    })
+}
+
+fn part_json<T>(p: &Option<Part<T>>, f: impl Fn(&T) -> Value) -> Value {
+    match p {
+        Some(Ok(v)) => f(v),
+        Some(Err(e)) => json!({"error": {"code": e.code, "message": e.message}}),
+        None => Value::Null,
+    }
+}
+
+/// The `biometric` block; `reference` names the block of the compared image.
+pub fn biometric(v: &Verification, reference: &str) -> Value {
+    let mut b = serde_json::Map::new();
+    b.insert(reference.into(), part_json(&v.reference_faces, faces_json));
+    b.insert(
+        "selfie".into(),
+        part_json(&v.selfie, |s| {
+            let mut j = faces_json(&s.faces);
+            j["faces_liveness"] = json!(s.liveness.map(idv_vision::round4));
+            j
+        }),
+    );
+    b.insert(
+        "face_match_confidence".into(),
+        match &v.face_match {
+            Some(Ok(m)) => json!(idv_vision::round4(m.confidence)),
+            _ => Value::Null,
+        },
+    );
+    Value::Object(b)
+}
+
+/// The `document` block.
+pub fn document(v: &Verification) -> Value {
+    part_json(&v.document, |d| {
+        json!({
+            "data": d.data,
+            "mrz": d.mrz.as_ref().map(|z| json!({
+                "format": z.format, "lines": z.lines, "valid": z.valid, "side": d.mrz_side,
+            })),
+            "quality": d.quality,
+        })
+    })
+}
+
+/// `response_data` of a full verification.
+pub fn full_response(v: &Verification) -> Value {
+    json!({
+        "biometric": biometric(v, "document"),
+        "decision": v.decision,
+        "document": document(v),
+        "profile": v.profile,
+    })
+}
+
+fn envelope(id: &str, requested_at: &str, data: Value) -> Value {
+    json!({
+        "api_req_uid": id,
+        "processed_at": timestamp(),
+        "requested_at": requested_at,
+        "response_code": 1,
+        "response_data": data,
+    })
+}
+
+/// What an async job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    FullId,
+    Document,
+}
+
+async fn submit(
+    state: &AppState,
+    headers: &HeaderMap,
+    req: Request,
+    kind: JobKind,
+) -> Result<(String, Tenant), ApiError> {
+    let tenant = auth::kairos(state, headers).await?;
+    let fields = input::read_fields(req).await?;
+    let profile = state::profile(fields.text("profile").as_deref())?;
+    let mut inputs = vec![(
+        "document",
+        input::image(state, &tenant, &fields, "document", Limits::DOCUMENT, true).await?,
+    )];
+    inputs.push((
+        "document_back",
+        input::image(
+            state,
+            &tenant,
+            &fields,
+            "document_back",
+            Limits::DOCUMENT,
+            false,
+        )
+        .await?,
+    ));
+    if kind == JobKind::FullId {
+        inputs.push((
+            "selfie",
+            input::image(state, &tenant, &fields, "selfie", Limits::SELFIE, true).await?,
+        ));
+    }
+    // Every input decoded under its limits: the job cannot fail on bad input later.
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut stored = Vec::new();
+    for (name, img) in inputs {
+        if let Some((bytes, _)) = img {
+            let key = format!("{}/jobs/{id}/{name}", tenant.0);
+            state
+                .blobs
+                .put(&key, bytes, "application/octet-stream")
+                .await?;
+            stored.push(json!({"name": name, "key": key}));
+        }
+    }
+    let job = json!({
+        "tenant": tenant.0, "kind": kind, "state": "queued", "profile": profile.name,
+        "requested_at": timestamp(), "inputs": stored,
+    });
+    state.records.put_if(JOBS, &id, None, job).await?;
+    state
+        .queue
+        .send(JOBS_QUEUE, &json!({"job": id}).to_string())
+        .await?;
+    tracing::info!(job = %id, kind = ?kind, "job accepted");
+    Ok((id, tenant))
+}
+
+/// `POST /v0.2/full-id-verification` → `{"api_req_uid"}`.
+pub async fn full_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<Json<Value>, ApiError> {
+    let (id, _) = submit(&state, &headers, req, JobKind::FullId).await?;
+    Ok(Json(json!({"api_req_uid": id})))
+}
+
+/// `POST /v0.1/document-verification` → `{"api_req_uuid"}`.
+pub async fn document_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<Json<Value>, ApiError> {
+    let (id, _) = submit(&state, &headers, req, JobKind::Document).await?;
+    Ok(Json(json!({"api_req_uuid": id})))
+}
+
+async fn poll(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    kind: JobKind,
+) -> Result<Json<Value>, ApiError> {
+    let tenant = auth::kairos(state, headers).await?;
+    let job = state
+        .records
+        .get(JOBS, id)
+        .await?
+        .filter(|r| r.value["tenant"] == tenant.0.as_str())
+        .filter(|r| serde_json::from_value::<JobKind>(r.value["kind"].clone()).ok() == Some(kind))
+        .ok_or_else(|| ApiError::not_found("verification"))?;
+    let v = &job.value;
+    if v["state"] == "done" {
+        Ok(Json(v["response"].clone()))
+    } else {
+        Ok(Json(json!({
+            "api_req_uid": id, "processed_at": null, "requested_at": v["requested_at"],
+            "response_code": null, "response_data": null,
+        })))
+    }
+}
+
+/// `GET /v0.2/full-id-verification/{uuid}`.
+pub async fn full_poll(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    poll(&state, &headers, &id, JobKind::FullId).await
+}
+
+/// `GET /v0.1/document-verification/{uuid}`.
+pub async fn document_poll(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    poll(&state, &headers, &id, JobKind::Document).await
+}
+
+/// `POST /v0.2/biometric-verification`: selfie vs image, synchronously.
+pub async fn biometric_verification(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<Json<Value>, ApiError> {
+    let tenant = auth::kairos(&state, &headers).await?;
+    let requested_at = timestamp();
+    let fields = input::read_fields(req).await?;
+    let mut job = OwnedInputs::new(state::profile(fields.text("profile").as_deref())?);
+    job.selfie = selfie(&state, &tenant, &fields).await?;
+    job.reference = input::image(&state, &tenant, &fields, "image", Limits::SELFIE, true)
+        .await?
+        .map(|x| x.1);
+    job.multiface = fields.flag("image_multiface")?;
+    let v = state.verify(job).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    Ok(Json(envelope(
+        &id,
+        &requested_at,
+        json!({"biometric": biometric(&v, "image"), "decision": v.decision}),
+    )))
+}
+
+async fn selfie(
+    state: &AppState,
+    tenant: &Tenant,
+    fields: &Fields,
+) -> Result<Option<image::RgbImage>, ApiError> {
+    Ok(
+        input::image(state, tenant, fields, "selfie", Limits::SELFIE, true)
+            .await?
+            .map(|x| x.1),
+    )
+}
+
+/// `POST /v0.2/liveness-verification`: liveness of the selfie, with an optional `threshold`.
+pub async fn liveness_verification(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<Json<Value>, ApiError> {
+    let tenant = auth::kairos(&state, &headers).await?;
+    let requested_at = timestamp();
+    let fields = input::read_fields(req).await?;
+    let mut profile = state::profile(fields.text("profile").as_deref())?;
+    if let Some(t) = fields.text("threshold").filter(|t| !t.trim().is_empty()) {
+        let t: f64 = t
+            .trim()
+            .parse()
+            .ok()
+            .filter(|t| (0.0..=1.0).contains(t))
+            .ok_or_else(|| ApiError::bad_request("INVALID_FIELD", "threshold must be in 0–1"))?;
+        profile.liveness.reject_below = t;
+        profile.liveness.review_below = t;
+    }
+    let mut job = OwnedInputs::new(profile);
+    job.selfie = selfie(&state, &tenant, &fields).await?;
+    let v = state.verify(job).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut data = part_json(&v.selfie, |s| {
+        let mut j = faces_json(&s.faces);
+        j["faces_liveness"] = json!(s.liveness.map(idv_vision::round4));
+        j
+    });
+    data["decision"] = json!(v.decision);
+    Ok(Json(envelope(&id, &requested_at, data)))
+}
+
+/// Processes one queued job message; returns once the message may be deleted.
+pub async fn run_job(state: &AppState, body: &str) -> Result<(), ApiError> {
+    let msg: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let Some(id) = msg["job"].as_str() else {
+        tracing::warn!("dropping a malformed job message");
+        return Ok(());
+    };
+    let Some(rec) = state.records.get(JOBS, id).await? else {
+        tracing::warn!(job = %id, "dropping a message for an unknown job");
+        return Ok(());
+    };
+    if rec.value["state"] == "done" {
+        // A redelivered message: the job was finished by an earlier delivery.
+        return Ok(());
+    }
+    let job = rec.value.clone();
+    let kind: JobKind = serde_json::from_value(job["kind"].clone()).map_err(ApiError::internal)?;
+    let profile = state::profile(job["profile"].as_str())?;
+    let mut inputs = OwnedInputs::new(profile);
+    for i in job["inputs"].as_array().into_iter().flatten() {
+        let (Some(name), Some(key)) = (i["name"].as_str(), i["key"].as_str()) else {
+            continue;
+        };
+        let bytes = state
+            .blobs
+            .get(key)
+            .await?
+            .ok_or_else(|| ApiError::internal("a job's input image is missing"))?;
+        let img = input::decode(name, bytes, Limits::ANY).await?;
+        match name {
+            "document" => inputs.document = Some(img),
+            "document_back" => inputs.document_back = Some(img),
+            "selfie" => inputs.selfie = Some(img),
+            _ => {}
+        }
+    }
+    let v = state.verify(inputs).await?;
+    let requested_at = job["requested_at"].as_str().unwrap_or_default();
+    let data = match kind {
+        JobKind::FullId => full_response(&v),
+        JobKind::Document => json!({"decision": v.decision, "document": document(&v)}),
+    };
+    let mut response = envelope(id, requested_at, data);
+    if kind == JobKind::Document {
+        response["api_req_uuid"] = json!(id);
+    }
+    let mut done = job;
+    done["state"] = json!("done");
+    done["response"] = response;
+    // Conditional on the version read: if another delivery finished first, keep its result.
+    state
+        .records
+        .put_if(JOBS, id, Some(rec.version), done)
+        .await?;
+    tracing::info!(job = %id, ms = v.elapsed_ms, outcome = ?v.decision.outcome(), "job done");
+    Ok(())
+}

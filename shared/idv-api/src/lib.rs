@@ -1,0 +1,144 @@
+//! idv's HTTP API: one axum router speaking the Kairos, one-call and LINK dialects over one
+//! engine, plus presigned uploads, the OpenAPI document and the async job worker. The same
+//! router runs in `idv serve` and under `lambda_http`.
+
+pub mod auth;
+pub mod error;
+pub mod input;
+pub mod kairos;
+pub mod link;
+pub mod onecall;
+pub mod openapi;
+pub mod state;
+pub mod uploads;
+
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde_json::json;
+
+pub use error::ApiError;
+pub use state::{AppState, Config};
+
+/// Largest request body: three 15 MB images as base64 (×4/3) plus the JSON around them.
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// The router with every route of every dialect.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v0.2/full-id-verification", post(kairos::full_submit))
+        .route("/v0.2/full-id-verification/{id}", get(kairos::full_poll))
+        .route("/v0.1/document-verification", post(kairos::document_submit))
+        .route(
+            "/v0.1/document-verification/{id}",
+            get(kairos::document_poll),
+        )
+        .route(
+            "/v0.2/biometric-verification",
+            post(kairos::biometric_verification),
+        )
+        .route(
+            "/v0.2/liveness-verification",
+            post(kairos::liveness_verification),
+        )
+        .route("/v1/verify-identity", post(onecall::verify_identity))
+        .route("/v1/document/scan", post(onecall::document_scan))
+        .route("/v1/face/detect", post(onecall::face_detect))
+        .route("/v1/face/compare", post(onecall::face_compare))
+        .route("/v1/uploads", post(uploads::create))
+        .route("/v1/uploads/{*key}", put(uploads::receive))
+        .route("/auth/token", post(link::token))
+        .route("/ping", post(link::ping).get(link::ping))
+        .route("/identity/verify", post(link::verify))
+        .route("/certificate/{id}", get(link::certificate))
+        .route("/openapi.json", get(openapi::document))
+        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
+        .fallback(|| async { ApiError::not_found("route") })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(envelope))
+        .with_state(state)
+}
+
+/// Request id, security headers, request ids in error bodies, and an access log without
+/// personal data (method, route, status, time).
+async fn envelope(req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let start = Instant::now();
+    let mut res = next.run(req).await;
+    if let Some(err) = res.extensions().get::<ApiError>().cloned() {
+        let status = res.status();
+        res = (
+            status,
+            Json(json!({"code": err.code, "message": err.message, "request_id": id})),
+        )
+            .into_response();
+    }
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        h.insert("x-request-id", v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=86400; includeSubDomains"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Log the route shape only: ids and upload keys are not personal, but keep lines short.
+    let route: String = path.split('/').take(4).collect::<Vec<_>>().join("/");
+    tracing::info!(%method, route, status = res.status().as_u16(), ms = start.elapsed().as_millis() as u64, request_id = %id);
+    res
+}
+
+/// Runs the async job worker until the process ends: receive, process, acknowledge. A job
+/// whose processing fails stays on the queue and is retried after the visibility timeout,
+/// then dead-lettered.
+pub async fn run_worker(state: AppState) {
+    loop {
+        let messages = match state
+            .queue
+            .receive(
+                state::JOBS_QUEUE,
+                2,
+                Duration::from_secs(120),
+                Duration::from_secs(5),
+            )
+            .await
+        {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(error = %e, "job queue receive failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        for m in messages {
+            match kairos::run_job(&state, &m.body).await {
+                Ok(()) => {
+                    if let Err(e) = state.queue.delete(state::JOBS_QUEUE, &m.receipt).await {
+                        tracing::error!(error = %e, "job acknowledgement failed");
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e.message, code = e.code, "job failed; will retry")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! What every handler shares: the engines, the storage backends and the configuration.
+
+use std::sync::Arc;
+
+use idv_pipeline::{Engines, Inputs, Profile, Verification};
+use idv_store::{BlobStore, FileBlobs, JobQueue, RecordStore};
+use tokio::sync::Semaphore;
+
+use crate::error::ApiError;
+
+/// Service settings.
+#[derive(Clone)]
+pub struct Config {
+    /// Key signing LINK bearer tokens.
+    pub token_secret: Vec<u8>,
+    /// Seconds a presigned upload URL stays valid.
+    pub upload_seconds: u64,
+}
+
+/// Shared state of the router and the workers.
+#[derive(Clone)]
+pub struct AppState {
+    pub engines: Arc<Engines>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub records: Arc<dyn RecordStore>,
+    pub queue: Arc<dyn JobQueue>,
+    /// The embedded blob store, which serves its own upload URLs (absent on AWS, where S3 does).
+    pub local_uploads: Option<Arc<FileBlobs>>,
+    pub config: Arc<Config>,
+    /// Verifications running at once: each already uses both cores.
+    pub inference: Arc<Semaphore>,
+}
+
+/// The queue of Kairos async jobs.
+pub const JOBS_QUEUE: &str = "jobs";
+
+impl AppState {
+    /// Runs one verification on the blocking pool, at most `inference` at a time.
+    pub async fn verify(&self, job: OwnedInputs) -> Result<Verification, ApiError> {
+        let _permit = self
+            .inference
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(ApiError::internal)?;
+        let engines = self.engines.clone();
+        tokio::task::spawn_blocking(move || {
+            engines.verify(&Inputs {
+                document: job.document.as_ref(),
+                document_back: job.document_back.as_ref(),
+                reference: job.reference.as_ref(),
+                selfie: job.selfie.as_ref(),
+                multiface: job.multiface,
+                profile: &job.profile,
+                today: idv_document::Ymd::today(),
+            })
+        })
+        .await
+        .map_err(ApiError::internal)
+    }
+}
+
+/// [`Inputs`] that own their images, to cross into the blocking pool.
+pub struct OwnedInputs {
+    pub document: Option<image::RgbImage>,
+    pub document_back: Option<image::RgbImage>,
+    pub reference: Option<image::RgbImage>,
+    pub selfie: Option<image::RgbImage>,
+    pub multiface: bool,
+    pub profile: Profile,
+}
+
+impl OwnedInputs {
+    pub fn new(profile: Profile) -> OwnedInputs {
+        OwnedInputs {
+            document: None,
+            document_back: None,
+            reference: None,
+            selfie: None,
+            multiface: false,
+            profile,
+        }
+    }
+}
+
+/// The profile called `name` (default `optimal-v0`), or 400.
+pub fn profile(name: Option<&str>) -> Result<Profile, ApiError> {
+    let name = name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(idv_pipeline::DEFAULT_PROFILE);
+    idv_pipeline::profile::find(name).ok_or_else(|| {
+        ApiError::bad_request(
+            "UNKNOWN_PROFILE",
+            format!("unknown profile {name:?}; use permissive-v0, optimal-v0 or strict-v0"),
+        )
+    })
+}

@@ -1,0 +1,101 @@
+//! Presigned uploads: `POST /v1/uploads` hands out a URL; locally idv receives the PUT itself
+//! (`PUT /v1/uploads/{key}`), checking signature, expiry, size and content type — the
+//! contract S3 presigned PUTs give on AWS.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use idv_store::{UploadGrant, UploadRefused};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+const CONTENT_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadRequest {
+    content_type: Option<String>,
+}
+
+/// `POST /v1/uploads` `{"contentType"}` → `{key, url, method, headers, expiresAt, maxBytes}`.
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Option<Json<UploadRequest>>,
+) -> Result<Json<Value>, ApiError> {
+    let tenant = auth::api_key(&state, &headers).await?;
+    let ct = body
+        .and_then(|b| b.0.content_type)
+        .unwrap_or_else(|| "image/jpeg".into());
+    if !CONTENT_TYPES.contains(&ct.as_str()) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_IMAGE_FORMAT",
+            "contentType must be image/jpeg, image/png or image/webp",
+        ));
+    }
+    let key = format!("{}/uploads/{}", tenant.0, uuid::Uuid::new_v4());
+    let max = idv_image::MAX_BYTES as u64;
+    let p = state
+        .blobs
+        .presign_put(
+            &key,
+            &ct,
+            max,
+            Duration::from_secs(state.config.upload_seconds),
+        )
+        .await?;
+    Ok(Json(json!({
+        "key": key, "url": p.url, "method": p.method, "headers": p.headers,
+        "expiresAt": p.expires_at, "maxBytes": max,
+    })))
+}
+
+/// `PUT /v1/uploads/{key}?expires&max&type&sig`: the local store receiving a presigned upload.
+pub async fn receive(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    grant: Result<Query<UploadGrant>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let Some(local) = state.local_uploads.clone() else {
+        return Err(ApiError::not_found("route"));
+    };
+    let Ok(Query(grant)) = grant else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "UPLOAD_REFUSED",
+            "the upload URL is missing its signature",
+        ));
+    };
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let refused = |e: UploadRefused| {
+        let status = match e {
+            UploadRefused::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::FORBIDDEN,
+        };
+        ApiError::new(status, "UPLOAD_REFUSED", e.to_string())
+    };
+    // Check everything but the length before reading the body; then read at most `max`.
+    local.check_upload(&key, &grant, &ct, 0).map_err(refused)?;
+    let bytes = axum::body::to_bytes(body, grant.max as usize)
+        .await
+        .map_err(|_| refused(UploadRefused::TooLarge))?;
+    local
+        .check_upload(&key, &grant, &ct, bytes.len() as u64)
+        .map_err(refused)?;
+    state.blobs.put(&key, bytes.to_vec(), &ct).await?;
+    Ok(StatusCode::OK)
+}

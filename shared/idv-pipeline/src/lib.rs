@@ -1,0 +1,249 @@
+//! One verification, the same for every API dialect: the document is read, the selfie's face
+//! found and checked for liveness, and the document portrait matched to the selfie — all at
+//! once, on both cores — then [`decision`] turns the parts into reasons and scores under a
+//! [`Profile`]. A part that fails is reported in its own block; the others still run.
+
+pub mod decision;
+pub mod profile;
+
+use std::time::Instant;
+
+use idv_document::{DocumentEngine, DocumentReport, Ymd};
+use idv_vision::{Face, FaceEngine, VisionError, calibrate, main_face};
+use image::RgbImage;
+
+pub use decision::{Decision, DecisionReport, Detail};
+pub use profile::{Band, DEFAULT_PROFILE, Profile};
+
+/// Every model idv runs, loaded once per process and shared by all requests.
+pub struct Engines {
+    pub face: FaceEngine,
+    pub document: DocumentEngine,
+}
+
+impl Engines {
+    /// Loads the models from `models/dist` (or `IDV_MODELS_DIR`).
+    pub fn load_default() -> Result<Engines, VisionError> {
+        Ok(Engines {
+            face: FaceEngine::load_default()?,
+            document: DocumentEngine::load_default()?,
+        })
+    }
+}
+
+/// Why one part of a verification produced no result.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PartError {
+    /// Stable code, e.g. `NO_FACE_DETECTED`.
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl PartError {
+    fn engine(e: VisionError) -> PartError {
+        PartError {
+            code: "PROCESSING_ERROR",
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The outcome of one part.
+pub type Part<T> = Result<T, PartError>;
+
+/// Image size, as the dialects report it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct ImageSize {
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The faces of one image.
+#[derive(Debug, Clone)]
+pub struct FacesReport {
+    pub size: ImageSize,
+    /// Every face found, best first.
+    pub faces: Vec<Face>,
+}
+
+/// The selfie: its faces and the liveness of the main one.
+#[derive(Debug, Clone)]
+pub struct SelfieReport {
+    pub faces: FacesReport,
+    /// Liveness score in [0, 1] of the main face; `None` without a face.
+    pub liveness: Option<f32>,
+}
+
+/// Selfie ↔ portrait (or reference photo) comparison.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MatchReport {
+    /// Calibrated confidence in [0, 1].
+    pub confidence: f32,
+    pub cosine: f32,
+    /// Index of the matched face in the reference image's faces.
+    pub face_index: usize,
+}
+
+/// What to verify. Any image may be absent; the parts that need it are then skipped.
+pub struct Inputs<'a> {
+    pub document: Option<&'a RgbImage>,
+    pub document_back: Option<&'a RgbImage>,
+    /// A reference photo compared with the selfie instead of the document portrait
+    /// (biometric verification). Ignored when `document` is given.
+    pub reference: Option<&'a RgbImage>,
+    pub selfie: Option<&'a RgbImage>,
+    /// Compare the selfie with every face of the reference image, not only the largest.
+    pub multiface: bool,
+    pub profile: &'a Profile,
+    pub today: Ymd,
+}
+
+/// The engine's one result type; each dialect maps it to its own shape.
+pub struct Verification {
+    pub profile: String,
+    pub document: Option<Part<DocumentReport>>,
+    /// Faces of the document (its portrait) or of the reference photo.
+    pub reference_faces: Option<Part<FacesReport>>,
+    pub selfie: Option<Part<SelfieReport>>,
+    pub face_match: Option<Part<MatchReport>>,
+    pub decision: DecisionReport,
+    /// Wall time of the whole verification.
+    pub elapsed_ms: f64,
+}
+
+fn size(img: &RgbImage) -> ImageSize {
+    ImageSize {
+        width: img.width(),
+        height: img.height(),
+    }
+}
+
+type Embedded = (FacesReport, Vec<idv_vision::embed::Embedding>);
+
+impl Engines {
+    /// Faces of an image with embeddings of the main face (or of all faces with `all`).
+    fn faces(&self, img: &RgbImage, all: bool) -> Result<Embedded, VisionError> {
+        let mut faces = self.face.detect(img)?;
+        if !all {
+            // Main face first, so index 0 is the one embedded.
+            if let Some(main) = main_face(&faces).cloned() {
+                faces.retain(|f| f != &main);
+                faces.insert(0, main);
+            }
+        }
+        let wanted = if all { faces.len() } else { faces.len().min(1) };
+        let embeddings = self.face.embed(img, &faces[..wanted])?;
+        Ok((
+            FacesReport {
+                size: size(img),
+                faces,
+            },
+            embeddings,
+        ))
+    }
+
+    /// Runs a verification. Never fails as a whole: failures are in the parts.
+    pub fn verify(&self, input: &Inputs) -> Verification {
+        let start = Instant::now();
+        let reference_img = input.document.or(input.reference);
+        let settings = input.profile.check_settings();
+        let (document, reference, selfie) = std::thread::scope(|s| {
+            let document = input.document.map(|front| {
+                s.spawn(move || {
+                    self.document
+                        .read(front, input.document_back, &settings, input.today)
+                        .map_err(PartError::engine)
+                })
+            });
+            let reference = reference_img.map(|img| {
+                s.spawn(move || self.faces(img, input.multiface && input.document.is_none()))
+            });
+            let selfie = input.selfie.map(|img| {
+                self.faces(img, false).and_then(|(faces, emb)| {
+                    let liveness = match faces.faces.first() {
+                        Some(f) => Some(self.face.liveness(img, f)?),
+                        None => None,
+                    };
+                    Ok((faces, emb, liveness))
+                })
+            });
+            (
+                document.map(|h| h.join().unwrap_or_else(|_| Err(panicked()))),
+                reference.map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(VisionError::BadOutput {
+                            model: "pipeline",
+                            detail: "a worker thread panicked".into(),
+                        })
+                    })
+                }),
+                selfie,
+            )
+        });
+
+        let reference = reference.map(|r| r.map_err(PartError::engine));
+        let selfie = selfie.map(|r| r.map_err(PartError::engine));
+        let face_match = match (&reference, &selfie) {
+            (Some(Ok((rf, re))), Some(Ok((_, se, _)))) => Some(match (re.is_empty(), se.first()) {
+                (_, None) => Err(PartError {
+                    code: "NO_FACE_DETECTED",
+                    message: "no face was found in the selfie".into(),
+                }),
+                (true, _) => Err(PartError {
+                    code: if input.document.is_some() {
+                        "NO_DOCUMENT_FACE"
+                    } else {
+                        "NO_FACE_DETECTED"
+                    },
+                    message: if input.document.is_some() {
+                        "no portrait was found on the document".into()
+                    } else {
+                        "no face was found in the image".into()
+                    },
+                }),
+                (false, Some(s)) => {
+                    let (face_index, cosine) = re
+                        .iter()
+                        .map(|e| e.cosine(s))
+                        .enumerate()
+                        .max_by(|a, b| a.1.total_cmp(&b.1))
+                        .unwrap_or((0, -1.0));
+                    debug_assert!(face_index < rf.faces.len());
+                    Ok(MatchReport {
+                        confidence: calibrate::confidence(cosine),
+                        cosine,
+                        face_index,
+                    })
+                }
+            }),
+            (Some(Err(e)), Some(_)) | (Some(_), Some(Err(e))) => Some(Err(e.clone())),
+            _ => None,
+        };
+        let reference_faces = reference.map(|r| r.map(|(f, _)| f));
+        let selfie = selfie.map(|r| r.map(|(faces, _, liveness)| SelfieReport { faces, liveness }));
+        let decision = decision::decide(
+            input.profile,
+            document.as_ref(),
+            input.document.is_some(),
+            reference_faces.as_ref(),
+            selfie.as_ref(),
+            face_match.as_ref(),
+        );
+        Verification {
+            profile: input.profile.name.clone(),
+            document,
+            reference_faces,
+            selfie,
+            face_match,
+            decision,
+            elapsed_ms: start.elapsed().as_secs_f64() * 1000.0,
+        }
+    }
+}
+
+fn panicked() -> PartError {
+    PartError {
+        code: "PROCESSING_ERROR",
+        message: "a worker thread panicked".into(),
+    }
+}

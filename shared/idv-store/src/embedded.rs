@@ -1,0 +1,429 @@
+//! Records and queues in one embedded ACID database file (redb): what `idv serve` runs on.
+//! Every write is a committed transaction, so an accepted job or callback survives a crash.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use crate::{JobQueue, Message, Record, RecordStore, Result, StoreError, now_ms};
+
+const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
+const MESSAGES: TableDefinition<&str, &[u8]> = TableDefinition::new("messages");
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn open(path: &Path) -> Result<Arc<Database>> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let db = Database::create(path).map_err(backend)?;
+    let txn = db.begin_write().map_err(backend)?;
+    txn.open_table(RECORDS).map_err(backend)?;
+    txn.open_table(MESSAGES).map_err(backend)?;
+    txn.commit().map_err(backend)?;
+    Ok(Arc::new(db))
+}
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    version: u64,
+    value: serde_json::Value,
+}
+
+/// [`RecordStore`] on redb. Clones share the database.
+#[derive(Clone)]
+pub struct EmbeddedRecords {
+    db: Arc<Database>,
+}
+
+impl EmbeddedRecords {
+    /// Opens (creating if needed) the database file at `path`; see [`EmbeddedRecords::queue`].
+    pub fn open(path: &Path) -> Result<EmbeddedRecords> {
+        Ok(EmbeddedRecords { db: open(path)? })
+    }
+
+    /// A queue in the same database file (redb allows one process per file).
+    pub fn queue(&self, max_receives: u32) -> EmbeddedQueue {
+        EmbeddedQueue::on(self.db.clone(), max_receives)
+    }
+}
+
+fn record_key(table: &str, key: &str) -> String {
+    format!("{table}\u{0}{key}")
+}
+
+#[async_trait]
+impl RecordStore for EmbeddedRecords {
+    async fn get(&self, table: &str, key: &str) -> Result<Option<Record>> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let t = txn.open_table(RECORDS).map_err(backend)?;
+        let Some(v) = t.get(record_key(table, key).as_str()).map_err(backend)? else {
+            return Ok(None);
+        };
+        let s: Stored =
+            serde_json::from_slice(v.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(Some(Record {
+            version: s.version,
+            value: s.value,
+        }))
+    }
+
+    async fn put_if(
+        &self,
+        table: &str,
+        key: &str,
+        expected: Option<u64>,
+        value: serde_json::Value,
+    ) -> Result<bool> {
+        let k = record_key(table, key);
+        let txn = self.db.begin_write().map_err(backend)?;
+        {
+            let mut t = txn.open_table(RECORDS).map_err(backend)?;
+            let current = match t.get(k.as_str()).map_err(backend)? {
+                Some(v) => Some(
+                    serde_json::from_slice::<Stored>(v.value())
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                        .version,
+                ),
+                None => None,
+            };
+            if current != expected {
+                return Ok(false);
+            }
+            let stored = Stored {
+                version: expected.map_or(1, |v| v + 1),
+                value,
+            };
+            let bytes = serde_json::to_vec(&stored).map_err(backend)?;
+            t.insert(k.as_str(), bytes.as_slice()).map_err(backend)?;
+        }
+        txn.commit().map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn list(&self, table: &str, prefix: &str) -> Result<Vec<(String, Record)>> {
+        let start = record_key(table, prefix);
+        let txn = self.db.begin_read().map_err(backend)?;
+        let t = txn.open_table(RECORDS).map_err(backend)?;
+        let mut out = Vec::new();
+        for item in t.range(start.as_str()..).map_err(backend)? {
+            let (k, v) = item.map_err(backend)?;
+            let Some(key) = k
+                .value()
+                .strip_prefix(&format!("{table}\u{0}"))
+                .map(str::to_string)
+            else {
+                break;
+            };
+            if !key.starts_with(prefix) {
+                break;
+            }
+            let s: Stored = serde_json::from_slice(v.value())
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            out.push((
+                key,
+                Record {
+                    version: s.version,
+                    value: s.value,
+                },
+            ));
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct QueuedMessage {
+    id: String,
+    body: String,
+    visible_at_ms: u64,
+    receive_count: u32,
+    receipt: String,
+}
+
+/// [`JobQueue`] on redb: messages live in the database until deleted; a message received
+/// `max_receives` times without being deleted moves to the queue `NAME-dlq`.
+#[derive(Clone)]
+pub struct EmbeddedQueue {
+    db: Arc<Database>,
+    max_receives: u32,
+    arrived: Arc<Notify>,
+}
+
+impl EmbeddedQueue {
+    fn on(db: Arc<Database>, max_receives: u32) -> EmbeddedQueue {
+        let q = EmbeddedQueue {
+            db,
+            max_receives,
+            arrived: Arc::new(Notify::new()),
+        };
+        // This process owns the file: messages a crashed process held become visible now.
+        if let Err(e) = q.release_all() {
+            tracing_free_warn(&format!("could not release held messages: {e}"));
+        }
+        q
+    }
+
+    fn release_all(&self) -> Result<()> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        {
+            let mut t = txn.open_table(MESSAGES).map_err(backend)?;
+            let mut held = Vec::new();
+            for item in t.iter().map_err(backend)? {
+                let (k, v) = item.map_err(backend)?;
+                let mut m: QueuedMessage = serde_json::from_slice(v.value())
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                if m.visible_at_ms > 0 {
+                    m.visible_at_ms = 0;
+                    held.push((k.value().to_string(), m));
+                }
+            }
+            for (k, m) in held {
+                let bytes = serde_json::to_vec(&m).map_err(backend)?;
+                t.insert(k.as_str(), bytes.as_slice()).map_err(backend)?;
+            }
+        }
+        txn.commit().map_err(backend)?;
+        Ok(())
+    }
+
+    fn put(&self, queue: &str, body: &str) -> Result<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        // Keys order by time of arrival within a queue.
+        let key = format!("{queue}\u{0}{:020}-{id}", now_ms());
+        let m = QueuedMessage {
+            id: id.clone(),
+            body: body.to_string(),
+            visible_at_ms: 0,
+            receive_count: 0,
+            receipt: String::new(),
+        };
+        let txn = self.db.begin_write().map_err(backend)?;
+        {
+            let mut t = txn.open_table(MESSAGES).map_err(backend)?;
+            let bytes = serde_json::to_vec(&m).map_err(backend)?;
+            t.insert(key.as_str(), bytes.as_slice()).map_err(backend)?;
+        }
+        txn.commit().map_err(backend)?;
+        self.arrived.notify_waiters();
+        Ok(id)
+    }
+
+    fn take(&self, queue: &str, max: usize, visibility: Duration) -> Result<Vec<Message>> {
+        let now = now_ms();
+        let prefix = format!("{queue}\u{0}");
+        let txn = self.db.begin_write().map_err(backend)?;
+        let mut out = Vec::new();
+        {
+            let mut t = txn.open_table(MESSAGES).map_err(backend)?;
+            let mut changes = Vec::new();
+            for item in t.range(prefix.as_str()..).map_err(backend)? {
+                let (k, v) = item.map_err(backend)?;
+                if !k.value().starts_with(&prefix) || out.len() + changes.len() >= max * 4 {
+                    break;
+                }
+                let m: QueuedMessage = serde_json::from_slice(v.value())
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                if m.visible_at_ms <= now {
+                    changes.push((k.value().to_string(), m));
+                }
+            }
+            for (key, mut m) in changes {
+                if out.len() >= max {
+                    break;
+                }
+                if m.receive_count >= self.max_receives {
+                    // Dead letter: move, keeping its id and body.
+                    t.remove(key.as_str()).map_err(backend)?;
+                    let suffix = key.split_once('\u{0}').map_or("", |x| x.1).to_string();
+                    m.visible_at_ms = 0;
+                    m.receive_count = 0;
+                    let dlq = format!("{queue}-dlq\u{0}{suffix}");
+                    let bytes = serde_json::to_vec(&m).map_err(backend)?;
+                    t.insert(dlq.as_str(), bytes.as_slice()).map_err(backend)?;
+                    continue;
+                }
+                m.receive_count += 1;
+                m.visible_at_ms = now + visibility.as_millis() as u64;
+                m.receipt = format!("{key}\u{1}{}", uuid::Uuid::new_v4().simple());
+                let bytes = serde_json::to_vec(&m).map_err(backend)?;
+                t.insert(key.as_str(), bytes.as_slice()).map_err(backend)?;
+                out.push(Message {
+                    id: m.id,
+                    receipt: m.receipt,
+                    body: m.body,
+                    receive_count: m.receive_count,
+                });
+            }
+        }
+        txn.commit().map_err(backend)?;
+        Ok(out)
+    }
+}
+
+/// The store crate does not log; a failure to release held messages only delays them.
+fn tracing_free_warn(msg: &str) {
+    eprintln!("idv-store: {msg}");
+}
+
+#[async_trait]
+impl JobQueue for EmbeddedQueue {
+    async fn send(&self, queue: &str, body: &str) -> Result<String> {
+        self.put(queue, body)
+    }
+
+    async fn receive(
+        &self,
+        queue: &str,
+        max: usize,
+        visibility: Duration,
+        wait: Duration,
+    ) -> Result<Vec<Message>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let notified = self.arrived.notified();
+            let got = self.take(queue, max.max(1), visibility)?;
+            if !got.is_empty() || tokio::time::Instant::now() >= deadline {
+                return Ok(got);
+            }
+            // Wake on a new message, or poll again soon for ones whose visibility lapsed.
+            let _ = tokio::time::timeout(
+                Duration::from_millis(250).min(deadline - tokio::time::Instant::now()),
+                notified,
+            )
+            .await;
+        }
+    }
+
+    async fn delete(&self, _queue: &str, receipt: &str) -> Result<()> {
+        let Some((key, _)) = receipt.split_once('\u{1}') else {
+            return Ok(());
+        };
+        let txn = self.db.begin_write().map_err(backend)?;
+        {
+            let mut t = txn.open_table(MESSAGES).map_err(backend)?;
+            let current = t.get(key).map_err(backend)?.map(|v| v.value().to_vec());
+            if let Some(bytes) = current {
+                let m: QueuedMessage = serde_json::from_slice(&bytes)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                // A stale receipt (the message was received again since) deletes nothing.
+                if m.receipt == receipt {
+                    t.remove(key).map_err(backend)?;
+                }
+            }
+        }
+        txn.commit().map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn records_write_conditionally() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = EmbeddedRecords::open(&dir.path().join("db")).unwrap();
+        assert!(r.put_if("jobs", "a", None, json!({"s": 1})).await.unwrap());
+        assert!(!r.put_if("jobs", "a", None, json!({"s": 2})).await.unwrap());
+        assert!(
+            r.put_if("jobs", "a", Some(1), json!({"s": 3}))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !r.put_if("jobs", "a", Some(1), json!({"s": 4}))
+                .await
+                .unwrap()
+        );
+        let got = r.get("jobs", "a").await.unwrap().unwrap();
+        assert_eq!((got.version, got.value), (2, json!({"s": 3})));
+        r.put_if("jobs", "ab", None, json!(1)).await.unwrap();
+        r.put_if("jobz", "a", None, json!(1)).await.unwrap();
+        let keys: Vec<String> = r
+            .list("jobs", "a")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
+        assert_eq!(keys, ["a", "ab"]);
+    }
+
+    #[tokio::test]
+    async fn queue_redelivers_until_deleted_then_dead_letters() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let q = EmbeddedRecords::open(&path).unwrap().queue(2);
+        q.send("jobs", "one").await.unwrap();
+        let short = Duration::from_millis(50);
+        let m = q.receive("jobs", 10, short, Duration::ZERO).await.unwrap();
+        assert_eq!(m.len(), 1);
+        assert!(
+            q.receive("jobs", 10, short, Duration::ZERO)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        let again = q.receive("jobs", 10, short, Duration::ZERO).await.unwrap();
+        assert_eq!((again[0].body.as_str(), again[0].receive_count), ("one", 2));
+        // The first receipt is stale now.
+        q.delete("jobs", &m[0].receipt).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        assert!(
+            q.receive("jobs", 10, short, Duration::ZERO)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let dead = q
+            .receive("jobs-dlq", 10, short, Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(dead[0].body, "one");
+        q.delete("jobs-dlq", &dead[0].receipt).await.unwrap();
+
+        // A message held by a process that dies is visible to the next one at once.
+        q.send("jobs", "two").await.unwrap();
+        let held = q
+            .receive("jobs", 1, Duration::from_secs(600), Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(held.len(), 1);
+        drop(q);
+        let q = EmbeddedRecords::open(&path).unwrap().queue(2);
+        let m = q
+            .receive("jobs", 1, short, Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert_eq!(m[0].body, "two");
+    }
+
+    #[tokio::test]
+    async fn receive_waits_for_a_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = EmbeddedRecords::open(&dir.path().join("db"))
+            .unwrap()
+            .queue(5);
+        let q2 = q.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            q2.send("jobs", "late").await.unwrap();
+        });
+        let m = q
+            .receive("jobs", 1, Duration::from_secs(5), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(m[0].body, "late");
+    }
+}

@@ -1,0 +1,146 @@
+//! Where idv keeps things: blobs (images, certificates), records (tenants, jobs, results) and
+//! job queues, as traits with an embedded implementation here (files + redb, for `idv serve`)
+//! and an AWS one (S3, DynamoDB, SQS) elsewhere. Nothing above this crate knows which runs.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+mod embedded;
+mod files;
+
+pub use embedded::{EmbeddedQueue, EmbeddedRecords};
+pub use files::{FileBlobs, UploadGrant, UploadRefused};
+
+/// A storage failure. Backends map their own errors here.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("invalid key {0:?}")]
+    InvalidKey(String),
+    #[error("storage I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("storage backend: {0}")]
+    Backend(String),
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A URL a client can upload one object to, with the headers it must send.
+#[derive(Debug, Clone, Serialize)]
+pub struct PresignedPut {
+    pub url: String,
+    pub method: &'static str,
+    pub headers: BTreeMap<String, String>,
+    /// Unix seconds after which the URL is refused.
+    pub expires_at: u64,
+}
+
+/// Object storage for images and certificates.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<()>;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    async fn delete(&self, key: &str) -> Result<()>;
+    /// A URL accepting one PUT of at most `max_bytes` bytes of `content_type` to `key`.
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        max_bytes: u64,
+        expires_in: Duration,
+    ) -> Result<PresignedPut>;
+}
+
+/// One stored record and its version (bumped on every write).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub version: u64,
+    pub value: serde_json::Value,
+}
+
+/// Versioned JSON records in named tables, with conditional writes.
+#[async_trait]
+pub trait RecordStore: Send + Sync {
+    async fn get(&self, table: &str, key: &str) -> Result<Option<Record>>;
+    /// Writes `value` if the record's version is `expected` (`None`: the record must not exist).
+    /// Returns `false`, writing nothing, when it is not: someone else wrote first.
+    async fn put_if(
+        &self,
+        table: &str,
+        key: &str,
+        expected: Option<u64>,
+        value: serde_json::Value,
+    ) -> Result<bool>;
+    /// Records of `table` whose key starts with `prefix`, in key order.
+    async fn list(&self, table: &str, prefix: &str) -> Result<Vec<(String, Record)>>;
+}
+
+/// A received queue message. It stays invisible to other receivers until its visibility
+/// timeout passes; `delete` with its receipt acknowledges it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub id: String,
+    pub receipt: String,
+    pub body: String,
+    /// How many times it has been received, this time included.
+    pub receive_count: u32,
+}
+
+/// At-least-once job queues with visibility timeouts and dead-letter queues.
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Enqueues `body`; returns the message id.
+    async fn send(&self, queue: &str, body: &str) -> Result<String>;
+    /// Up to `max` visible messages, waiting up to `wait` for one to arrive.
+    async fn receive(
+        &self,
+        queue: &str,
+        max: usize,
+        visibility: Duration,
+        wait: Duration,
+    ) -> Result<Vec<Message>>;
+    /// Acknowledges a received message.
+    async fn delete(&self, queue: &str, receipt: &str) -> Result<()>;
+}
+
+/// Checks a key used as a storage path: ASCII letters, digits, `-_.=/`, no empty or dot segments.
+pub fn check_key(key: &str) -> Result<()> {
+    let ok = !key.is_empty()
+        && key.len() <= 512
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.=/".contains(&b))
+        && key
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != "..");
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidKey(key.chars().take(80).collect()))
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_cannot_escape_the_store() {
+        assert!(check_key("t1/uploads/abc.jpg").is_ok());
+        for bad in ["", "../etc/passwd", "a//b", "/abs", "a/./b", "a b", "é"] {
+            assert!(check_key(bad).is_err(), "{bad}");
+        }
+    }
+}
