@@ -69,15 +69,24 @@ pub async fn read_fields(req: Request) -> Result<Fields, ApiError> {
             .await
             .map_err(|e| ApiError::bad_request("INVALID_BODY", e.body_text()))?;
         let mut fields = Fields::default();
+        let mut oversized: Option<String> = None;
         while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
             let name = field.name().unwrap_or_default().to_string();
             let is_file = field.file_name().is_some();
             let mut bytes = Vec::new();
             while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-                bytes.extend_from_slice(&chunk);
-                if bytes.len() > MAX_BYTES {
-                    return Err(too_large(&name));
+                // Past the limit, read on without keeping anything: a client still sending
+                // would otherwise see a broken connection instead of the 413.
+                if oversized.is_none() {
+                    bytes.extend_from_slice(&chunk);
+                    if bytes.len() > MAX_BYTES {
+                        oversized = Some(name.clone());
+                        bytes = Vec::new();
+                    }
                 }
+            }
+            if oversized.is_some() {
+                continue;
             }
             let value = if is_file {
                 FieldValue::File(bytes)
@@ -89,7 +98,10 @@ pub async fn read_fields(req: Request) -> Result<Fields, ApiError> {
             };
             fields.values.insert(name, value);
         }
-        Ok(fields)
+        match oversized {
+            Some(name) => Err(too_large(&name)),
+            None => Ok(fields),
+        }
     } else if ct.starts_with("application/json") || ct.is_empty() {
         let bytes = axum::body::to_bytes(req.into_body(), usize::MAX)
             .await

@@ -25,6 +25,9 @@ pub struct ServeArgs {
     /// Base URL clients reach this server at (for upload URLs); default http://ADDR.
     #[arg(long)]
     public_url: Option<String>,
+    /// Seconds a presigned upload URL stays valid.
+    #[arg(long, default_value_t = 900)]
+    upload_seconds: u64,
 }
 
 #[derive(Args)]
@@ -77,7 +80,12 @@ fn secret(data: &Path, name: &str) -> Result<Vec<u8>> {
     Ok(key)
 }
 
-fn state(data: &Path, public_url: &str, engines: Arc<Engines>) -> Result<AppState> {
+fn state(
+    data: &Path,
+    public_url: &str,
+    upload_seconds: u64,
+    engines: Arc<Engines>,
+) -> Result<AppState> {
     std::fs::create_dir_all(data)?;
     let records = EmbeddedRecords::open(&data.join("idv.redb")).with_context(|| {
         format!(
@@ -99,7 +107,7 @@ fn state(data: &Path, public_url: &str, engines: Arc<Engines>) -> Result<AppStat
         local_uploads: Some(blobs),
         config: Arc::new(Config {
             token_secret: secret(data, "token-key")?,
-            upload_seconds: 900,
+            upload_seconds,
         }),
         inference: Arc::new(tokio::sync::Semaphore::new(2)),
     })
@@ -127,7 +135,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
                 .await?
                 .context("loading the models (run models/fetch)")?,
         );
-        let state = state(&args.data, &public, engines)?;
+        let state = state(&args.data, &public, args.upload_seconds, engines)?;
         tokio::spawn(idv_api::run_worker(state.clone()));
         // The line scripts and tests wait for.
         println!("idv listening on http://{addr}");

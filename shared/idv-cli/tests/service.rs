@@ -1,0 +1,698 @@
+//! End to end over HTTP on 127.0.0.1: a real `idv serve` (real models, real images, embedded
+//! backends in a temporary data directory), every route of the three dialects, success and
+//! failure, and the response shapes of the seeds' examples.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(rel)
+}
+
+fn read(rel: &str) -> Vec<u8> {
+    std::fs::read(fixture(rel)).unwrap()
+}
+
+const DOC: &str = "documents/synthetic-td3-obama.jpg";
+const SELFIE: &str = "faces/face_recognition__obama-720p.jpg";
+const OTHER: &str = "faces/face_recognition__knn_train__biden__biden.jpg";
+const SPECIMEN: &str = "documents/passport-td3.jpg";
+
+struct Server {
+    child: Child,
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn idv() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_idv"))
+}
+
+fn tenant(data: &Path, name: &str) -> Value {
+    let out = idv()
+        .args(["tenant", "create", name, "--data"])
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn start(data: &Path) -> Server {
+    let mut child = idv()
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--upload-seconds",
+            "3",
+            "--data",
+        ])
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("idv listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    Server { child, base, agent }
+}
+
+/// A multipart body: (name, Some(file bytes) | None with text).
+fn multipart(parts: &[(&str, Part)]) -> (String, Vec<u8>) {
+    let boundary = "idv-test-boundary-7d1f";
+    let mut body = Vec::new();
+    for (name, part) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match part {
+            Part::File(bytes) => {
+                body.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{name}.jpg\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+                body.extend_from_slice(bytes);
+            }
+            Part::Text(t) => {
+                body.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n{t}")
+                        .as_bytes(),
+                );
+            }
+        }
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+enum Part {
+    File(Vec<u8>),
+    Text(String),
+}
+
+fn file(rel: &str) -> Part {
+    Part::File(read(rel))
+}
+
+impl Server {
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        ct: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> (u16, Value, ureq::http::HeaderMap) {
+        let url = format!("{}{path}", self.base);
+        let mut req = ureq::http::Request::builder().method(method).uri(&url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(ct) = ct {
+            req = req.header("content-type", ct);
+        }
+        let req = req.body(body.unwrap_or_default()).unwrap();
+        let mut res = self.agent.run(req).unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_string()
+            .unwrap_or_default();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        (status, json, headers)
+    }
+
+    fn form(&self, path: &str, headers: &[(&str, &str)], parts: &[(&str, Part)]) -> (u16, Value) {
+        let (ct, body) = multipart(parts);
+        let (s, j, _) = self.send("POST", path, headers, Some(&ct), Some(body));
+        (s, j)
+    }
+
+    fn json(&self, path: &str, headers: &[(&str, &str)], body: Value) -> (u16, Value) {
+        let (s, j, _) = self.send(
+            "POST",
+            path,
+            headers,
+            Some("application/json"),
+            Some(body.to_string().into_bytes()),
+        );
+        (s, j)
+    }
+
+    fn get(&self, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+        let (s, j, _) = self.send("GET", path, headers, None, None);
+        (s, j)
+    }
+
+    fn poll(&self, path: &str, headers: &[(&str, &str)]) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let (s, j) = self.get(path, headers);
+            assert_eq!(s, 200, "{j}");
+            if j["response_code"] == 1 {
+                return j;
+            }
+            assert!(Instant::now() < deadline, "job not done in time");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+fn codes(decision: &Value) -> Vec<String> {
+    decision["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Every key of `shape` is in `value` with the same JSON type, recursively (arrays: first item).
+fn same_shape(shape: &Value, value: &Value, at: &str) {
+    match (shape, value) {
+        (Value::Object(s), Value::Object(v)) => {
+            for (k, sv) in s {
+                let vv = v
+                    .get(k)
+                    .unwrap_or_else(|| panic!("{at}.{k} missing in {value}"));
+                same_shape(sv, vv, &format!("{at}.{k}"));
+            }
+        }
+        (Value::Array(s), Value::Array(v)) => {
+            if let (Some(s0), Some(v0)) = (s.first(), v.first()) {
+                same_shape(s0, v0, &format!("{at}[0]"));
+            }
+        }
+        (Value::Number(_), Value::Number(_))
+        | (Value::String(_), Value::String(_))
+        | (Value::Bool(_), Value::Bool(_)) => {}
+        (Value::Null, _) => {}
+        _ => panic!("{at}: expected the type of {shape}, got {value}"),
+    }
+}
+
+#[test]
+fn every_dialect_end_to_end() {
+    let dir = std::env::temp_dir().join(format!("idv-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tenant(&dir, "acme");
+    let b = tenant(&dir, "globex");
+    let server = start(&dir);
+    let s = &server;
+    let (app_id, app_key) = (
+        a["app_id"].as_str().unwrap(),
+        a["app_key"].as_str().unwrap(),
+    );
+    let kairos: &[(&str, &str)] = &[("app_id", app_id), ("app_key", app_key)];
+    let kairos_dash: &[(&str, &str)] = &[("app-id", app_id), ("app-key", app_key)];
+    let kairos_b: &[(&str, &str)] = &[
+        ("app_id", b["app_id"].as_str().unwrap()),
+        ("app_key", b["app_key"].as_str().unwrap()),
+    ];
+    let api_key = a["api_key"].as_str().unwrap();
+    let onecall: &[(&str, &str)] = &[("x-api-key", api_key)];
+
+    // Health, headers, OpenAPI covering every route.
+    let (st, _, h) = s.send("GET", "/health", &[], None, None);
+    assert_eq!(st, 200);
+    assert!(h.contains_key("x-request-id"));
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert!(h.contains_key("strict-transport-security"));
+    let (_, openapi) = s.get("/openapi.json", &[]);
+    for route in idv_routes() {
+        assert!(
+            openapi["paths"].get(&route).is_some(),
+            "{route} not in openapi.json"
+        );
+    }
+
+    // Kairos async: several jobs at once; the last is still queued when first polled.
+    let mut ids = Vec::new();
+    for (selfie, doc) in [
+        (SELFIE, DOC),
+        (OTHER, DOC),
+        (SELFIE, SPECIMEN),
+        (SELFIE, DOC),
+    ] {
+        let (st, j) = s.form(
+            "/v0.2/full-id-verification",
+            kairos,
+            &[("selfie", file(selfie)), ("document", file(doc))],
+        );
+        assert_eq!(st, 200, "{j}");
+        ids.push(j["api_req_uid"].as_str().unwrap().to_string());
+    }
+    let (st, queued) = s.get(&format!("/v0.2/full-id-verification/{}", ids[3]), kairos);
+    assert_eq!(st, 200);
+    assert_eq!(queued["response_code"], Value::Null, "{queued}");
+
+    let genuine = s.poll(
+        &format!("/v0.2/full-id-verification/{}", ids[0]),
+        kairos_dash,
+    );
+    let d = &genuine["response_data"]["decision"];
+    assert_eq!(d["reject_score"], 0, "{d}");
+    assert_eq!(d["review_score"], 0, "{d}");
+    same_shape(
+        &json!({
+            "api_req_uid": "", "processed_at": "", "requested_at": "", "response_code": 1,
+            "response_data": {
+                "biometric": {"document": {"faces_predicted": [{"confidence": 1, "delta": {"x": 1, "y": 1}, "top_left": {"x": 1, "y": 1}}], "img": {"height": 1, "width": 1}},
+                    "face_match_confidence": 0.1,
+                    "selfie": {"faces_liveness": 0.1, "faces_predicted": [], "img": {"height": 1, "width": 1}}},
+                "decision": {"details": [], "reject_score": 0, "review_score": 0, "warning_score": 0},
+                "document": {"data": {"age": {"value": 1}, "country_iso2": {"value": ""}, "country_iso3": {"value": ""},
+                    "dob": {"value": ""}, "dob_day": {"value": 1}, "expiry": {"value": ""}, "first_name": {"value": ""},
+                    "last_name": {"value": ""}, "full_name": {"value": ""}, "document_number": {"value": ""},
+                    "days_to_expiry": {"value": 1}, "sex": {"value": ""}}}
+            }
+        }),
+        &genuine,
+        "full-id-verification",
+    );
+    let mismatch = s.poll(&format!("/v0.2/full-id-verification/{}", ids[1]), kairos);
+    assert!(
+        codes(&mismatch["response_data"]["decision"]).contains(&"FAILED_FACE_MATCH".to_string())
+    );
+    let specimen = s.poll(&format!("/v0.2/full-id-verification/{}", ids[2]), kairos);
+    let c = codes(&specimen["response_data"]["decision"]);
+    assert!(
+        c.contains(&"FAKE_ID".into()) && c.contains(&"DOCUMENT_EXPIRED".into()),
+        "{c:?}"
+    );
+    let detail = &specimen["response_data"]["decision"]["details"][0];
+    same_shape(
+        &json!({"code": "", "confidence": 1, "decision": "", "description": ""}),
+        detail,
+        "detail",
+    );
+
+    // Another tenant's id, an unknown id, bad credentials.
+    assert_eq!(
+        s.get(&format!("/v0.2/full-id-verification/{}", ids[0]), kairos_b)
+            .0,
+        404
+    );
+    assert_eq!(s.get("/v0.2/full-id-verification/nope", kairos).0, 404);
+    assert_eq!(
+        s.get(&format!("/v0.2/full-id-verification/{}", ids[0]), &[])
+            .0,
+        401
+    );
+    let wrong: &[(&str, &str)] = &[("app_id", app_id), ("app_key", "wrong")];
+    let (st, err) = s.get(&format!("/v0.2/full-id-verification/{}", ids[0]), wrong);
+    assert_eq!(st, 401);
+    same_shape(
+        &json!({"code": "", "message": "", "request_id": ""}),
+        &err,
+        "error",
+    );
+
+    // Bad input: a non-image (415), a 16 MB image (413), a missing field (400), a bad profile.
+    let (st, j) = s.form(
+        "/v0.2/full-id-verification",
+        kairos,
+        &[
+            ("selfie", Part::File(b"%PDF-1.4 not an image".to_vec())),
+            ("document", file(DOC)),
+        ],
+    );
+    assert_eq!(st, 415, "{j}");
+    let mut big = read(SELFIE);
+    big.resize(16 << 20, 0);
+    let (st, j) = s.form(
+        "/v0.2/full-id-verification",
+        kairos,
+        &[("selfie", Part::File(big)), ("document", file(DOC))],
+    );
+    assert_eq!(st, 413, "{j}");
+    let (st, j) = s.form(
+        "/v0.2/full-id-verification",
+        kairos,
+        &[("selfie", file(SELFIE))],
+    );
+    assert_eq!((st, j["code"].as_str()), (400, Some("MISSING_FIELD")));
+    let (st, _) = s.form(
+        "/v0.2/full-id-verification",
+        kairos,
+        &[
+            ("selfie", file(SELFIE)),
+            ("document", file(DOC)),
+            ("profile", Part::Text("nope".into())),
+        ],
+    );
+    assert_eq!(st, 400);
+
+    // Kairos document-only (async) and the synchronous biometric and liveness checks.
+    let (st, j) = s.form(
+        "/v0.1/document-verification",
+        kairos,
+        &[("document", file(DOC))],
+    );
+    assert_eq!(st, 200);
+    let doc_id = j["api_req_uuid"].as_str().unwrap().to_string();
+    let doc = s.poll(&format!("/v0.1/document-verification/{doc_id}"), kairos);
+    assert_eq!(
+        doc["response_data"]["document"]["data"]["last_name"]["value"],
+        "HASSAN"
+    );
+    let (st, bio) = s.form(
+        "/v0.2/biometric-verification",
+        kairos,
+        &[
+            ("selfie", file(SELFIE)),
+            (
+                "image",
+                file("faces/face_recognition__knn_test__obama_and_biden.jpg"),
+            ),
+            ("image_multiface", Part::Text("true".into())),
+        ],
+    );
+    assert_eq!(st, 200, "{bio}");
+    same_shape(
+        &json!({"api_req_uid": "", "processed_at": "", "requested_at": "", "response_code": 1,
+            "response_data": {"biometric": {"face_match_confidence": 0.1,
+                "image": {"faces_predicted": [{"confidence": 1, "delta": {"x": 1, "y": 1}, "top_left": {"x": 1, "y": 1}}], "img": {"height": 1, "width": 1}},
+                "selfie": {"faces_liveness": 0.1, "faces_predicted": [], "img": {"height": 1, "width": 1}}},
+                "decision": {"details": [], "reject_score": 0, "review_score": 0, "warning_score": 0}}}),
+        &bio,
+        "biometric-verification",
+    );
+    assert!(
+        bio["response_data"]["biometric"]["image"]["faces_predicted"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 2
+    );
+    assert!(
+        bio["response_data"]["biometric"]["face_match_confidence"]
+            .as_f64()
+            .unwrap()
+            > 0.9
+    );
+    let (st, live) = s.form(
+        "/v0.2/liveness-verification",
+        kairos,
+        &[
+            ("selfie", file(SELFIE)),
+            ("threshold", Part::Text("0.3".into())),
+        ],
+    );
+    assert_eq!(st, 200, "{live}");
+    assert!(live["response_data"]["faces_liveness"].is_number());
+
+    // One-call: multipart, base64 and an upload key; the single-purpose endpoints.
+    let (st, one) = s.form(
+        "/v1/verify-identity",
+        onecall,
+        &[
+            ("documentImage", file(DOC)),
+            ("faceImage", file(SELFIE)),
+            ("documentType", Part::Text("passport".into())),
+        ],
+    );
+    assert_eq!(st, 200, "{one}");
+    same_shape(
+        &json!({"verified": true, "overallConfidence": 1.0,
+            "document": {"documentType": "", "fullName": "", "firstName": "", "lastName": "", "dateOfBirth": "",
+                "gender": "", "nationality": "", "documentNumber": "", "expirationDate": "", "issuingCountry": "", "confidence": 1.0},
+            "faceDetection": {"faceDetected": true, "confidence": 1.0},
+            "faceMatch": {"isMatch": true, "confidence": 1.0, "threshold": 1.0}}),
+        &one,
+        "verify-identity",
+    );
+    assert_eq!(one["verified"], true, "{one}");
+    let overall = 0.4 * one["document"]["confidence"].as_f64().unwrap()
+        + 0.2 * one["faceDetection"]["confidence"].as_f64().unwrap()
+        + 0.4 * one["faceMatch"]["confidence"].as_f64().unwrap();
+    assert!((overall - one["overallConfidence"].as_f64().unwrap()).abs() < 0.05);
+
+    let (st, up) = s.json("/v1/uploads", onecall, json!({"contentType": "image/jpeg"}));
+    assert_eq!(st, 200, "{up}");
+    let url = up["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&s.base)
+        .unwrap()
+        .to_string();
+    let (st, _, _) = s.send("PUT", &url, &[], Some("image/jpeg"), Some(read(DOC)));
+    assert_eq!(st, 200);
+    let (st, _, _) = s.send("PUT", &url, &[], Some("image/png"), Some(read(DOC)));
+    assert_eq!(st, 403, "content type other than the signed one");
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(read(SELFIE));
+    let (st, one) = s.json(
+        "/v1/verify-identity",
+        onecall,
+        json!({"documentImage": up["key"], "faceImage": b64, "documentType": "auto"}),
+    );
+    assert_eq!((st, &one["verified"]), (200, &json!(true)), "{one}");
+    // Another tenant cannot read this upload.
+    let onecall_b: &[(&str, &str)] = &[("x-api-key", b["api_key"].as_str().unwrap())];
+    let (st, _) = s.json(
+        "/v1/verify-identity",
+        onecall_b,
+        json!({"documentImage": up["key"], "faceImage": b64}),
+    );
+    assert_eq!(st, 403);
+    // An expired upload URL is refused.
+    let (_, up2) = s.json("/v1/uploads", onecall, json!({"contentType": "image/jpeg"}));
+    std::thread::sleep(Duration::from_secs(5));
+    let url2 = up2["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&s.base)
+        .unwrap()
+        .to_string();
+    let (st, j, _) = s.send("PUT", &url2, &[], Some("image/jpeg"), Some(read(DOC)));
+    assert_eq!(st, 403, "{j}");
+    assert!(j["message"].as_str().unwrap().contains("expired"));
+    // Partial failure in-band: a selfie without a face still gets a document block.
+    let (st, one) = s.form(
+        "/v1/verify-identity",
+        onecall,
+        &[
+            ("documentImage", file(DOC)),
+            ("faceImage", Part::File(blank_png())),
+        ],
+    );
+    assert_eq!(st, 200, "{one}");
+    assert_eq!(one["faceDetection"]["faceDetected"], false);
+    assert_eq!(one["document"]["lastName"], "HASSAN");
+    assert_eq!(one["verified"], false);
+    assert_eq!(
+        s.form(
+            "/v1/verify-identity",
+            &[("x-api-key", "idv_x_y")],
+            &[("documentImage", file(DOC))]
+        )
+        .0,
+        401
+    );
+    let (st, j) = s.form(
+        "/v1/verify-identity",
+        onecall,
+        &[
+            ("documentImage", file(DOC)),
+            ("faceImage", file(SELFIE)),
+            ("documentType", Part::Text("boat".into())),
+        ],
+    );
+    assert_eq!(
+        (st, j["code"].as_str()),
+        (400, Some("INVALID_DOCUMENT_TYPE"))
+    );
+    let (st, scan) = s.form(
+        "/v1/document/scan",
+        onecall,
+        &[("documentImage", file(SPECIMEN))],
+    );
+    assert_eq!(st, 200);
+    assert_eq!(scan["documentNumber"], "L898902C3");
+    let (st, det) = s.form(
+        "/v1/face/detect",
+        onecall,
+        &[("image", file("faces/face_recognition__two_people.jpg"))],
+    );
+    assert_eq!(
+        (st, det["faces"].as_array().map(Vec::len)),
+        (200, Some(2)),
+        "{det}"
+    );
+    let (st, cmp) = s.form(
+        "/v1/face/compare",
+        onecall,
+        &[("sourceImage", file(SELFIE)), ("targetImage", file(OTHER))],
+    );
+    assert_eq!((st, &cmp["isMatch"]), (200, &json!(false)), "{cmp}");
+
+    // LINK: token, ping, identity/verify (automatic, manual, certify), errors, certificate.
+    let (st, tok) = s.json(
+        "/auth/token",
+        &[],
+        json!({"user": a["link_user"], "password": a["link_password"]}),
+    );
+    assert_eq!(st, 200, "{tok}");
+    same_shape(
+        &json!({"token": "", "scopes": [""], "expiresIn": 3600, "token_type": "bearer"}),
+        &tok,
+        "token",
+    );
+    assert_eq!(tok["expiresIn"], 3600);
+    assert_eq!(
+        s.json(
+            "/auth/token",
+            &[],
+            json!({"user": a["link_user"], "password": "x"})
+        )
+        .0,
+        401
+    );
+    let (st, ping) = s.json("/ping", &[], json!({}));
+    assert_eq!(
+        (st, &ping["service"], &ping["status"]),
+        (200, &json!("KYC API"), &json!("ok"))
+    );
+    let bearer = format!("Bearer {}", tok["token"].as_str().unwrap());
+    let link: &[(&str, &str)] = &[("authorization", &bearer)];
+    let std64 = |rel: &str| base64::engine::general_purpose::STANDARD.encode(read(rel));
+    let (st, v) = s.json(
+        "/identity/verify",
+        link,
+        json!({"id": "req-1", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}], "expeditorCountry": "KE", "certify": false, "certifyCallback": ""}),
+    );
+    assert_eq!(st, 200, "{v}");
+    same_shape(
+        &json!({"id": "", "idVerification": {"status": "", "process": "", "result": "", "warning": "",
+            "fields": [{"type": "", "code": "", "value": "", "description": ""}]}}),
+        &v,
+        "identity/verify",
+    );
+    assert_eq!(v["idVerification"]["result"], "Ok", "{v}");
+    let (st, v) = s.json(
+        "/identity/verify",
+        link,
+        json!({"id": "req-2", "images": [{"content": std64(SPECIMEN)}], "expeditorCountry": "UT"}),
+    );
+    assert_eq!(
+        (st, &v["idVerification"]["result"]),
+        (200, &json!("NotCorrect")),
+        "{v}"
+    );
+    let (st, v) = s.json(
+        "/identity/verify",
+        link,
+        json!({"id": "req-3", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}], "certify": true,
+            "certifyCallback": "https://example.org/cb", "manualVerification": true, "manualVerificationCallback": "https://example.org/cb"}),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        v["idVerification"],
+        json!({"status": "Processing", "process": "Manual"})
+    );
+    assert_eq!(v["certification"], json!({"status": "Processing"}));
+    let (st, e) = s.json(
+        "/identity/verify",
+        link,
+        json!({"id": "req-4", "images": [{"content": "@@not base64@@"}]}),
+    );
+    assert_eq!(st, 400);
+    assert_eq!(
+        e,
+        json!({"id": "req-4", "code": "003", "message": "Validation Error: There are images with invalid base64 format"})
+    );
+    assert_eq!(
+        s.json(
+            "/identity/verify",
+            &[("authorization", "Bearer forged.token.x")],
+            json!({})
+        )
+        .0,
+        401
+    );
+    assert_eq!(s.get("/certificate/req-1", link).0, 404);
+    assert_eq!(s.get("/certificate/req-1", &[]).0, 401);
+}
+
+/// A 400×400 grey PNG: an image without a face.
+fn blank_png() -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(400, 400, image::Rgb([128, 128, 128]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// The routes the router serves, from its source (so a route missing from OpenAPI fails).
+fn idv_routes() -> Vec<String> {
+    let src = include_str!("../../idv-api/src/lib.rs");
+    src.lines()
+        .filter_map(|l| l.trim().strip_prefix(".route(\""))
+        .map(|r| r.split('"').next().unwrap().replace("{*key}", "{key}"))
+        .collect()
+}
+
+#[test]
+fn a_job_accepted_before_a_crash_is_finished_after_a_restart() {
+    let dir = std::env::temp_dir().join(format!("idv-crash-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tenant(&dir, "acme");
+    let kairos = [
+        ("app_id", a["app_id"].as_str().unwrap()),
+        ("app_key", a["app_key"].as_str().unwrap()),
+    ];
+    let mut ids = Vec::new();
+    {
+        let server = start(&dir);
+        for _ in 0..3 {
+            let (st, j) = server.form(
+                "/v0.2/full-id-verification",
+                &kairos,
+                &[("selfie", file(SELFIE)), ("document", file(DOC))],
+            );
+            assert_eq!(st, 200);
+            ids.push(j["api_req_uid"].as_str().unwrap().to_string());
+        }
+        // Killed (SIGKILL) at once, with jobs queued or running.
+    }
+    let server = start(&dir);
+    for id in &ids {
+        let done = server.poll(&format!("/v0.2/full-id-verification/{id}"), &kairos);
+        assert_eq!(done["response_data"]["decision"]["reject_score"], 0);
+    }
+}
