@@ -1,6 +1,6 @@
 //! `idv bench …`: benchmarks that print their figures (median and p95 over repeated runs).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -31,12 +31,36 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         runs: usize,
     },
+    /// One-call `POST /v1/verify-identity` over HTTP against a fresh local `idv serve`:
+    /// latency for one client, then throughput with `clients` concurrent clients.
+    Service {
+        #[arg(
+            long,
+            default_value = "tests/fixtures/documents/synthetic-td3-obama.jpg"
+        )]
+        document: PathBuf,
+        #[arg(
+            long,
+            default_value = "tests/fixtures/faces/face_recognition__obama-720p.jpg"
+        )]
+        selfie: PathBuf,
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+    },
 }
 
 pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Face { a, b, runs } => face(&a, &b, runs),
         BenchCommand::Document { image, runs } => document(&image, runs),
+        BenchCommand::Service {
+            document,
+            selfie,
+            runs,
+            clients,
+        } => service(&document, &selfie, runs, clients),
     }
 }
 
@@ -160,5 +184,109 @@ fn document(path: &PathBuf, runs: usize) -> Result<()> {
         let (median, p95) = stats(samples);
         println!("{name:38} median {median:7.1} ms   p95 {p95:7.1} ms   ({runs} runs)");
     }
+    Ok(())
+}
+
+/// Stops the benchmark's server when the benchmark ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn service(document: &Path, selfie: &Path, runs: usize, clients: usize) -> Result<()> {
+    use std::io::BufRead;
+    let exe = std::env::current_exe()?;
+    let data = std::env::temp_dir().join(format!("idv-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let out = std::process::Command::new(&exe)
+        .args(["tenant", "create", "bench", "--data"])
+        .arg(&data)
+        .output()?;
+    anyhow::ensure!(out.status.success(), "tenant create failed");
+    let tenant: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let api_key = tenant["api_key"].as_str().unwrap_or_default().to_string();
+    let mut child = std::process::Command::new(&exe)
+        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let _guard = Child(child);
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    let base = line
+        .trim()
+        .strip_prefix("idv listening on ")
+        .context("idv serve did not start")?
+        .to_string();
+    let boundary = "idv-bench-boundary";
+    let mut body = Vec::new();
+    for (name, path) in [("documentImage", document), ("faceImage", selfie)] {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(&std::fs::read(path).with_context(|| path.display().to_string())?);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let url = format!("{base}/v1/verify-identity");
+    let call = |agent: &ureq::Agent| -> Result<Duration> {
+        let t = Instant::now();
+        let mut res = agent
+            .post(&url)
+            .header("x-api-key", &api_key)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .send(&body[..])?;
+        let text = res.body_mut().read_to_string()?;
+        anyhow::ensure!(
+            text.contains("\"verified\":true"),
+            "verification not approved: {text}"
+        );
+        Ok(t.elapsed())
+    };
+    let agent = ureq::Agent::new_with_defaults();
+    call(&agent)?; // warm-up
+    let mut one: Vec<Duration> = (0..runs).map(|_| call(&agent)).collect::<Result<_>>()?;
+    let (median, p95) = stats(&mut one);
+    println!(
+        "one-call verify, 1 client      median {median:7.1} ms   p95 {p95:7.1} ms   ({runs} runs)"
+    );
+    let per_client = runs.div_ceil(clients).max(1);
+    let start = Instant::now();
+    let mut all: Vec<Duration> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..clients)
+            .map(|_| {
+                s.spawn(|| {
+                    let agent = ureq::Agent::new_with_defaults();
+                    (0..per_client)
+                        .map(|_| call(&agent))
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client thread"))
+            .collect::<Result<Vec<Vec<_>>>>()
+    })?
+    .into_iter()
+    .flatten()
+    .collect();
+    let wall = start.elapsed().as_secs_f64();
+    let n = all.len();
+    let (median, p95) = stats(&mut all);
+    println!(
+        "one-call verify, {clients} clients     median {median:7.1} ms   p95 {p95:7.1} ms   throughput {:.2} verifications/s ({n} in {wall:.1} s)",
+        n as f64 / wall
+    );
+    let _ = std::fs::remove_dir_all(&data);
     Ok(())
 }
