@@ -111,7 +111,52 @@ pub async fn create_tenant_in(
     Ok(t)
 }
 
+/// Recently verified credentials (SHA-256 of id and secret → tenant), so that argon2 runs
+/// once per minute per client rather than on every request. Process memory only.
+#[derive(Default)]
+pub struct VerifiedCache(std::sync::Mutex<std::collections::HashMap<[u8; 32], (String, u64)>>);
+
+const CACHE_SECONDS: u64 = 60;
+
+impl VerifiedCache {
+    fn digest(key: &str, secret: &str) -> [u8; 32] {
+        use sha2::Digest;
+        Sha256::new()
+            .chain_update(key.as_bytes())
+            .chain_update([0])
+            .chain_update(secret.as_bytes())
+            .finalize()
+            .into()
+    }
+
+    fn get(&self, key: &str, secret: &str) -> Option<Tenant> {
+        let now = idv_store::now_ms() / 1000;
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&Self::digest(key, secret))
+            .filter(|(_, at)| now < at + CACHE_SECONDS)
+            .map(|(t, _)| Tenant(t.clone()))
+    }
+
+    fn put(&self, key: &str, secret: &str, tenant: &Tenant) {
+        let now = idv_store::now_ms() / 1000;
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (_, at)| now < *at + CACHE_SECONDS);
+        }
+        map.insert(Self::digest(key, secret), (tenant.0.clone(), now));
+    }
+}
+
 async fn check(state: &AppState, key: &str, secret: &str) -> Result<Tenant, ApiError> {
+    if let Some(t) = state.verified.get(key, secret) {
+        return Ok(t);
+    }
+    let t = check_stored(state, key, secret).await?;
+    state.verified.put(key, secret, &t);
+    Ok(t)
+}
+
+async fn check_stored(state: &AppState, key: &str, secret: &str) -> Result<Tenant, ApiError> {
     let Some(rec) = state.records.get(CREDENTIALS, key).await? else {
         return Err(ApiError::unauthorized());
     };
@@ -147,14 +192,19 @@ pub async fn kairos(state: &AppState, h: &HeaderMap) -> Result<Tenant, ApiError>
     ) else {
         return Err(ApiError::unauthorized());
     };
-    check(state, &format!("app_id:{id}"), key).await
+    limited(state, check(state, &format!("app_id:{id}"), key).await?)
+}
+
+fn limited(state: &AppState, tenant: Tenant) -> Result<Tenant, ApiError> {
+    state.limiter.check(&tenant.0)?;
+    Ok(tenant)
 }
 
 /// One-call: `x-api-key: idv_ID_SECRET`.
 pub async fn api_key(state: &AppState, h: &HeaderMap) -> Result<Tenant, ApiError> {
     let key = header(h, &["x-api-key"]).ok_or_else(ApiError::unauthorized)?;
     let id = key.split('_').nth(1).ok_or_else(ApiError::unauthorized)?;
-    check(state, &format!("api_key:{id}"), key).await
+    limited(state, check(state, &format!("api_key:{id}"), key).await?)
 }
 
 /// LINK: user + password → a signed token.
@@ -186,7 +236,7 @@ pub fn bearer(state: &AppState, h: &HeaderMap, scope: &str) -> Result<Tenant, Ap
     if claims.exp <= idv_store::now_ms() / 1000 || !claims.scopes.iter().any(|s| s == scope) {
         return Err(ApiError::unauthorized());
     }
-    Ok(Tenant(claims.sub))
+    limited(state, Tenant(claims.sub))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

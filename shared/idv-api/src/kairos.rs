@@ -110,8 +110,10 @@ async fn submit(
     req: Request,
     kind: JobKind,
 ) -> Result<(String, Tenant), ApiError> {
-    let tenant = auth::kairos(state, headers).await?;
+    // The body is read before authenticating, so that a refused client still gets its
+    // status instead of a connection closed while it sends.
     let fields = input::read_fields(req).await?;
+    let tenant = auth::kairos(state, headers).await?;
     let profile = state::profile(fields.text("profile").as_deref())?;
     let mut inputs = vec![(
         "document",
@@ -230,9 +232,11 @@ pub async fn biometric_verification(
     headers: HeaderMap,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
+    // The body is read before authenticating, so that a refused client still gets its
+    // status instead of a connection closed while it sends.
+    let fields = input::read_fields(req).await?;
     let tenant = auth::kairos(&state, &headers).await?;
     let requested_at = timestamp();
-    let fields = input::read_fields(req).await?;
     let mut job = OwnedInputs::new(state::profile(fields.text("profile").as_deref())?);
     job.selfie = selfie(&state, &tenant, &fields).await?;
     job.reference = input::image(&state, &tenant, &fields, "image", Limits::SELFIE, true)
@@ -266,9 +270,11 @@ pub async fn liveness_verification(
     headers: HeaderMap,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
+    // The body is read before authenticating, so that a refused client still gets its
+    // status instead of a connection closed while it sends.
+    let fields = input::read_fields(req).await?;
     let tenant = auth::kairos(&state, &headers).await?;
     let requested_at = timestamp();
-    let fields = input::read_fields(req).await?;
     let mut profile = state::profile(fields.text("profile").as_deref())?;
     if let Some(t) = fields.text("threshold").filter(|t| !t.trim().is_empty()) {
         let t: f64 = t

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod input;
 pub mod kairos;
+pub mod limits;
 pub mod link;
 pub mod onecall;
 pub mod openapi;
@@ -85,6 +86,10 @@ async fn envelope(req: Request, next: Next) -> Response {
             Json(json!({"code": err.code, "message": err.message, "request_id": id})),
         )
             .into_response();
+        if err.code == "RATE_LIMITED" {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
     }
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {

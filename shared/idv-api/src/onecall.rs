@@ -141,8 +141,10 @@ pub async fn verify_identity(
     headers: HeaderMap,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
-    let tenant = auth::api_key(&state, &headers).await?;
+    // The body is read before authenticating, so that a refused client still gets its
+    // status instead of a connection closed while it sends.
     let fields = input::read_fields(req).await?;
+    let tenant = auth::api_key(&state, &headers).await?;
     check_document_type(&fields)?;
     let profile = state::profile(fields.text("profile").as_deref())?;
     let threshold = profile.face_match.review_below;
@@ -194,8 +196,10 @@ pub async fn document_scan(
     headers: HeaderMap,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
-    let tenant = auth::api_key(&state, &headers).await?;
+    // The body is read before authenticating, so that a refused client still gets its
+    // status instead of a connection closed while it sends.
     let fields = input::read_fields(req).await?;
+    let tenant = auth::api_key(&state, &headers).await?;
     check_document_type(&fields)?;
     let mut job = OwnedInputs::new(state::profile(fields.text("profile").as_deref())?);
     job.document = input::image(
@@ -228,8 +232,10 @@ pub async fn face_detect(
     headers: HeaderMap,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
-    let tenant = auth::api_key(&state, &headers).await?;
+    // The body is read before authenticating, so that a refused client still gets its
+    // status instead of a connection closed while it sends.
     let fields = input::read_fields(req).await?;
+    let tenant = auth::api_key(&state, &headers).await?;
     let name = if fields.has("image") {
         "image"
     } else {
@@ -262,8 +268,10 @@ pub async fn face_compare(
     headers: HeaderMap,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
-    let tenant = auth::api_key(&state, &headers).await?;
+    // The body is read before authenticating, so that a refused client still gets its
+    // status instead of a connection closed while it sends.
     let fields = input::read_fields(req).await?;
+    let tenant = auth::api_key(&state, &headers).await?;
     let pick = |a: &'static str, b: &'static str| if fields.has(a) { a } else { b };
     let profile = state::profile(fields.text("profile").as_deref())?;
     let threshold = profile.face_match.review_below;

@@ -29,6 +29,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Verifications running at once: each already uses both cores.
     pub inference: Arc<Semaphore>,
+    /// Per-tenant request rate limits.
+    pub limiter: Arc<crate::limits::RateLimiter>,
+    /// Credentials verified in the last minute.
+    pub verified: Arc<crate::auth::VerifiedCache>,
 }
 
 /// The queue of Kairos async jobs.

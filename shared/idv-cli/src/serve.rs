@@ -28,6 +28,9 @@ pub struct ServeArgs {
     /// Seconds a presigned upload URL stays valid.
     #[arg(long, default_value_t = 900)]
     upload_seconds: u64,
+    /// Requests per second per tenant (bursts of twice that); 0 disables the limit.
+    #[arg(long, default_value_t = 20.0)]
+    rate_limit: f64,
 }
 
 #[derive(Args)]
@@ -84,6 +87,7 @@ fn state(
     data: &Path,
     public_url: &str,
     upload_seconds: u64,
+    rate_limit: f64,
     engines: Arc<Engines>,
 ) -> Result<AppState> {
     std::fs::create_dir_all(data)?;
@@ -110,6 +114,11 @@ fn state(
             upload_seconds,
         }),
         inference: Arc::new(tokio::sync::Semaphore::new(2)),
+        limiter: Arc::new(idv_api::limits::RateLimiter::new(
+            rate_limit,
+            2.0 * rate_limit,
+        )),
+        verified: Arc::default(),
     })
 }
 
@@ -135,7 +144,13 @@ pub fn serve(args: ServeArgs) -> Result<()> {
                 .await?
                 .context("loading the models (run models/fetch)")?,
         );
-        let state = state(&args.data, &public, args.upload_seconds, engines)?;
+        let state = state(
+            &args.data,
+            &public,
+            args.upload_seconds,
+            args.rate_limit,
+            engines,
+        )?;
         tokio::spawn(idv_api::run_worker(state.clone()));
         // The line scripts and tests wait for.
         println!("idv listening on http://{addr}");

@@ -57,6 +57,10 @@ fn tenant(data: &Path, name: &str) -> Value {
 }
 
 fn start(data: &Path) -> Server {
+    start_with(data, &[])
+}
+
+fn start_with(data: &Path, extra: &[&str]) -> Server {
     let mut child = idv()
         .args([
             "serve",
@@ -67,6 +71,7 @@ fn start(data: &Path) -> Server {
             "--data",
         ])
         .arg(data)
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -144,7 +149,10 @@ impl Server {
             req = req.header("content-type", ct);
         }
         let req = req.body(body.unwrap_or_default()).unwrap();
-        let mut res = self.agent.run(req).unwrap();
+        let mut res = self
+            .agent
+            .run(req)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let text = res
@@ -695,4 +703,27 @@ fn a_job_accepted_before_a_crash_is_finished_after_a_restart() {
         let done = server.poll(&format!("/v0.2/full-id-verification/{id}"), &kairos);
         assert_eq!(done["response_data"]["decision"]["reject_score"], 0);
     }
+}
+
+#[test]
+fn requests_over_the_tenant_rate_limit_get_429() {
+    let dir = std::env::temp_dir().join(format!("idv-rate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tenant(&dir, "acme");
+    let server = start_with(&dir, &["--rate-limit", "1"]);
+    let kairos = [
+        ("app_id", a["app_id"].as_str().unwrap()),
+        ("app_key", a["app_key"].as_str().unwrap()),
+    ];
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let (st, j, h) = server.send("GET", "/v0.2/full-id-verification/x", &kairos, None, None);
+        if st == 429 {
+            assert_eq!(j["code"], "RATE_LIMITED");
+            assert_eq!(h["retry-after"], "1");
+        }
+        statuses.push(st);
+    }
+    assert_eq!(statuses[0], 404, "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
 }
