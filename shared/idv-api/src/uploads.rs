@@ -88,9 +88,10 @@ pub async fn receive(
         };
         ApiError::new(status, "UPLOAD_REFUSED", e.to_string())
     };
-    // Check everything but the length before reading the body; then read at most `max`.
-    local.check_upload(&key, &grant, &ct, 0).map_err(refused)?;
-    let bytes = axum::body::to_bytes(body, grant.max as usize)
+    // Read the body first (never more than 15 MB), then check: a refused client still gets
+    // its status rather than a connection closed while it sends.
+    let limit = (grant.max as usize).min(idv_image::MAX_BYTES);
+    let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| refused(UploadRefused::TooLarge))?;
     local
