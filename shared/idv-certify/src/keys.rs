@@ -1,0 +1,154 @@
+//! Keys and certificates: a development CA issuing a document-signing certificate and a
+//! timestamping certificate (`idv certs init`), and loading them back from PEM.
+
+use openssl::asn1::Asn1Time;
+use openssl::bn::{BigNum, MsbOption};
+use openssl::ec::{EcGroup, EcKey};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::{PKey, Private};
+use openssl::x509::extension::{
+    BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier,
+};
+use openssl::x509::{X509, X509Name, X509NameBuilder};
+
+use crate::CertifyError;
+use crate::sign::Signer;
+use crate::tsa::Tsa;
+
+/// idv's default timestamp policy OID (a private arc; configure your own).
+pub const DEFAULT_POLICY: &str = "1.3.6.1.4.1.59999.1.1";
+
+/// PEM files of a signing setup.
+pub struct Pems {
+    pub ca_cert: String,
+    pub ca_key: String,
+    pub signing_cert: String,
+    pub signing_key: String,
+    pub tsa_cert: String,
+    pub tsa_key: String,
+}
+
+fn key() -> Result<PKey<Private>, CertifyError> {
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1)?;
+    Ok(PKey::from_ec_key(EcKey::generate(&group)?)?)
+}
+
+fn name(cn: &str) -> Result<X509Name, CertifyError> {
+    let mut b = X509NameBuilder::new()?;
+    b.append_entry_by_text("O", "idv development")?;
+    b.append_entry_by_text("CN", cn)?;
+    Ok(b.build())
+}
+
+fn cert(
+    subject: &str,
+    key: &PKey<Private>,
+    issuer: Option<(&X509, &PKey<Private>)>,
+    days: u32,
+    configure: impl FnOnce(&mut openssl::x509::X509Builder) -> Result<(), CertifyError>,
+) -> Result<X509, CertifyError> {
+    let mut b = X509::builder()?;
+    b.set_version(2)?;
+    let mut serial = BigNum::new()?;
+    serial.rand(127, MsbOption::MAYBE_ZERO, false)?;
+    let serial = serial.to_asn1_integer()?;
+    b.set_serial_number(&serial)?;
+    let subject_name = name(subject)?;
+    b.set_subject_name(&subject_name)?;
+    b.set_issuer_name(issuer.map_or(&subject_name, |(c, _)| c.subject_name()))?;
+    b.set_pubkey(key)?;
+    let (from, until) = (Asn1Time::days_from_now(0)?, Asn1Time::days_from_now(days)?);
+    b.set_not_before(&from)?;
+    b.set_not_after(&until)?;
+    configure(&mut b)?;
+    let ski = SubjectKeyIdentifier::new()
+        .build(&b.x509v3_context(issuer.map(|(c, _)| c.as_ref()), None))?;
+    b.append_extension(ski)?;
+    b.sign(issuer.map_or(key, |(_, k)| k), MessageDigest::sha256())?;
+    Ok(b.build())
+}
+
+/// A new development CA, signing certificate and TSA certificate (EC P-256, 5 years).
+pub fn generate_dev() -> Result<Pems, CertifyError> {
+    let ca_key = key()?;
+    let ca = cert("idv development CA", &ca_key, None, 3650, |b| {
+        b.append_extension(BasicConstraints::new().critical().ca().build()?)?;
+        b.append_extension(
+            KeyUsage::new()
+                .critical()
+                .key_cert_sign()
+                .crl_sign()
+                .build()?,
+        )?;
+        Ok(())
+    })?;
+    let signing_key = key()?;
+    let signing = cert(
+        "idv certificate signing",
+        &signing_key,
+        Some((&ca, &ca_key)),
+        1825,
+        |b| {
+            b.append_extension(BasicConstraints::new().critical().build()?)?;
+            b.append_extension(
+                KeyUsage::new()
+                    .critical()
+                    .digital_signature()
+                    .non_repudiation()
+                    .build()?,
+            )?;
+            Ok(())
+        },
+    )?;
+    let tsa_key = key()?;
+    let tsa = cert(
+        "idv timestamp authority",
+        &tsa_key,
+        Some((&ca, &ca_key)),
+        1825,
+        |b| {
+            b.append_extension(BasicConstraints::new().critical().build()?)?;
+            b.append_extension(
+                KeyUsage::new()
+                    .critical()
+                    .digital_signature()
+                    .non_repudiation()
+                    .build()?,
+            )?;
+            b.append_extension(ExtendedKeyUsage::new().critical().time_stamping().build()?)?;
+            Ok(())
+        },
+    )?;
+    let pem = |c: &X509| -> Result<String, CertifyError> {
+        Ok(String::from_utf8_lossy(&c.to_pem()?).into_owned())
+    };
+    let key_pem = |k: &PKey<Private>| -> Result<String, CertifyError> {
+        Ok(String::from_utf8_lossy(&k.private_key_to_pem_pkcs8()?).into_owned())
+    };
+    Ok(Pems {
+        ca_cert: pem(&ca)?,
+        ca_key: key_pem(&ca_key)?,
+        signing_cert: pem(&signing)?,
+        signing_key: key_pem(&signing_key)?,
+        tsa_cert: pem(&tsa)?,
+        tsa_key: key_pem(&tsa_key)?,
+    })
+}
+
+impl Pems {
+    /// The signer these PEMs describe, timestamping under `policy`.
+    pub fn signer(&self, policy: &str) -> Result<Signer, CertifyError> {
+        let ca = X509::from_pem(self.ca_cert.as_bytes())?;
+        Ok(Signer {
+            cert: X509::from_pem(self.signing_cert.as_bytes())?,
+            key: PKey::private_key_from_pem(self.signing_key.as_bytes())?,
+            chain: vec![ca.clone()],
+            tsa: Tsa {
+                cert: X509::from_pem(self.tsa_cert.as_bytes())?,
+                key: PKey::private_key_from_pem(self.tsa_key.as_bytes())?,
+                policy: policy.to_string(),
+            },
+        })
+    }
+}
