@@ -3,6 +3,8 @@
 //! router runs in `idv serve` and under `lambda_http`.
 
 pub mod auth;
+pub mod callbacks;
+pub mod certify;
 pub mod error;
 pub mod input;
 pub mod kairos;
@@ -111,37 +113,71 @@ async fn envelope(req: Request, next: Next) -> Response {
     res
 }
 
-/// Runs the async job worker until the process ends: receive, process, acknowledge. A job
-/// whose processing fails stays on the queue and is retried after the visibility timeout,
-/// then dead-lettered.
-pub async fn run_worker(state: AppState) {
+/// Runs every queue worker of the process until it ends: async jobs, certification (when a
+/// signer is configured) and callbacks.
+pub async fn run_workers(state: AppState) {
+    let jobs = tokio::spawn(worker(state.clone(), state::JOBS_QUEUE, 120, |s, body| {
+        Box::pin(async move { kairos::run_job(&s, &body).await.map(|_| true) })
+    }));
+    let callbacks = tokio::spawn(worker(
+        state.clone(),
+        certify::CALLBACKS_QUEUE,
+        30,
+        |s, body| Box::pin(async move { callbacks::deliver(&s, &body).await.map(|_| true) }),
+    ));
+    if state.certifier.is_some() {
+        let certs = tokio::spawn(worker(
+            state.clone(),
+            link::CERTIFY_QUEUE,
+            120,
+            |s, body| {
+                Box::pin(async move {
+                    let c = s.certifier.clone().expect("checked");
+                    certify::run(&s, &c, &body).await.map(|_| true)
+                })
+            },
+        ));
+        let _ = certs.await;
+    }
+    let _ = tokio::join!(jobs, callbacks);
+}
+
+type Handler =
+    fn(
+        AppState,
+        String,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, ApiError>> + Send>>;
+
+/// One queue's loop: receive, process, acknowledge. A message whose processing fails stays on
+/// the queue and comes back after `visibility` seconds, then goes to the dead-letter queue.
+async fn worker(state: AppState, queue: &'static str, visibility: u64, handle: Handler) {
     loop {
         let messages = match state
             .queue
             .receive(
-                state::JOBS_QUEUE,
+                queue,
                 2,
-                Duration::from_secs(120),
+                Duration::from_secs(visibility),
                 Duration::from_secs(5),
             )
             .await
         {
             Ok(m) => m,
             Err(e) => {
-                tracing::error!(error = %e, "job queue receive failed");
+                tracing::error!(queue, error = %e, "queue receive failed");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
         };
         for m in messages {
-            match kairos::run_job(&state, &m.body).await {
-                Ok(()) => {
-                    if let Err(e) = state.queue.delete(state::JOBS_QUEUE, &m.receipt).await {
-                        tracing::error!(error = %e, "job acknowledgement failed");
+            match handle(state.clone(), m.body.clone()).await {
+                Ok(_) => {
+                    if let Err(e) = state.queue.delete(queue, &m.receipt).await {
+                        tracing::error!(queue, error = %e, "acknowledgement failed");
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = %e.message, code = e.code, "job failed; will retry")
+                    tracing::error!(queue, error = %e.message, code = e.code, attempt = m.receive_count, "message failed; will retry")
                 }
             }
         }

@@ -149,15 +149,18 @@ async fn decode_b64(
     name: &str,
     s: &str,
     limits: Limits,
-) -> Result<image::RgbImage, LinkError> {
+) -> Result<(Vec<u8>, image::RgbImage), LinkError> {
     let bytes = input::decode_base64(s).ok_or_else(|| {
         LinkError::validation(Some(id), "There are images with invalid base64 format")
     })?;
-    input::decode(name, bytes, limits).await.map_err(|e| {
-        let mut l = LinkError::from(e);
-        l.id = Some(id.to_string());
-        l
-    })
+    let img = input::decode(name, bytes.clone(), limits)
+        .await
+        .map_err(|e| {
+            let mut l = LinkError::from(e);
+            l.id = Some(id.to_string());
+            l
+        })?;
+    Ok((bytes, img))
 }
 
 /// `POST /identity/verify`.
@@ -215,13 +218,26 @@ pub async fn verify(
             "images[0].content is required",
         ));
     };
-    job.document = Some(decode_b64(&id, "images[0].content", front, Limits::DOCUMENT).await?);
+    // Inputs kept for the certificate (thumbnails and SHA-256), when one is asked for.
+    let mut kept: Vec<(&str, Vec<u8>, image::RgbImage)> = Vec::new();
+    let (bytes, img) = decode_b64(&id, "images[0].content", front, Limits::DOCUMENT).await?;
+    if req.certify {
+        kept.push(("Document front", bytes, img.clone()));
+    }
+    job.document = Some(img);
     if let Some(back) = images.get(1).and_then(|i| i.content.as_deref()) {
-        job.document_back =
-            Some(decode_b64(&id, "images[1].content", back, Limits::DOCUMENT).await?);
+        let (bytes, img) = decode_b64(&id, "images[1].content", back, Limits::DOCUMENT).await?;
+        if req.certify {
+            kept.push(("Document back", bytes, img.clone()));
+        }
+        job.document_back = Some(img);
     }
     if let Some(face) = images.iter().find_map(|i| i.face_image.as_deref()) {
-        job.selfie = Some(decode_b64(&id, "faceImage", face, Limits::SELFIE).await?);
+        let (bytes, img) = decode_b64(&id, "faceImage", face, Limits::SELFIE).await?;
+        if req.certify {
+            kept.push(("Selfie", bytes, img.clone()));
+        }
+        job.selfie = Some(img);
     }
     let key = format!("{}/{id}", tenant.0);
     if state
@@ -248,13 +264,19 @@ pub async fn verify(
     if req.certify {
         response["certification"] = json!({"status": "Processing"});
     }
-    let record = json!({
+    let mut record = json!({
         "tenant": tenant.0, "id": id, "response": response,
         "certify": req.certify, "certifyCallback": req.certify_callback,
         "manualVerification": req.manual_verification,
         "manualVerificationCallback": req.manual_verification_callback,
         "decision": v.decision,
     });
+    if req.certify {
+        let inputs: Vec<(&str, &[u8], &image::RgbImage)> =
+            kept.iter().map(|(n, b, i)| (*n, b.as_slice(), i)).collect();
+        record["certification"] =
+            crate::certify::record_material(&state, &tenant.0, &id, &v, &inputs).await?;
+    }
     state
         .records
         .put_if(VERIFICATIONS, &key, None, record)

@@ -15,6 +15,9 @@ pub struct Config {
     pub token_secret: Vec<u8>,
     /// Seconds a presigned upload URL stays valid.
     pub upload_seconds: u64,
+    /// Allow callbacks to private and loopback addresses, and plain http to loopback
+    /// (development only).
+    pub allow_private_callbacks: bool,
 }
 
 /// Shared state of the router and the workers.
@@ -31,6 +34,8 @@ pub struct AppState {
     pub inference: Arc<Semaphore>,
     /// Per-tenant request rate limits.
     pub limiter: Arc<crate::limits::RateLimiter>,
+    /// Renders and signs certificates; `None` disables certification.
+    pub certifier: Option<Arc<crate::certify::Certifier>>,
     /// Credentials verified in the last minute.
     pub verified: Arc<crate::auth::VerifiedCache>,
 }

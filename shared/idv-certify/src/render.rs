@@ -45,6 +45,19 @@ pub struct Certificate {
     pub created_unix: i64,
 }
 
+/// The two fonts, parsed once per process.
+fn fonts() -> Result<&'static (ParsedFont, ParsedFont), CertifyError> {
+    static FONTS: std::sync::OnceLock<Option<(ParsedFont, ParsedFont)>> =
+        std::sync::OnceLock::new();
+    FONTS
+        .get_or_init(|| {
+            let parse = |b: &[u8]| ParsedFont::from_bytes(b, 0, &mut Vec::new());
+            Some((parse(REGULAR)?, parse(BOLD)?))
+        })
+        .as_ref()
+        .ok_or_else(|| CertifyError::Sign("the embedded font does not parse".into()))
+}
+
 fn rgb(r: f32, g: f32, b: f32) -> Color {
     Color::Rgb(Rgb {
         r,
@@ -64,12 +77,9 @@ pub fn render(c: &Certificate) -> Result<Vec<u8>, CertifyError> {
     doc.metadata.info.metadata_date = created;
     doc.metadata.info.producer = "idv".into();
     doc.metadata.info.creator = "idv".into();
-    let parse = |b: &[u8]| {
-        ParsedFont::from_bytes(b, 0, &mut Vec::new())
-            .ok_or_else(|| CertifyError::Sign("the embedded font does not parse".into()))
-    };
-    let regular = PdfFontHandle::External(doc.add_font(&parse(REGULAR)?));
-    let bold = PdfFontHandle::External(doc.add_font(&parse(BOLD)?));
+    let (regular, bold) = fonts()?;
+    let regular = PdfFontHandle::External(doc.add_font(regular));
+    let bold = PdfFontHandle::External(doc.add_font(bold));
 
     let mut ops = Vec::new();
     let mut y = 280.0f32;
@@ -237,7 +247,75 @@ pub fn render(c: &Certificate) -> Result<Vec<u8>, CertifyError> {
         "Signed by idv (adbe.pkcs7.detached) with an RFC 3161 timestamp: check with pdfsig, openssl cms -verify and openssl ts -verify.",
     );
     let page = PdfPage::new(Mm(210.0), Mm(297.0), ops);
-    Ok(doc
-        .with_pages(vec![page])
-        .save(&PdfSaveOptions::default(), &mut Vec::new()))
+    save(doc.with_pages(vec![page]))
+}
+
+/// Serialises the document. printpdf's own compression (zlib "best" over every stream,
+/// re-done for the ~1.4 MB of embedded fonts on every certificate) took ~90 ms; here streams
+/// are compressed at the default level and the font programs' compressed bytes are computed
+/// once per process.
+fn save(doc: &PdfDocument) -> Result<Vec<u8>, CertifyError> {
+    use lopdf::Object;
+    let opts = PdfSaveOptions {
+        optimize: false,
+        subset_fonts: false,
+        image_optimization: None,
+        ..PdfSaveOptions::default()
+    };
+    let mut pdf = doc.to_lopdf_document(&opts, &mut Vec::new());
+    let mut font_files = std::collections::HashSet::new();
+    for obj in pdf.objects.values() {
+        if let Object::Dictionary(d) = obj {
+            for k in [&b"FontFile"[..], b"FontFile2", b"FontFile3"] {
+                if let Ok(Object::Reference(id)) = d.get(k) {
+                    font_files.insert(*id);
+                }
+            }
+        }
+    }
+    for (id, obj) in pdf.objects.iter_mut() {
+        let Object::Stream(stream) = obj else {
+            continue;
+        };
+        if stream.dict.get(b"Filter").is_ok() || stream.content.len() < 512 {
+            continue;
+        }
+        let compressed = if font_files.contains(id) {
+            cached_deflate(&stream.content)
+        } else {
+            deflate(&stream.content)
+        }?;
+        stream
+            .dict
+            .set("Filter", Object::Name(b"FlateDecode".to_vec()));
+        stream.set_content(compressed);
+    }
+    let mut out = Vec::new();
+    pdf.save_to(&mut out)?;
+    Ok(out)
+}
+
+fn deflate(data: &[u8]) -> Result<Vec<u8>, CertifyError> {
+    use std::io::Write;
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data)?;
+    Ok(e.finish()?)
+}
+
+/// [`deflate`], remembered by SHA-256 of the input (font programs: a handful per process).
+fn cached_deflate(data: &[u8]) -> Result<Vec<u8>, CertifyError> {
+    use sha2::Digest;
+    type Cache = std::sync::Mutex<std::collections::HashMap<[u8; 32], Vec<u8>>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let key: [u8; 32] = sha2::Sha256::digest(data).into();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(c) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(c.clone());
+    }
+    let c = deflate(data)?;
+    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() < 16 {
+        map.insert(key, c.clone());
+    }
+    Ok(c)
 }

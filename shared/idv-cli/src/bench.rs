@@ -31,6 +31,11 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         runs: usize,
     },
+    /// Certificate rendering + signing + timestamping (three thumbnails, dev certificates).
+    Certify {
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+    },
     /// One-call `POST /v1/verify-identity` over HTTP against a fresh local `idv serve`:
     /// latency for one client, then throughput with `clients` concurrent clients.
     Service {
@@ -55,6 +60,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Face { a, b, runs } => face(&a, &b, runs),
         BenchCommand::Document { image, runs } => document(&image, runs),
+        BenchCommand::Certify { runs } => certify(runs),
         BenchCommand::Service {
             document,
             selfie,
@@ -288,5 +294,78 @@ fn service(document: &Path, selfie: &Path, runs: usize, clients: usize) -> Resul
         n as f64 / wall
     );
     let _ = std::fs::remove_dir_all(&data);
+    Ok(())
+}
+
+fn certify(runs: usize) -> Result<()> {
+    use idv_certify::{Certificate, Row, Section};
+    let signer = idv_certify::generate_dev()?.signer(idv_certify::DEFAULT_POLICY)?;
+    let mut thumbnails = Vec::new();
+    for (caption, path) in [
+        (
+            "Document front",
+            "tests/fixtures/documents/synthetic-td3-obama.jpg",
+        ),
+        (
+            "Selfie",
+            "tests/fixtures/faces/face_recognition__obama-720p.jpg",
+        ),
+    ] {
+        let img = crate::load_image(&PathBuf::from(path))?;
+        thumbnails.push((caption.to_string(), idv_api::certify::thumbnail(&img)));
+    }
+    let rows = |n: usize| -> Vec<Row> {
+        (0..n)
+            .map(|i| Row {
+                label: format!("Field {i}"),
+                value: format!("value {i} with some text"),
+            })
+            .collect()
+    };
+    let cert = Certificate {
+        request_id: "bench".into(),
+        tenant: "t_bench".into(),
+        received_at: "2026-11-23 10:00:00".into(),
+        processed_at: "2026-11-23 10:00:01".into(),
+        decision: "APPROVED".into(),
+        sections: vec![
+            Section {
+                title: "Checks".into(),
+                rows: rows(4),
+            },
+            Section {
+                title: "Document".into(),
+                rows: rows(8),
+            },
+            Section {
+                title: "Models".into(),
+                rows: rows(6),
+            },
+        ],
+        thumbnails,
+        created_unix: 1_795_435_200,
+    };
+    let (mut render, mut sign, mut total) = (Vec::new(), Vec::new(), Vec::new());
+    let mut size = 0;
+    for _ in 0..runs + 1 {
+        let t = Instant::now();
+        let pdf = idv_certify::render(&cert)?;
+        let r = t.elapsed();
+        let signed = signer.sign_pdf(pdf, "D:20261123100001Z")?;
+        size = signed.len();
+        render.push(r);
+        sign.push(t.elapsed() - r);
+        total.push(t.elapsed());
+    }
+    for (name, v) in [
+        ("render", &mut render),
+        ("sign + timestamp", &mut sign),
+        ("total", &mut total),
+    ] {
+        v.remove(0); // warm-up
+        let (median, p95) = stats(v);
+        println!("certificate {name:18} median {median:7.1} ms   p95 {p95:7.1} ms   ({runs} runs)");
+    }
+    println!("certificate size {} KB", size / 1024);
     Ok(())
 }

@@ -33,6 +33,11 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Verify a document and selfie without a server; prints the Kairos `response_data`.
     Verify(serve::VerifyArgs),
+    /// Signing and timestamping certificates.
+    Certs {
+        #[command(subcommand)]
+        command: serve::CertsCommand,
+    },
     /// Tenants and their credentials.
     Tenant {
         #[command(subcommand)]
@@ -54,6 +59,7 @@ fn main() -> Result<()> {
         Command::Serve(args) => serve::serve(args),
         Command::Verify(args) => serve::verify(args),
         Command::Tenant { command } => serve::tenant(command),
+        Command::Certs { command } => serve::certs_cmd(command),
     }
 }
 

@@ -31,6 +31,12 @@ pub struct ServeArgs {
     /// Requests per second per tenant (bursts of twice that); 0 disables the limit.
     #[arg(long, default_value_t = 20.0)]
     rate_limit: f64,
+    /// Allow callbacks to private/loopback addresses and plain http to loopback (development).
+    #[arg(long)]
+    allow_private_callbacks: bool,
+    /// Timestamp policy OID of idv's timestamp authority.
+    #[arg(long, default_value = idv_certify::DEFAULT_POLICY)]
+    tsa_policy: String,
 }
 
 #[derive(Args)]
@@ -47,6 +53,16 @@ pub struct VerifyArgs {
     /// permissive-v0, optimal-v0 (default) or strict-v0.
     #[arg(long, default_value = idv_pipeline::DEFAULT_PROFILE)]
     profile: String,
+}
+
+#[derive(Subcommand)]
+pub enum CertsCommand {
+    /// Create a development CA, a document-signing certificate and a timestamping certificate
+    /// under DATA/secrets/certs (keys mode 0600). `idv serve` does this on first start.
+    Init {
+        #[arg(long, default_value = "idv-data")]
+        data: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -83,11 +99,74 @@ fn secret(data: &Path, name: &str) -> Result<Vec<u8>> {
     Ok(key)
 }
 
+/// The signing PEMs under `data/secrets/certs`, created (development CA) if absent.
+fn certs(data: &Path) -> Result<idv_certify::Pems> {
+    let dir = data.join("secrets").join("certs");
+    let names = [
+        "ca.pem",
+        "ca.key",
+        "signing.pem",
+        "signing.key",
+        "tsa.pem",
+        "tsa.key",
+    ];
+    if !dir.join("tsa.key").exists() {
+        std::fs::create_dir_all(&dir)?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        let p = idv_certify::generate_dev()?;
+        let texts = [
+            &p.ca_cert,
+            &p.ca_key,
+            &p.signing_cert,
+            &p.signing_key,
+            &p.tsa_cert,
+            &p.tsa_key,
+        ];
+        for (name, text) in names.iter().zip(texts) {
+            use std::io::Write;
+            let mode = if name.ends_with(".key") { 0o600 } else { 0o644 };
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .open(dir.join(name))?
+                .write_all(text.as_bytes())?;
+        }
+        eprintln!(
+            "idv: created a development CA and signing/TSA certificates in {}",
+            dir.display()
+        );
+    }
+    let read = |n: &str| std::fs::read_to_string(dir.join(n)).with_context(|| n.to_string());
+    Ok(idv_certify::Pems {
+        ca_cert: read("ca.pem")?,
+        ca_key: read("ca.key")?,
+        signing_cert: read("signing.pem")?,
+        signing_key: read("signing.key")?,
+        tsa_cert: read("tsa.pem")?,
+        tsa_key: read("tsa.key")?,
+    })
+}
+
+/// `idv certs init`.
+pub fn certs_cmd(cmd: CertsCommand) -> Result<()> {
+    let CertsCommand::Init { data } = cmd;
+    certs(&data)?;
+    println!("{}", data.join("secrets").join("certs").display());
+    Ok(())
+}
+
+struct Extra {
+    allow_private_callbacks: bool,
+    tsa_policy: String,
+}
+
 fn state(
     data: &Path,
     public_url: &str,
     upload_seconds: u64,
     rate_limit: f64,
+    extra: Extra,
     engines: Arc<Engines>,
 ) -> Result<AppState> {
     std::fs::create_dir_all(data)?;
@@ -112,7 +191,13 @@ fn state(
         config: Arc::new(Config {
             token_secret: secret(data, "token-key")?,
             upload_seconds,
+            allow_private_callbacks: extra.allow_private_callbacks,
         }),
+        certifier: Some(Arc::new(idv_api::certify::Certifier {
+            signer: certs(data)?.signer(&extra.tsa_policy)?,
+            public_url: public_url.to_string(),
+            mask_numbers: true,
+        })),
         inference: Arc::new(tokio::sync::Semaphore::new(2)),
         limiter: Arc::new(idv_api::limits::RateLimiter::new(
             rate_limit,
@@ -149,9 +234,13 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             &public,
             args.upload_seconds,
             args.rate_limit,
+            Extra {
+                allow_private_callbacks: args.allow_private_callbacks,
+                tsa_policy: args.tsa_policy.clone(),
+            },
             engines,
         )?;
-        tokio::spawn(idv_api::run_worker(state.clone()));
+        tokio::spawn(idv_api::run_workers(state.clone()));
         // The line scripts and tests wait for.
         println!("idv listening on http://{addr}");
         axum::serve(listener, idv_api::router(state))

@@ -727,3 +727,118 @@ fn requests_over_the_tenant_rate_limit_get_429() {
     assert_eq!(statuses[0], 404, "{statuses:?}");
     assert!(statuses.contains(&429), "{statuses:?}");
 }
+
+/// A local HTTP receiver: answers 200 to every request and hands over (headers, body).
+fn receiver() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/cb", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 8192];
+            let (head, body) = loop {
+                let n = s.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break (String::new(), String::new());
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let head = text[..end].to_string();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse().ok())?
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len {
+                        break (head, text[end + 4..end + 4 + len].to_string());
+                    }
+                }
+            };
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = tx.send((head, body));
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn certify_signs_stores_and_calls_back() {
+    let dir = std::env::temp_dir().join(format!("idv-cert-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tenant(&dir, "acme");
+    let b = tenant(&dir, "globex");
+    let server = start_with(&dir, &["--allow-private-callbacks"]);
+    let (url, calls) = receiver();
+    let token = |t: &Value| {
+        let (st, tok) = server.json(
+            "/auth/token",
+            &[],
+            json!({"user": t["link_user"], "password": t["link_password"]}),
+        );
+        assert_eq!(st, 200);
+        format!("Bearer {}", tok["token"].as_str().unwrap())
+    };
+    let (bearer, bearer_b) = (token(&a), token(&b));
+    let std64 = |rel: &str| base64::engine::general_purpose::STANDARD.encode(read(rel));
+    let (st, v) = server.json(
+        "/identity/verify",
+        &[("authorization", &bearer)],
+        json!({"id": "req-cert", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}],
+            "certify": true, "certifyCallback": url}),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["certification"], json!({"status": "Processing"}));
+    let (head, body) = calls
+        .recv_timeout(Duration::from_secs(90))
+        .expect("Certification callback");
+    assert!(
+        head.to_ascii_lowercase().contains("x-idv-event-id"),
+        "{head}"
+    );
+    let cb: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(cb["id"], "req-cert");
+    assert_eq!(cb["service"], "Certification");
+    assert_eq!(cb["status"], "Completed");
+    let file_url = cb["data"]["urlCertificateFile"].as_str().unwrap();
+    assert!(file_url.ends_with("/certificate/req-cert"), "{file_url}");
+
+    let path = file_url.strip_prefix(&server.base).unwrap();
+    let (st, cert) = server.get(path, &[("authorization", &bearer)]);
+    assert_eq!(st, 200, "{cert}");
+    assert_eq!(cert["id"], "req-cert");
+    let pdf = base64::engine::general_purpose::STANDARD
+        .decode(cert["content"].as_str().unwrap())
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    assert_eq!(server.get(path, &[("authorization", &bearer_b)]).0, 404);
+    let file = dir.join("req-cert.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    let out = Command::new("pdfsig")
+        .arg(&file)
+        .output()
+        .expect("pdfsig (poppler-utils)");
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert!(out.contains("Signature is Valid."), "{out}");
+    let text = Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("req-cert") && text.contains("APPROVED"),
+        "{text}"
+    );
+    assert!(
+        text.contains("CZT****41") && !text.contains("CZT55MY41"),
+        "{text}"
+    );
+}
