@@ -72,13 +72,14 @@ fn verify(secret: &str, hash: &str) -> bool {
 
 /// Creates tenant `name` with fresh credentials of every dialect.
 pub async fn create_tenant(state: &AppState, name: &str) -> Result<NewTenant, ApiError> {
-    create_tenant_in(state.records.as_ref(), name).await
+    create_tenant_in(state.records.as_ref(), name, None).await
 }
 
 /// [`create_tenant`] on a record store alone (for `idv tenant create`).
 pub async fn create_tenant_in(
     records: &dyn idv_store::RecordStore,
     name: &str,
+    callback_url: Option<&str>,
 ) -> Result<NewTenant, ApiError> {
     let id = format!("t_{}", short_id());
     let t = NewTenant {
@@ -96,7 +97,12 @@ pub async fn create_tenant_in(
     };
     let api_key_id = t.api_key.split('_').nth(1).unwrap_or_default().to_string();
     records
-        .put_if(TENANTS, &id, None, json!({"name": name, "id": id}))
+        .put_if(
+            TENANTS,
+            &id,
+            None,
+            json!({"name": name, "id": id, "callback_url": callback_url}),
+        )
         .await?;
     for (key, secret) in [
         (format!("app_id:{}", t.app_id), &t.app_key),

@@ -289,16 +289,62 @@ pub async fn run(state: &AppState, c: &Arc<Certifier>, body: &str) -> Result<(),
     {
         return Ok(()); // another delivery finished first
     }
-    let url = updated["certifyCallback"].as_str().unwrap_or_default();
-    if !url.is_empty() {
+    if let Some(url) = callback_url(state, tenant, &updated).await? {
         let callback = json!({
             "id": id, "service": "Certification", "status": "Completed",
             "data": {"urlCertificateFile": format!("{}/certificate/{id}", c.public_url)},
         });
-        enqueue_callback(state, tenant, url, &callback).await?;
+        enqueue_callback(state, tenant, &url, &callback).await?;
     }
     tracing::info!(request = %id, "certificate issued");
     Ok(())
+}
+
+/// Certification attempts before giving up with an `Error` callback.
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// Records a certification that could not be produced and sends the `Error` callback.
+pub async fn failed(state: &AppState, body: &str, e: &ApiError) -> Result<(), ApiError> {
+    let msg: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let (Some(tenant), Some(id)) = (msg["tenant"].as_str(), msg["id"].as_str()) else {
+        return Ok(());
+    };
+    tracing::error!(request = %id, error = %e.message, "certification failed");
+    let key = format!("{tenant}/{id}");
+    let Some(rec) = state.records.get(VERIFICATIONS, &key).await? else {
+        return Ok(());
+    };
+    let mut updated = rec.value.clone();
+    updated["response"]["certification"] = json!({"status": "Error"});
+    state
+        .records
+        .put_if(VERIFICATIONS, &key, Some(rec.version), updated.clone())
+        .await?;
+    if let Some(url) = callback_url(state, tenant, &updated).await? {
+        let callback = json!({"id": id, "service": "Certification", "status": "Error", "data": {}});
+        enqueue_callback(state, tenant, &url, &callback).await?;
+    }
+    Ok(())
+}
+
+/// The request's callback URL, else the tenant's default one.
+async fn callback_url(
+    state: &AppState,
+    tenant: &str,
+    rec: &Value,
+) -> Result<Option<String>, ApiError> {
+    if let Some(u) = rec["certifyCallback"]
+        .as_str()
+        .filter(|u| !u.trim().is_empty())
+    {
+        return Ok(Some(u.to_string()));
+    }
+    Ok(state
+        .records
+        .get("tenants", tenant)
+        .await?
+        .and_then(|t| t.value["callback_url"].as_str().map(str::to_string))
+        .filter(|u| !u.is_empty()))
 }
 
 /// Puts a callback on the callbacks queue, with a unique event id.

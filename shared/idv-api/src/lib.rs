@@ -116,24 +116,37 @@ async fn envelope(req: Request, next: Next) -> Response {
 /// Runs every queue worker of the process until it ends: async jobs, certification (when a
 /// signer is configured) and callbacks.
 pub async fn run_workers(state: AppState) {
-    let jobs = tokio::spawn(worker(state.clone(), state::JOBS_QUEUE, 120, |s, body| {
-        Box::pin(async move { kairos::run_job(&s, &body).await.map(|_| true) })
-    }));
+    let jobs = tokio::spawn(worker(
+        state.clone(),
+        state::JOBS_QUEUE,
+        120,
+        |s, body, _attempt| Box::pin(async move { kairos::run_job(&s, &body).await.map(|_| true) }),
+    ));
     let callbacks = tokio::spawn(worker(
         state.clone(),
         certify::CALLBACKS_QUEUE,
         30,
-        |s, body| Box::pin(async move { callbacks::deliver(&s, &body).await.map(|_| true) }),
+        |s, body, _attempt| {
+            Box::pin(async move { callbacks::deliver(&s, &body).await.map(|_| true) })
+        },
     ));
     if state.certifier.is_some() {
         let certs = tokio::spawn(worker(
             state.clone(),
             link::CERTIFY_QUEUE,
             120,
-            |s, body| {
+            |s, body, attempt| {
                 Box::pin(async move {
                     let c = s.certifier.clone().expect("checked");
-                    certify::run(&s, &c, &body).await.map(|_| true)
+                    match certify::run(&s, &c, &body).await {
+                        Ok(()) => Ok(true),
+                        // The last attempt: tell the client with an Error callback.
+                        Err(e) if attempt >= certify::MAX_ATTEMPTS => {
+                            certify::failed(&s, &body, &e).await?;
+                            Ok(true)
+                        }
+                        Err(e) => Err(e),
+                    }
                 })
             },
         ));
@@ -142,10 +155,12 @@ pub async fn run_workers(state: AppState) {
     let _ = tokio::join!(jobs, callbacks);
 }
 
+/// Processes one message body; the `u32` is how many times it has been received.
 type Handler =
     fn(
         AppState,
         String,
+        u32,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, ApiError>> + Send>>;
 
 /// One queue's loop: receive, process, acknowledge. A message whose processing fails stays on
@@ -170,7 +185,7 @@ async fn worker(state: AppState, queue: &'static str, visibility: u64, handle: H
             }
         };
         for m in messages {
-            match handle(state.clone(), m.body.clone()).await {
+            match handle(state.clone(), m.body.clone(), m.receive_count).await {
                 Ok(_) => {
                     if let Err(e) = state.queue.delete(queue, &m.receipt).await {
                         tracing::error!(queue, error = %e, "acknowledgement failed");

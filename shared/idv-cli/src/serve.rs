@@ -73,6 +73,9 @@ pub enum TenantCommand {
         name: String,
         #[arg(long, default_value = "idv-data")]
         data: PathBuf,
+        /// Default URL for callbacks when a request names none (LINK certifyCallback).
+        #[arg(long)]
+        callback_url: Option<String>,
     },
 }
 
@@ -279,7 +282,11 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
 
 /// `idv tenant create`.
 pub fn tenant(cmd: TenantCommand) -> Result<()> {
-    let TenantCommand::Create { name, data } = cmd;
+    let TenantCommand::Create {
+        name,
+        data,
+        callback_url,
+    } = cmd;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -290,7 +297,7 @@ pub fn tenant(cmd: TenantCommand) -> Result<()> {
         let records = EmbeddedRecords::open(&data.join("idv.redb")).with_context(
             || "opening the database: stop `idv serve` first (one process per data directory)",
         )?;
-        let t = idv_api::auth::create_tenant_in(&records, &name)
+        let t = idv_api::auth::create_tenant_in(&records, &name, callback_url.as_deref())
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;
         println!("{}", serde_json::to_string_pretty(&t)?);

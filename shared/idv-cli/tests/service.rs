@@ -773,10 +773,23 @@ fn receiver() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
 fn certify_signs_stores_and_calls_back() {
     let dir = std::env::temp_dir().join(format!("idv-cert-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let a = tenant(&dir, "acme");
-    let b = tenant(&dir, "globex");
-    let server = start_with(&dir, &["--allow-private-callbacks"]);
     let (url, calls) = receiver();
+    let a = tenant(&dir, "acme");
+    // globex has a default callback URL: used when a request names none.
+    let out = idv()
+        .args([
+            "tenant",
+            "create",
+            "globex",
+            "--callback-url",
+            &url,
+            "--data",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let b: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let server = start_with(&dir, &["--allow-private-callbacks"]);
     let token = |t: &Value| {
         let (st, tok) = server.json(
             "/auth/token",
