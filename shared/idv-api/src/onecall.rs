@@ -135,6 +135,20 @@ fn check_document_type(fields: &input::Fields) -> Result<(), ApiError> {
     }
 }
 
+/// Reads `documentImage` (required) and `documentBackImage` into `job`.
+async fn document_images(
+    state: &AppState,
+    tenant: &auth::Tenant,
+    fields: &input::Fields,
+    job: &mut OwnedInputs,
+) -> Result<(), ApiError> {
+    let image =
+        |name, required| input::image(state, tenant, fields, name, Limits::DOCUMENT, required);
+    job.document = image("documentImage", true).await?.map(|x| x.1);
+    job.document_back = image("documentBackImage", false).await?.map(|x| x.1);
+    Ok(())
+}
+
 /// `POST /v1/verify-identity`.
 pub async fn verify_identity(
     State(state): State<AppState>,
@@ -149,26 +163,7 @@ pub async fn verify_identity(
     let profile = state::profile(fields.text("profile").as_deref())?;
     let threshold = profile.face_match.review_below;
     let mut job = OwnedInputs::new(profile);
-    job.document = input::image(
-        &state,
-        &tenant,
-        &fields,
-        "documentImage",
-        Limits::DOCUMENT,
-        true,
-    )
-    .await?
-    .map(|x| x.1);
-    job.document_back = input::image(
-        &state,
-        &tenant,
-        &fields,
-        "documentBackImage",
-        Limits::DOCUMENT,
-        false,
-    )
-    .await?
-    .map(|x| x.1);
+    document_images(&state, &tenant, &fields, &mut job).await?;
     job.selfie = input::image(&state, &tenant, &fields, "faceImage", Limits::SELFIE, true)
         .await?
         .map(|x| x.1);
@@ -202,26 +197,7 @@ pub async fn document_scan(
     let tenant = auth::api_key(&state, &headers).await?;
     check_document_type(&fields)?;
     let mut job = OwnedInputs::new(state::profile(fields.text("profile").as_deref())?);
-    job.document = input::image(
-        &state,
-        &tenant,
-        &fields,
-        "documentImage",
-        Limits::DOCUMENT,
-        true,
-    )
-    .await?
-    .map(|x| x.1);
-    job.document_back = input::image(
-        &state,
-        &tenant,
-        &fields,
-        "documentBackImage",
-        Limits::DOCUMENT,
-        false,
-    )
-    .await?
-    .map(|x| x.1);
+    document_images(&state, &tenant, &fields, &mut job).await?;
     let v = state.verify(job).await?;
     Ok(Json(document_block(&v.document).0))
 }

@@ -83,13 +83,10 @@ pub fn generate_dev() -> Result<Pems, CertifyError> {
         )?;
         Ok(())
     })?;
-    let signing_key = key()?;
-    let signing = cert(
-        "idv certificate signing",
-        &signing_key,
-        Some((&ca, &ca_key)),
-        1825,
-        |b| {
+    // An end-entity certificate for signatures; the TSA's also carries timeStamping.
+    let leaf = |cn: &str, timestamping: bool| -> Result<(X509, PKey<Private>), CertifyError> {
+        let k = key()?;
+        let c = cert(cn, &k, Some((&ca, &ca_key)), 1825, |b| {
             b.append_extension(BasicConstraints::new().critical().build()?)?;
             b.append_extension(
                 KeyUsage::new()
@@ -98,28 +95,15 @@ pub fn generate_dev() -> Result<Pems, CertifyError> {
                     .non_repudiation()
                     .build()?,
             )?;
+            if timestamping {
+                b.append_extension(ExtendedKeyUsage::new().critical().time_stamping().build()?)?;
+            }
             Ok(())
-        },
-    )?;
-    let tsa_key = key()?;
-    let tsa = cert(
-        "idv timestamp authority",
-        &tsa_key,
-        Some((&ca, &ca_key)),
-        1825,
-        |b| {
-            b.append_extension(BasicConstraints::new().critical().build()?)?;
-            b.append_extension(
-                KeyUsage::new()
-                    .critical()
-                    .digital_signature()
-                    .non_repudiation()
-                    .build()?,
-            )?;
-            b.append_extension(ExtendedKeyUsage::new().critical().time_stamping().build()?)?;
-            Ok(())
-        },
-    )?;
+        })?;
+        Ok((c, k))
+    };
+    let (signing, signing_key) = leaf("idv certificate signing", false)?;
+    let (tsa, tsa_key) = leaf("idv timestamp authority", true)?;
     let pem = |c: &X509| -> Result<String, CertifyError> {
         Ok(String::from_utf8_lossy(&c.to_pem()?).into_owned())
     };
