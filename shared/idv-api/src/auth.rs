@@ -39,12 +39,19 @@ pub struct NewTenant {
     pub api_key: String,
     pub link_user: String,
     pub link_password: String,
+    /// Signs callbacks (`X-Idv-Signature`); rotate with `POST /v1/webhook-secrets/rotate`.
+    pub webhook_secret: String,
 }
 
 fn secret() -> String {
     let mut b = [0u8; 24];
     OsRng.fill_bytes(&mut b);
     URL_SAFE_NO_PAD.encode(b)
+}
+
+/// A new webhook signing secret.
+pub fn webhook_secret() -> String {
+    format!("whsec_{}", secret())
 }
 
 fn short_id() -> String {
@@ -94,6 +101,7 @@ pub async fn create_tenant_in(
             short_id()
         ),
         link_password: secret(),
+        webhook_secret: webhook_secret(),
     };
     let api_key_id = t.api_key.split('_').nth(1).unwrap_or_default().to_string();
     records
@@ -101,7 +109,8 @@ pub async fn create_tenant_in(
             TENANTS,
             &id,
             None,
-            json!({"name": name, "id": id, "callback_url": callback_url}),
+            json!({"name": name, "id": id, "callback_url": callback_url,
+                "webhook_secrets": [t.webhook_secret]}),
         )
         .await?;
     for (key, secret) in [

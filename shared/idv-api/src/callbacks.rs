@@ -1,6 +1,8 @@
 //! Callback delivery: one message on the callbacks queue per event, POSTed as JSON until the
-//! receiver answers 2xx. A failed attempt leaves the message on the queue, so it is retried
-//! after the visibility timeout and dead-lettered after the queue's maximum receives.
+//! receiver answers 2xx, at least once. Each attempt is recorded (time, status code, latency);
+//! failures are retried on an exponential schedule with jitter (default 8 attempts over about
+//! 24 hours), then the message goes to the dead-letter queue. Payloads are signed with the
+//! tenant's webhook secret(s) and carry a unique event id for de-duplication.
 //!
 //! Targets must be https, or http to a loopback address when the service allows private
 //! targets (a development setting); a host resolving to a private, link-local or loopback
@@ -10,7 +12,7 @@
 use std::net::{IpAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -66,20 +68,113 @@ pub fn check_target(url: &str, allow_private: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// Delivers one callback message; `Ok(true)` when the receiver accepted it, `Ok(false)` when
-/// the message should be dropped (malformed or a refused target), `Err` to retry later.
-pub async fn deliver(state: &AppState, body: &str) -> Result<bool, ApiError> {
-    let msg: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-    let (Some(url), Some(event)) = (msg["url"].as_str(), msg["event_id"].as_str()) else {
-        tracing::warn!("dropping a malformed callback message");
-        return Ok(false);
+/// Checks a callback URL a request names, before accepting the request (400 if refused).
+/// Delivery checks again: where a host resolves can change.
+pub async fn check_requested(state: &AppState, url: Option<&str>) -> Result<(), ApiError> {
+    let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
+        return Ok(());
     };
-    let url = url.to_string();
-    let event = event.to_string();
+    let (url, allow) = (url.to_string(), state.config.allow_private_callbacks);
+    tokio::task::spawn_blocking(move || check_target(&url, allow))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| {
+            ApiError::bad_request("INVALID_CALLBACK_URL", format!("callback URL refused: {e}"))
+        })
+}
+
+/// Records of callbacks and their attempts, keyed `TENANT/EVENT_ID`.
+pub const CALLBACKS: &str = "callbacks";
+/// Queue of callbacks to deliver.
+pub const QUEUE: &str = "callbacks";
+/// Where callbacks go after their last failed attempt.
+pub const DEAD_LETTERS: &str = "callbacks-dlq";
+
+/// Default delays before attempts 2…8: about 24 hours in all.
+pub const DEFAULT_SCHEDULE: [u64; 7] = [30, 120, 600, 1800, 7200, 21600, 54000];
+
+/// Puts a callback on the queue (and its record in the store), with a unique event id.
+/// Returns the event id.
+pub async fn enqueue(
+    state: &AppState,
+    tenant: &str,
+    url: &str,
+    body: &Value,
+) -> Result<String, ApiError> {
+    let event = format!("evt_{}", uuid::Uuid::new_v4().simple());
+    let record = json!({
+        "id": event, "url": url, "status": "pending", "created_at": crate::kairos::timestamp(),
+        "attempts": [],
+    });
+    state
+        .records
+        .put_if(CALLBACKS, &format!("{tenant}/{event}"), None, record)
+        .await?;
+    let msg = json!({"event_id": event, "tenant": tenant, "url": url, "body": body});
+    state.queue.send(QUEUE, &msg.to_string()).await?;
+    Ok(event)
+}
+
+/// `X-Idv-Signature`: `t=UNIX,v1=HEX[,v1=HEX]`, one HMAC-SHA256 of `"{t}.{body}"` per
+/// active secret (two while a rotation is under way).
+pub fn signature(secrets: &[String], t: u64, body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut out = format!("t={t}");
+    for secret in secrets {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key");
+        mac.update(format!("{t}.{body}").as_bytes());
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        out.push_str(&format!(",v1={hex}"));
+    }
+    out
+}
+
+/// What the worker does with a callback message after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Next {
+    /// Delivered, refused or given up: acknowledge.
+    Done,
+    /// Failed: try again after this long.
+    RetryIn(Duration),
+}
+
+/// One delivery attempt of a callback message.
+pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
+    let msg: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let (Some(url), Some(event), Some(tenant)) = (
+        msg["url"].as_str(),
+        msg["event_id"].as_str(),
+        msg["tenant"].as_str(),
+    ) else {
+        tracing::warn!("dropping a malformed callback message");
+        return Ok(Next::Done);
+    };
+    let key = format!("{tenant}/{event}");
+    let Some(rec) = state.records.get(CALLBACKS, &key).await? else {
+        return Ok(Next::Done);
+    };
+    if rec.value["status"] != "pending" {
+        return Ok(Next::Done); // a redelivered message of a finished callback
+    }
+    let secrets: Vec<String> = state
+        .records
+        .get("tenants", tenant)
+        .await?
+        .and_then(|t| serde_json::from_value(t.value["webhook_secrets"].clone()).ok())
+        .unwrap_or_default();
     let payload = msg["body"].to_string();
+    let t = idv_store::now_ms() / 1000;
+    let sig = signature(&secrets, t, &payload);
+    let (url_s, event_s) = (url.to_string(), event.to_string());
     let allow = state.config.allow_private_callbacks;
+    let started = std::time::Instant::now();
     let result = tokio::task::spawn_blocking(move || -> Result<u16, String> {
-        check_target(&url, allow)?;
+        check_target(&url_s, allow).map_err(|e| format!("refused: {e}"))?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(10)))
             .max_redirects(0)
@@ -87,9 +182,11 @@ pub async fn deliver(state: &AppState, body: &str) -> Result<bool, ApiError> {
             .build()
             .into();
         let mut res = agent
-            .post(&url)
+            .post(&url_s)
             .header("content-type", "application/json")
-            .header("x-idv-event-id", &event)
+            .header("x-idv-event-id", &event_s)
+            .header("x-idv-timestamp", t.to_string())
+            .header("x-idv-signature", &sig)
             .send(payload.as_bytes())
             .map_err(|e| e.to_string())?;
         let _ = res.body_mut().with_config().limit(64 * 1024).read_to_vec();
@@ -97,15 +194,125 @@ pub async fn deliver(state: &AppState, body: &str) -> Result<bool, ApiError> {
     })
     .await
     .map_err(ApiError::internal)?;
-    match result {
-        Ok(status) if (200..300).contains(&status) => Ok(true),
-        Ok(status) => Err(ApiError::internal(format!("callback answered {status}"))),
-        Err(e) if e.contains("private") || e.contains("https") || e.contains("loopback") => {
-            tracing::warn!(error = %e, "callback target refused");
-            Ok(false)
+    let latency = started.elapsed().as_millis() as u64;
+    let mut record = rec.value.clone();
+    let attempt = match &result {
+        Ok(code) => {
+            json!({"at": crate::kairos::timestamp(), "status_code": code, "latency_ms": latency})
         }
-        Err(e) => Err(ApiError::internal(format!("callback failed: {e}"))),
+        Err(e) => {
+            json!({"at": crate::kairos::timestamp(), "status_code": null, "latency_ms": latency, "error": e})
+        }
+    };
+    let attempts = record["attempts"].as_array().map_or(0, Vec::len) + 1;
+    if let Some(a) = record["attempts"].as_array_mut() {
+        a.push(attempt);
     }
+    let schedule = &state.config.callback_schedule;
+    let next = match &result {
+        Ok(code) if (200..300).contains(code) => {
+            record["status"] = json!("delivered");
+            Next::Done
+        }
+        Err(e) if e.starts_with("refused") => {
+            tracing::warn!(event = %event, "callback target refused");
+            record["status"] = json!("refused");
+            Next::Done
+        }
+        _ if attempts > schedule.len() => {
+            record["status"] = json!("failed");
+            state.queue.send(DEAD_LETTERS, body).await?;
+            Next::Done
+        }
+        _ => {
+            // Exponential schedule with ±10 % jitter, so retries of many callbacks spread out.
+            let base = schedule[attempts - 1] as f64;
+            let mut r = [0u8; 1];
+            let _ = getrandom_byte(&mut r);
+            let jitter = 0.9 + 0.2 * f64::from(r[0]) / 255.0;
+            Next::RetryIn(Duration::from_secs_f64(base * jitter))
+        }
+    };
+    state
+        .records
+        .put_if(CALLBACKS, &key, Some(rec.version), record)
+        .await?;
+    Ok(next)
+}
+
+fn getrandom_byte(b: &mut [u8]) -> Result<(), rand_core::Error> {
+    use rand_core::RngCore;
+    rand_core::OsRng.try_fill_bytes(b)
+}
+
+/// `GET /v1/callbacks/{id}`: a callback and its attempts, for its tenant.
+pub async fn show(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let tenant = crate::auth::api_key(&state, &headers).await?;
+    let rec = state
+        .records
+        .get(CALLBACKS, &format!("{}/{id}", tenant.0))
+        .await?
+        .ok_or_else(|| ApiError::not_found("callback"))?;
+    Ok(axum::Json(rec.value))
+}
+
+/// `POST /v1/webhook-secrets/rotate`: a new signing secret; the previous one stays valid
+/// (both signatures sent) until `DELETE /v1/webhook-secrets/previous`.
+pub async fn rotate(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::Json<Value>, ApiError> {
+    let tenant = crate::auth::api_key(&state, &headers).await?;
+    let secret = crate::auth::webhook_secret();
+    update_secrets(&state, &tenant.0, |s| {
+        s.truncate(1);
+        s.insert(0, secret.clone());
+    })
+    .await?;
+    Ok(axum::Json(
+        json!({"webhook_secret": secret, "previous_valid": true}),
+    ))
+}
+
+/// `DELETE /v1/webhook-secrets/previous`: ends a rotation.
+pub async fn drop_previous(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::Json<Value>, ApiError> {
+    let tenant = crate::auth::api_key(&state, &headers).await?;
+    update_secrets(&state, &tenant.0, |s| s.truncate(1)).await?;
+    Ok(axum::Json(json!({"previous_valid": false})))
+}
+
+async fn update_secrets(
+    state: &AppState,
+    tenant: &str,
+    change: impl Fn(&mut Vec<String>),
+) -> Result<(), ApiError> {
+    for _ in 0..5 {
+        let rec = state
+            .records
+            .get("tenants", tenant)
+            .await?
+            .ok_or_else(|| ApiError::not_found("tenant"))?;
+        let mut v = rec.value.clone();
+        let mut secrets: Vec<String> =
+            serde_json::from_value(v["webhook_secrets"].clone()).unwrap_or_default();
+        change(&mut secrets);
+        v["webhook_secrets"] = json!(secrets);
+        if state
+            .records
+            .put_if("tenants", tenant, Some(rec.version), v)
+            .await?
+        {
+            return Ok(());
+        }
+    }
+    Err(ApiError::internal("webhook secret update kept conflicting"))
 }
 
 #[cfg(test)]

@@ -14,9 +14,6 @@ use crate::error::ApiError;
 use crate::link::VERIFICATIONS;
 use crate::state::AppState;
 
-/// Queue of callbacks to deliver.
-pub const CALLBACKS_QUEUE: &str = "callbacks";
-
 /// What the certification function needs besides the stores.
 pub struct Certifier {
     pub signer: Signer,
@@ -294,7 +291,7 @@ pub async fn run(state: &AppState, c: &Arc<Certifier>, body: &str) -> Result<(),
             "id": id, "service": "Certification", "status": "Completed",
             "data": {"urlCertificateFile": format!("{}/certificate/{id}", c.public_url)},
         });
-        enqueue_callback(state, tenant, &url, &callback).await?;
+        crate::callbacks::enqueue(state, tenant, &url, &callback).await?;
     }
     tracing::info!(request = %id, "certificate issued");
     Ok(())
@@ -322,7 +319,7 @@ pub async fn failed(state: &AppState, body: &str, e: &ApiError) -> Result<(), Ap
         .await?;
     if let Some(url) = callback_url(state, tenant, &updated).await? {
         let callback = json!({"id": id, "service": "Certification", "status": "Error", "data": {}});
-        enqueue_callback(state, tenant, &url, &callback).await?;
+        crate::callbacks::enqueue(state, tenant, &url, &callback).await?;
     }
     Ok(())
 }
@@ -345,19 +342,4 @@ async fn callback_url(
         .await?
         .and_then(|t| t.value["callback_url"].as_str().map(str::to_string))
         .filter(|u| !u.is_empty()))
-}
-
-/// Puts a callback on the callbacks queue, with a unique event id.
-pub async fn enqueue_callback(
-    state: &AppState,
-    tenant: &str,
-    url: &str,
-    body: &Value,
-) -> Result<(), ApiError> {
-    let msg = json!({
-        "event_id": uuid::Uuid::new_v4().to_string(),
-        "tenant": tenant, "url": url, "body": body,
-    });
-    state.queue.send(CALLBACKS_QUEUE, &msg.to_string()).await?;
-    Ok(())
 }

@@ -115,6 +115,8 @@ async fn submit(
     let fields = input::read_fields(req).await?;
     let tenant = auth::kairos(state, headers).await?;
     let profile = state::profile(fields.text("profile").as_deref())?;
+    let callback = fields.text("callback_url").filter(|u| !u.trim().is_empty());
+    crate::callbacks::check_requested(state, callback.as_deref()).await?;
     let mut inputs = vec![(
         "document",
         input::image(state, &tenant, &fields, "document", Limits::DOCUMENT, true).await?,
@@ -152,7 +154,7 @@ async fn submit(
     }
     let job = json!({
         "tenant": tenant.0, "kind": kind, "state": "queued", "profile": profile.name,
-        "requested_at": timestamp(), "inputs": stored,
+        "requested_at": timestamp(), "inputs": stored, "callback_url": callback,
     });
     state.records.put_if(JOBS, &id, None, job).await?;
     state

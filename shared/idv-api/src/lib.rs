@@ -19,12 +19,13 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::json;
 
+pub use callbacks::Next;
 pub use error::ApiError;
 pub use state::{AppState, Config};
 
@@ -53,6 +54,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/document/scan", post(onecall::document_scan))
         .route("/v1/face/detect", post(onecall::face_detect))
         .route("/v1/face/compare", post(onecall::face_compare))
+        .route("/v1/callbacks/{id}", get(callbacks::show))
+        .route("/v1/webhook-secrets/rotate", post(callbacks::rotate))
+        .route(
+            "/v1/webhook-secrets/previous",
+            axum::routing::delete(callbacks::drop_previous),
+        )
         .route("/v1/uploads", post(uploads::create))
         .route("/v1/uploads/{*key}", put(uploads::receive))
         .route("/auth/token", post(link::token))
@@ -69,7 +76,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Request id, security headers, request ids in error bodies, and an access log without
 /// personal data (method, route, status, time).
-async fn envelope(req: Request, next: Next) -> Response {
+async fn envelope(req: Request, next: middleware::Next) -> Response {
     let id = req
         .headers()
         .get("x-request-id")
@@ -120,15 +127,15 @@ pub async fn run_workers(state: AppState) {
         state.clone(),
         state::JOBS_QUEUE,
         120,
-        |s, body, _attempt| Box::pin(async move { kairos::run_job(&s, &body).await.map(|_| true) }),
+        |s, body, _attempt| {
+            Box::pin(async move { kairos::run_job(&s, &body).await.map(|_| Next::Done) })
+        },
     ));
     let callbacks = tokio::spawn(worker(
         state.clone(),
-        certify::CALLBACKS_QUEUE,
-        30,
-        |s, body, _attempt| {
-            Box::pin(async move { callbacks::deliver(&s, &body).await.map(|_| true) })
-        },
+        callbacks::QUEUE,
+        60,
+        |s, body, _attempt| Box::pin(async move { callbacks::deliver(&s, &body).await }),
     ));
     if state.certifier.is_some() {
         let certs = tokio::spawn(worker(
@@ -139,11 +146,11 @@ pub async fn run_workers(state: AppState) {
                 Box::pin(async move {
                     let c = s.certifier.clone().expect("checked");
                     match certify::run(&s, &c, &body).await {
-                        Ok(()) => Ok(true),
+                        Ok(()) => Ok(Next::Done),
                         // The last attempt: tell the client with an Error callback.
                         Err(e) if attempt >= certify::MAX_ATTEMPTS => {
                             certify::failed(&s, &body, &e).await?;
-                            Ok(true)
+                            Ok(Next::Done)
                         }
                         Err(e) => Err(e),
                     }
@@ -161,7 +168,7 @@ type Handler =
         AppState,
         String,
         u32,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, ApiError>> + Send>>;
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Next, ApiError>> + Send>>;
 
 /// One queue's loop: receive, process, acknowledge. A message whose processing fails stays on
 /// the queue and comes back after `visibility` seconds, then goes to the dead-letter queue.
@@ -186,9 +193,14 @@ async fn worker(state: AppState, queue: &'static str, visibility: u64, handle: H
         };
         for m in messages {
             match handle(state.clone(), m.body.clone(), m.receive_count).await {
-                Ok(_) => {
+                Ok(Next::Done) => {
                     if let Err(e) = state.queue.delete(queue, &m.receipt).await {
                         tracing::error!(queue, error = %e, "acknowledgement failed");
+                    }
+                }
+                Ok(Next::RetryIn(delay)) => {
+                    if let Err(e) = state.queue.retry_after(queue, &m.receipt, delay).await {
+                        tracing::error!(queue, error = %e, "scheduling a retry failed");
                     }
                 }
                 Err(e) => {

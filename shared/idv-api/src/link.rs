@@ -210,6 +210,11 @@ pub async fn verify(
             "callback URLs must be http(s) URLs",
         ));
     }
+    for url in [&req.certify_callback, &req.manual_verification_callback] {
+        crate::callbacks::check_requested(&state, url.as_deref())
+            .await
+            .map_err(|e| LinkError::validation(Some(&id), &e.message))?;
+    }
     let profile = state::profile(req.profile.as_deref())?;
     let mut job = OwnedInputs::new(profile);
     let Some(front) = images[0].content.as_deref() else {

@@ -160,6 +160,8 @@ pub async fn verify_identity(
     let fields = input::read_fields(req).await?;
     let tenant = auth::api_key(&state, &headers).await?;
     check_document_type(&fields)?;
+    let callback = fields.text("callbackUrl").filter(|u| !u.trim().is_empty());
+    crate::callbacks::check_requested(&state, callback.as_deref()).await?;
     let profile = state::profile(fields.text("profile").as_deref())?;
     let threshold = profile.face_match.review_below;
     let mut job = OwnedInputs::new(profile);
@@ -175,14 +177,18 @@ pub async fn verify_identity(
     let verified = is_match
         && det_conf > 0.0
         && v.decision.outcome() == idv_pipeline::decision::Outcome::Approved;
-    Ok(Json(json!({
+    let result = json!({
         "verified": verified,
         "document": document,
         "faceDetection": detection,
         "faceMatch": face_match,
         "overallConfidence": pct(overall),
         "decision": v.decision,
-    })))
+    });
+    if let Some(url) = callback {
+        crate::callbacks::enqueue(&state, &tenant.0, &url, &result).await?;
+    }
+    Ok(Json(result))
 }
 
 /// `POST /v1/document/scan`: `documentImage` (+ `documentBackImage`).

@@ -18,6 +18,8 @@ pub struct Config {
     /// Allow callbacks to private and loopback addresses, and plain http to loopback
     /// (development only).
     pub allow_private_callbacks: bool,
+    /// Seconds before each retry of a failed callback (attempts = length + 1).
+    pub callback_schedule: Vec<u64>,
 }
 
 /// Shared state of the router and the workers.

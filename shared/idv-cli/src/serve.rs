@@ -34,6 +34,9 @@ pub struct ServeArgs {
     /// Allow callbacks to private/loopback addresses and plain http to loopback (development).
     #[arg(long)]
     allow_private_callbacks: bool,
+    /// Seconds before each retry of a failed callback, comma-separated (attempts = count + 1).
+    #[arg(long, value_delimiter = ',', default_values_t = idv_api::callbacks::DEFAULT_SCHEDULE)]
+    callback_schedule: Vec<u64>,
     /// Timestamp policy OID of idv's timestamp authority.
     #[arg(long, default_value = idv_certify::DEFAULT_POLICY)]
     tsa_policy: String,
@@ -161,6 +164,7 @@ pub fn certs_cmd(cmd: CertsCommand) -> Result<()> {
 
 struct Extra {
     allow_private_callbacks: bool,
+    callback_schedule: Vec<u64>,
     tsa_policy: String,
 }
 
@@ -179,7 +183,8 @@ fn state(
             data.join("idv.redb").display()
         )
     })?;
-    let queue = records.queue(5);
+    // Callbacks count their own attempts; jobs and certifications give up after 10 receives.
+    let queue = records.queue(10);
     let blobs = Arc::new(FileBlobs::open(
         &data.join("blobs"),
         public_url,
@@ -195,6 +200,7 @@ fn state(
             token_secret: secret(data, "token-key")?,
             upload_seconds,
             allow_private_callbacks: extra.allow_private_callbacks,
+            callback_schedule: extra.callback_schedule,
         }),
         certifier: Some(Arc::new(idv_api::certify::Certifier {
             signer: certs(data)?.signer(&extra.tsa_policy)?,
@@ -239,6 +245,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             args.rate_limit,
             Extra {
                 allow_private_callbacks: args.allow_private_callbacks,
+                callback_schedule: args.callback_schedule.clone(),
                 tsa_policy: args.tsa_policy.clone(),
             },
             engines,

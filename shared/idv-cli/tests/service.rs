@@ -240,7 +240,7 @@ fn every_dialect_end_to_end() {
     let _ = std::fs::remove_dir_all(&dir);
     let a = tenant(&dir, "acme");
     let b = tenant(&dir, "globex");
-    let server = start(&dir);
+    let server = start_with(&dir, &["--allow-private-callbacks"]);
     let s = &server;
     let (app_id, app_key) = (
         a["app_id"].as_str().unwrap(),
@@ -627,7 +627,7 @@ fn every_dialect_end_to_end() {
         "/identity/verify",
         link,
         json!({"id": "req-3", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}], "certify": true,
-            "certifyCallback": "https://example.org/cb", "manualVerification": true, "manualVerificationCallback": "https://example.org/cb"}),
+            "certifyCallback": "http://127.0.0.1:9/cb", "manualVerification": true, "manualVerificationCallback": "http://127.0.0.1:9/cb"}),
     );
     assert_eq!(st, 200, "{v}");
     assert_eq!(
@@ -854,4 +854,190 @@ fn certify_signs_stores_and_calls_back() {
         text.contains("CZT****41") && !text.contains("CZT55MY41"),
         "{text}"
     );
+}
+
+/// The README's recipe: HMAC-SHA256 over `"{t}.{body}"` with the webhook secret, compared
+/// with each `v1` of `X-Idv-Signature: t=…,v1=…`.
+fn signature_ok(secret: &str, header: &str, body: &str) -> bool {
+    use hmac::{Hmac, Mac};
+    let t = header
+        .split(',')
+        .find_map(|p| p.strip_prefix("t="))
+        .unwrap_or_default();
+    header
+        .split(',')
+        .filter_map(|p| p.strip_prefix("v1="))
+        .any(|v1| {
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+            mac.update(format!("{t}.{body}").as_bytes());
+            let hex: String = mac
+                .finalize()
+                .into_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            hex == v1
+        })
+}
+
+fn header_value(head: &str, name: &str) -> String {
+    head.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn callbacks_survive_a_down_receiver_and_a_crash_signed_and_logged() {
+    let dir = std::env::temp_dir().join(format!("idv-hooks-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    // A port with nothing listening yet: the receiver is down.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let a = tenant(&dir, "acme");
+    let args = [
+        "--allow-private-callbacks",
+        "--callback-schedule",
+        "1,1,1,1,1,1,1,1,1,1",
+    ];
+    let server = start_with(&dir, &args);
+    let onecall = [("x-api-key", a["api_key"].as_str().unwrap())];
+    let (st, one) = server.form(
+        "/v1/verify-identity",
+        &onecall,
+        &[
+            ("documentImage", file(DOC)),
+            ("faceImage", file(SELFIE)),
+            ("callbackUrl", Part::Text(url.clone())),
+        ],
+    );
+    assert_eq!(st, 200, "{one}");
+    // Let a couple of attempts fail, then kill the process mid-schedule.
+    std::thread::sleep(Duration::from_millis(2500));
+    drop(server);
+    let server = start_with(&dir, &args);
+    // The receiver comes up on the same port.
+    let (tx, calls) = std::sync::mpsc::channel();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 65536];
+            loop {
+                let n = s.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len: usize = header_value(&text[..end], "content-length")
+                        .parse()
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len {
+                        let _ = s.write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                        );
+                        let _ = tx.send((
+                            text[..end].to_string(),
+                            text[end + 4..end + 4 + len].to_string(),
+                        ));
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    let (head, body) = calls
+        .recv_timeout(Duration::from_secs(60))
+        .expect("callback after the restart");
+    let got: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(got["verified"], one["verified"]);
+    let secret = a["webhook_secret"].as_str().unwrap();
+    let sig = header_value(&head, "x-idv-signature");
+    assert!(signature_ok(secret, &sig, &body), "{sig}");
+    assert!(!signature_ok("whsec_wrong", &sig, &body));
+    let event = header_value(&head, "x-idv-event-id");
+    assert!(event.starts_with("evt_"));
+    // Delivered once: no second delivery of the same event.
+    if let Ok((h2, _)) = calls.recv_timeout(Duration::from_secs(3)) {
+        assert_ne!(
+            header_value(&h2, "x-idv-event-id"),
+            event,
+            "delivered twice"
+        );
+    }
+    let (st, log) = server.get(&format!("/v1/callbacks/{event}"), &onecall);
+    assert_eq!(st, 200, "{log}");
+    assert_eq!(log["status"], "delivered");
+    let attempts = log["attempts"].as_array().unwrap();
+    assert!(attempts.len() >= 2, "{log}");
+    assert!(attempts[0]["error"].is_string(), "{log}");
+    assert_eq!(attempts.last().unwrap()["status_code"], 200);
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a["latency_ms"].is_number() && a["at"].is_string())
+    );
+
+    // Rotation: both secrets sign until the previous one is dropped.
+    let (st, rot) = server.json("/v1/webhook-secrets/rotate", &onecall, json!({}));
+    assert_eq!(st, 200, "{rot}");
+    let new_secret = rot["webhook_secret"].as_str().unwrap().to_string();
+    let (st, _) = server.form(
+        "/v1/verify-identity",
+        &onecall,
+        &[
+            ("documentImage", file(DOC)),
+            ("faceImage", file(SELFIE)),
+            ("callbackUrl", Part::Text(url.clone())),
+        ],
+    );
+    assert_eq!(st, 200);
+    let (head, body) = calls
+        .recv_timeout(Duration::from_secs(60))
+        .expect("callback after rotation");
+    let sig = header_value(&head, "x-idv-signature");
+    assert!(
+        signature_ok(secret, &sig, &body) && signature_ok(&new_secret, &sig, &body),
+        "{sig}"
+    );
+}
+
+#[test]
+fn private_callback_targets_are_refused() {
+    let dir = std::env::temp_dir().join(format!("idv-ssrf-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tenant(&dir, "acme");
+    let server = start(&dir);
+    let onecall = [("x-api-key", a["api_key"].as_str().unwrap())];
+    for target in [
+        "https://169.254.169.254/latest/meta-data",
+        "https://127.0.0.1/cb",
+        "https://10.0.0.7/cb",
+        "http://example.org/cb",
+    ] {
+        let (st, j) = server.form(
+            "/v1/verify-identity",
+            &onecall,
+            &[
+                ("documentImage", file(DOC)),
+                ("faceImage", file(SELFIE)),
+                ("callbackUrl", Part::Text(target.into())),
+            ],
+        );
+        assert_eq!(
+            (st, j["code"].as_str()),
+            (400, Some("INVALID_CALLBACK_URL")),
+            "{target}: {j}"
+        );
+    }
 }

@@ -302,6 +302,28 @@ impl JobQueue for EmbeddedQueue {
         }
     }
 
+    async fn retry_after(&self, _queue: &str, receipt: &str, delay: Duration) -> Result<()> {
+        let Some((key, _)) = receipt.split_once('\u{1}') else {
+            return Ok(());
+        };
+        let txn = self.db.begin_write().map_err(backend)?;
+        {
+            let mut t = txn.open_table(MESSAGES).map_err(backend)?;
+            let current = t.get(key).map_err(backend)?.map(|v| v.value().to_vec());
+            if let Some(bytes) = current {
+                let mut m: QueuedMessage = serde_json::from_slice(&bytes)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                if m.receipt == receipt {
+                    m.visible_at_ms = now_ms() + delay.as_millis() as u64;
+                    let bytes = serde_json::to_vec(&m).map_err(backend)?;
+                    t.insert(key, bytes.as_slice()).map_err(backend)?;
+                }
+            }
+        }
+        txn.commit().map_err(backend)?;
+        Ok(())
+    }
+
     async fn delete(&self, _queue: &str, receipt: &str) -> Result<()> {
         let Some((key, _)) = receipt.split_once('\u{1}') else {
             return Ok(());
@@ -407,6 +429,31 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(m[0].body, "two");
+    }
+
+    #[tokio::test]
+    async fn a_message_can_be_retried_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = EmbeddedRecords::open(&dir.path().join("db"))
+            .unwrap()
+            .queue(5);
+        q.send("cb", "x").await.unwrap();
+        let long = Duration::from_secs(600);
+        let m = q.receive("cb", 1, long, Duration::ZERO).await.unwrap();
+        q.retry_after("cb", &m[0].receipt, Duration::from_millis(50))
+            .await
+            .unwrap();
+        assert!(
+            q.receive("cb", 1, long, Duration::ZERO)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        assert_eq!(
+            q.receive("cb", 1, long, Duration::ZERO).await.unwrap()[0].receive_count,
+            2
+        );
     }
 
     #[tokio::test]

@@ -105,6 +105,9 @@ pub trait JobQueue: Send + Sync {
     ) -> Result<Vec<Message>>;
     /// Acknowledges a received message.
     async fn delete(&self, queue: &str, receipt: &str) -> Result<()>;
+    /// Makes a received message visible again after `delay` (a retry later; SQS's
+    /// ChangeMessageVisibility, so at most 12 hours).
+    async fn retry_after(&self, queue: &str, receipt: &str, delay: Duration) -> Result<()>;
 }
 
 /// Checks a key used as a storage path: ASCII letters, digits, `-_.=/`, no empty or dot segments.
