@@ -189,6 +189,52 @@ async fn check_stored(state: &AppState, key: &str, secret: &str) -> Result<Tenan
     ))
 }
 
+/// A reviewer's credentials, created by `idv reviewer create`.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewReviewer {
+    pub tenant: String,
+    pub user: String,
+    pub password: String,
+}
+
+/// Creates reviewer `name` for `tenant` (the console's sign-in, not an API credential).
+pub async fn create_reviewer_in(
+    records: &dyn idv_store::RecordStore,
+    tenant: &str,
+    name: &str,
+) -> Result<NewReviewer, ApiError> {
+    if records.get(TENANTS, tenant).await?.is_none() {
+        return Err(ApiError::not_found("tenant"));
+    }
+    let r = NewReviewer {
+        tenant: tenant.to_string(),
+        user: format!(
+            "{}-{}",
+            name.to_lowercase()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "-"),
+            short_id()
+        ),
+        password: secret(),
+    };
+    let value = json!({"tenant": tenant, "hash": hash(&r.password)?});
+    if !records
+        .put_if(CREDENTIALS, &format!("reviewer:{}", r.user), None, value)
+        .await?
+    {
+        return Err(ApiError::internal("reviewer id collision"));
+    }
+    Ok(r)
+}
+
+/// Checks a reviewer's user and password; returns their tenant.
+pub async fn check_reviewer(
+    state: &AppState,
+    user: &str,
+    password: &str,
+) -> Result<Tenant, ApiError> {
+    check(state, &format!("reviewer:{user}"), password).await
+}
+
 /// The authenticated tenant of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant(pub String);

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod link;
 pub mod onecall;
 pub mod openapi;
+pub mod review;
 pub mod state;
 pub mod uploads;
 
@@ -66,6 +67,13 @@ pub fn router(state: AppState) -> Router {
         .route("/ping", post(link::ping).get(link::ping))
         .route("/identity/verify", post(link::verify))
         .route("/certificate/{id}", get(link::certificate))
+        .route("/review", get(review::console))
+        .route("/review/login", post(review::login))
+        .route("/review/api/cases", get(review::list))
+        .route("/review/api/cases/{id}", get(review::show))
+        .route("/review/api/cases/{id}/claim", post(review::claim))
+        .route("/review/api/cases/{id}/decision", post(review::decide))
+        .route("/review/api/cases/{id}/images/{n}", get(review::image))
         .route("/openapi.json", get(openapi::document))
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .fallback(|| async { ApiError::not_found("route") })

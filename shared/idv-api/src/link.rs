@@ -11,7 +11,7 @@ use idv_pipeline::decision::Outcome;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::{self, Tenant};
+use crate::auth;
 use crate::error::ApiError;
 use crate::input;
 use crate::state::{self, AppState, OwnedInputs};
@@ -20,8 +20,6 @@ use crate::state::{self, AppState, OwnedInputs};
 pub const VERIFICATIONS: &str = "link";
 /// Queue of certification jobs (processed by the certification function).
 pub const CERTIFY_QUEUE: &str = "certify";
-/// Queue of cases for manual review.
-pub const REVIEW_QUEUE: &str = "review";
 
 /// An error in LINK's shape.
 pub struct LinkError {
@@ -225,21 +223,22 @@ pub async fn verify(
     };
     // Inputs kept for the certificate (thumbnails and SHA-256), when one is asked for.
     let mut kept: Vec<(&str, Vec<u8>, image::RgbImage)> = Vec::new();
+    let keep = req.certify || req.manual_verification;
     let (bytes, img) = decode_b64(&id, "images[0].content", front, Limits::DOCUMENT).await?;
-    if req.certify {
+    if keep {
         kept.push(("Document front", bytes, img.clone()));
     }
     job.document = Some(img);
     if let Some(back) = images.get(1).and_then(|i| i.content.as_deref()) {
         let (bytes, img) = decode_b64(&id, "images[1].content", back, Limits::DOCUMENT).await?;
-        if req.certify {
+        if keep {
             kept.push(("Document back", bytes, img.clone()));
         }
         job.document_back = Some(img);
     }
     if let Some(face) = images.iter().find_map(|i| i.face_image.as_deref()) {
         let (bytes, img) = decode_b64(&id, "faceImage", face, Limits::SELFIE).await?;
-        if req.certify {
+        if keep {
             kept.push(("Selfie", bytes, img.clone()));
         }
         job.selfie = Some(img);
@@ -287,25 +286,43 @@ pub async fn verify(
         .put_if(VERIFICATIONS, &key, None, record)
         .await
         .map_err(ApiError::from)?;
-    enqueue(&state, &tenant, &id, req.certify, req.manual_verification).await?;
+    if req.manual_verification {
+        let boxes = |p: Option<&[idv_vision::Face]>| -> Vec<[f32; 4]> {
+            p.unwrap_or_default()
+                .iter()
+                .map(|f| [f.x, f.y, f.width, f.height])
+                .collect()
+        };
+        let doc_faces = match &v.reference_faces {
+            Some(Ok(r)) => Some(r.faces.as_slice()),
+            _ => None,
+        };
+        let selfie_faces = match &v.selfie {
+            Some(Ok(s)) => Some(s.faces.faces.as_slice()),
+            _ => None,
+        };
+        let images = kept
+            .into_iter()
+            .map(|(caption, bytes, img)| {
+                let faces = match caption {
+                    "Document front" => boxes(doc_faces),
+                    "Selfie" => boxes(selfie_faces),
+                    _ => Vec::new(),
+                };
+                (caption, bytes, img.dimensions(), faces)
+            })
+            .collect();
+        crate::review::open_case(&state, &tenant.0, &id, &v, images).await?;
+    }
+    if req.certify {
+        let msg = json!({"tenant": tenant.0, "id": id}).to_string();
+        state
+            .queue
+            .send(CERTIFY_QUEUE, &msg)
+            .await
+            .map_err(ApiError::from)?;
+    }
     Ok(Json(response))
-}
-
-async fn enqueue(
-    state: &AppState,
-    tenant: &Tenant,
-    id: &str,
-    certify: bool,
-    manual: bool,
-) -> Result<(), ApiError> {
-    let msg = json!({"tenant": tenant.0, "id": id}).to_string();
-    if certify {
-        state.queue.send(CERTIFY_QUEUE, &msg).await?;
-    }
-    if manual {
-        state.queue.send(REVIEW_QUEUE, &msg).await?;
-    }
-    Ok(())
 }
 
 fn field(kind: &str, code: &str, value: impl Into<String>) -> Value {

@@ -12,6 +12,8 @@ pub enum Auth {
     ApiKey,
     Bearer,
     Signed,
+    /// The reviewer console's session cookie (`POST /review/login`).
+    Session,
 }
 
 /// A body field: name, type, required.
@@ -245,6 +247,82 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "get",
+        path: "/review",
+        auth: Auth::None,
+        summary: "Reviewer console (HTML): sign in, the queue, cases, decisions",
+        body: None,
+    },
+    Route {
+        method: "post",
+        path: "/review/login",
+        auth: Auth::None,
+        summary: "Reviewer sign-in: sets the idv_review session cookie (8 h)",
+        body: Some((
+            JS,
+            &[("user", "string", true), ("password", "string", true)],
+        )),
+    },
+    Route {
+        method: "get",
+        path: "/review/api/cases",
+        auth: Auth::Session,
+        summary: "Open review cases of the reviewer's tenant",
+        body: None,
+    },
+    Route {
+        method: "get",
+        path: "/review/api/cases/{id}",
+        auth: Auth::Session,
+        summary: "A case: images with face boxes, automatic checks and scores, prefilled extractedData",
+        body: None,
+    },
+    Route {
+        method: "post",
+        path: "/review/api/cases/{id}/claim",
+        auth: Auth::Session,
+        summary: "Claim a case for 15 minutes (409 if another reviewer holds it)",
+        body: None,
+    },
+    Route {
+        method: "post",
+        path: "/review/api/cases/{id}/decision",
+        auth: Auth::Session,
+        summary: "Decide a claimed case; sends the ManualIDVerification callback",
+        body: Some((
+            JS,
+            &[
+                ("acceptance", "{result: ACCEPTED|REJECTED, reasons}", true),
+                (
+                    "authenticity",
+                    "{result: AUTHENTIC|NOT_AUTHENTIC, reasons}",
+                    true,
+                ),
+                (
+                    "originality",
+                    "{result: ORIGINAL|NOT_ORIGINAL, reasons}",
+                    true,
+                ),
+                ("validity", "{result: VALID|NOT_VALID, reasons}", true),
+                (
+                    "faceAcceptance",
+                    "{result: ACCEPTED|REJECTED, reasons}",
+                    true,
+                ),
+                ("faceComparisonApproval", "MATCH|NOT_MATCH", true),
+                ("faceLivenessApproval", "LIVE|NOT_LIVE", true),
+                ("extractedData", "LINK extractedData, edited", false),
+            ],
+        )),
+    },
+    Route {
+        method: "get",
+        path: "/review/api/cases/{id}/images/{n}",
+        auth: Auth::Session,
+        summary: "A case image",
+        body: None,
+    },
+    Route {
+        method: "get",
         path: "/openapi.json",
         auth: Auth::None,
         summary: "This document",
@@ -262,6 +340,7 @@ pub const ROUTES: &[Route] = &[
 fn security(a: Auth) -> Value {
     match a {
         Auth::None | Auth::Signed => json!([]),
+        Auth::Session => json!([{"review_session": []}]),
         Auth::Kairos => json!([{"app_id": [], "app_key": []}]),
         Auth::ApiKey => json!([{"x-api-key": []}]),
         Auth::Bearer => json!([{"bearer": []}]),
@@ -319,6 +398,7 @@ pub fn build() -> Value {
             "app_key": {"type": "apiKey", "in": "header", "name": "app_key"},
             "x-api-key": {"type": "apiKey", "in": "header", "name": "x-api-key"},
             "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            "review_session": {"type": "apiKey", "in": "cookie", "name": "idv_review"},
         }},
         "paths": paths,
     })

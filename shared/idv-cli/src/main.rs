@@ -33,6 +33,11 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Verify a document and selfie without a server; prints the Kairos `response_data`.
     Verify(serve::VerifyArgs),
+    /// Reviewers of the manual-review console.
+    Reviewer {
+        #[command(subcommand)]
+        command: serve::ReviewerCommand,
+    },
     /// Signing and timestamping certificates.
     Certs {
         #[command(subcommand)]
@@ -60,6 +65,7 @@ fn main() -> Result<()> {
         Command::Verify(args) => serve::verify(args),
         Command::Tenant { command } => serve::tenant(command),
         Command::Certs { command } => serve::certs_cmd(command),
+        Command::Reviewer { command } => serve::reviewer(command),
     }
 }
 

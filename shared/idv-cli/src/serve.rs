@@ -69,6 +69,38 @@ pub enum CertsCommand {
 }
 
 #[derive(Subcommand)]
+pub enum ReviewerCommand {
+    /// Create a reviewer of TENANT's manual-review queue; prints user and password (once).
+    /// Run while `idv serve` is stopped.
+    Create {
+        name: String,
+        /// The tenant id (`t_…`) whose cases the reviewer sees.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value = "idv-data")]
+        data: PathBuf,
+    },
+}
+
+/// `idv reviewer create`.
+pub fn reviewer(cmd: ReviewerCommand) -> Result<()> {
+    let ReviewerCommand::Create { name, tenant, data } = cmd;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let records = EmbeddedRecords::open(&data.join("idv.redb")).with_context(
+            || "opening the database: stop `idv serve` first (one process per data directory)",
+        )?;
+        let r = idv_api::auth::create_reviewer_in(&records, &tenant, &name)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message))?;
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        Ok(())
+    })
+}
+
+#[derive(Subcommand)]
 pub enum TenantCommand {
     /// Create a tenant; prints its credentials (shown once) as JSON. Run while `idv serve`
     /// is stopped: the embedded database belongs to one process at a time.

@@ -1041,3 +1041,168 @@ fn private_callback_targets_are_refused() {
         );
     }
 }
+
+#[test]
+fn manual_review_claims_decides_and_calls_back() {
+    let dir = std::env::temp_dir().join(format!("idv-review-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (url, calls) = receiver();
+    let a = tenant(&dir, "acme");
+    let b = tenant(&dir, "globex");
+    let reviewer = |t: &Value, name: &str| -> Value {
+        let out = idv()
+            .args([
+                "reviewer",
+                "create",
+                name,
+                "--tenant",
+                t["tenant"].as_str().unwrap(),
+                "--data",
+            ])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let (r1, r2, rb) = (
+        reviewer(&a, "alice"),
+        reviewer(&a, "bob"),
+        reviewer(&b, "eve"),
+    );
+    let server = start_with(&dir, &["--allow-private-callbacks"]);
+    let cookie = |r: &Value| -> String {
+        let (st, _, h) = server.send(
+            "POST",
+            "/review/login",
+            &[],
+            Some("application/json"),
+            Some(
+                json!({"user": r["user"], "password": r["password"]})
+                    .to_string()
+                    .into_bytes(),
+            ),
+        );
+        assert_eq!(st, 200);
+        let set = h["set-cookie"].to_str().unwrap().to_string();
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+            "{set}"
+        );
+        set.split(';').next().unwrap().to_string()
+    };
+    let (c1, c2, cb_) = (cookie(&r1), cookie(&r2), cookie(&rb));
+    let (st, _, _) = server.send(
+        "POST",
+        "/review/login",
+        &[],
+        Some("application/json"),
+        Some(
+            json!({"user": r1["user"], "password": "nope"})
+                .to_string()
+                .into_bytes(),
+        ),
+    );
+    assert_eq!(st, 401);
+
+    let (st, tok) = server.json(
+        "/auth/token",
+        &[],
+        json!({"user": a["link_user"], "password": a["link_password"]}),
+    );
+    assert_eq!(st, 200);
+    let bearer = format!("Bearer {}", tok["token"].as_str().unwrap());
+    let std64 = |rel: &str| base64::engine::general_purpose::STANDARD.encode(read(rel));
+    let (st, v) = server.json(
+        "/identity/verify",
+        &[("authorization", &bearer)],
+        json!({"id": "case-9", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}],
+            "manualVerification": true, "manualVerificationCallback": url}),
+    );
+    assert_eq!(st, 200, "{v}");
+    let (st, q) = server.get("/review/api/cases", &[("cookie", &c1)]);
+    assert_eq!(st, 200);
+    assert_eq!(q["cases"][0]["id"], "case-9", "{q}");
+    assert_eq!(server.get("/review/api/cases", &[]).0, 401);
+    assert_eq!(
+        server
+            .get("/review/api/cases/case-9", &[("cookie", &cb_)])
+            .0,
+        404,
+        "another tenant's reviewer"
+    );
+
+    // Claims are leases: one reviewer at a time.
+    let post = |path: &str, c: &str, body: Value| server.json(path, &[("cookie", c)], body);
+    assert_eq!(
+        post("/review/api/cases/case-9/claim", &c1, json!({})).0,
+        200
+    );
+    let (st, j) = post("/review/api/cases/case-9/claim", &c2, json!({}));
+    assert_eq!((st, j["code"].as_str()), (409, Some("CASE_CLAIMED")));
+    let decision = json!({
+        "acceptance": {"result": "ACCEPTED"}, "authenticity": {"result": "AUTHENTIC"},
+        "originality": {"result": "ORIGINAL"}, "validity": {"result": "VALID"},
+        "faceAcceptance": {"result": "ACCEPTED"},
+        "faceComparisonApproval": "MATCH", "faceLivenessApproval": "LIVE",
+    });
+    let (st, j) = post("/review/api/cases/case-9/decision", &c2, decision.clone());
+    assert_eq!((st, j["code"].as_str()), (409, Some("CLAIM_REQUIRED")));
+    let mut bad = decision.clone();
+    bad["acceptance"] = json!({"result": "REJECTED", "reasons": ["BLURRY_ISH"]});
+    assert_eq!(post("/review/api/cases/case-9/decision", &c1, bad).0, 400);
+    let (st, case) = server.get("/review/api/cases/case-9", &[("cookie", &c1)]);
+    assert_eq!(st, 200);
+    assert_eq!(
+        case["extractedData"]["documentAttributes"]["documentNumber"],
+        "CZT55MY41"
+    );
+    let img = &case["images"][0];
+    let (st, _, h) = server.send(
+        "GET",
+        img["url"].as_str().unwrap(),
+        &[("cookie", &c1)],
+        None,
+        None,
+    );
+    assert_eq!(
+        (st, h["content-type"].to_str().unwrap()),
+        (200, "image/jpeg")
+    );
+    assert!(!img["faces"].as_array().unwrap().is_empty(), "portrait box");
+
+    let (st, sent) = post("/review/api/cases/case-9/decision", &c1, decision);
+    assert_eq!(st, 200, "{sent}");
+    let (_, body) = calls
+        .recv_timeout(Duration::from_secs(60))
+        .expect("ManualIDVerification callback");
+    let cb: Value = serde_json::from_str(&body).unwrap();
+    // The seed's "APPROVED" example, field for field.
+    same_shape(
+        &json!({"id": "", "service": "ManualIDVerification", "status": "Completed", "data": {
+            "documentInfo": {"acceptance": {"result": ""},
+                "findings": {"documentApproval": "", "details": {"authenticity": {"result": ""}, "originality": {"result": ""}, "validity": {"result": ""}}},
+                "extractedData": {
+                    "documentAttributes": {"countryCodeOfIssuance": "", "dateOfExpiry": "", "dateOfIssuance": "", "documentNumber": "", "documentType": "", "issuingAuthority": "", "stateOrProvinceOfIssuance": ""},
+                    "personAttributes": {"dateOfBirth": "", "gender": "", "nationalityCode": "", "personalGovernmentId": "", "placeOfBirth": ""},
+                    "name": {"firstSurname": "", "fullName": "", "givenNames": "", "secondSurname": "", "surname": ""},
+                    "address": {"parsedAddress": {"addressLine1": "", "addressLine2": "", "addressLine3": "", "addressLine4": "", "city": "", "postalCode": "", "stateOrProvince": ""},
+                        "unparsedAddress": {"addressLine1": "", "addressLine2": "", "addressLine3": "", "addressLine4": ""}}}},
+            "faceComparisonInfo": {"acceptance": {"result": ""}, "findings": {"faceComparisonApproval": "", "faceLivenessApproval": ""}}}}),
+        &cb,
+        "ManualIDVerification",
+    );
+    assert_eq!(
+        cb["data"]["documentInfo"]["findings"]["documentApproval"],
+        "APPROVED"
+    );
+    assert_eq!(
+        post("/review/api/cases/case-9/claim", &c1, json!({})).0,
+        409,
+        "decided"
+    );
+}
