@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 
+pub mod conformance;
 mod embedded;
 mod files;
 
@@ -138,6 +139,16 @@ pub fn now_ms() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn embedded_backends_conform() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = EmbeddedRecords::open(&dir.path().join("db")).unwrap();
+        let blobs = FileBlobs::open(&dir.path().join("blobs"), "http://127.0.0.1:1", b"k").unwrap();
+        conformance::blobs(&blobs, "t").await;
+        conformance::records(&records, "jobs").await;
+        conformance::queue(&records.queue(5), "jobs").await;
+    }
 
     #[test]
     fn keys_cannot_escape_the_store() {

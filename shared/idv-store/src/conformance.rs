@@ -1,0 +1,123 @@
+//! The behaviour every backend must have, as async checks over the traits: the embedded
+//! backends run them in this crate's tests, the AWS backends against an S3/DynamoDB/SQS
+//! protocol server. Each check panics with a message on a violation.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::{BlobStore, JobQueue, RecordStore};
+
+/// Blobs: put, get, overwrite, delete, missing keys, invalid keys.
+pub async fn blobs(b: &dyn BlobStore, prefix: &str) {
+    let key = format!("{prefix}/blob/a.jpg");
+    b.put(&key, b"one".to_vec(), "image/jpeg").await.unwrap();
+    assert_eq!(b.get(&key).await.unwrap().as_deref(), Some(&b"one"[..]));
+    b.put(&key, b"two".to_vec(), "image/jpeg").await.unwrap();
+    assert_eq!(b.get(&key).await.unwrap().as_deref(), Some(&b"two"[..]));
+    assert!(
+        b.get(&format!("{prefix}/blob/none"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    b.delete(&key).await.unwrap();
+    assert!(b.get(&key).await.unwrap().is_none());
+    b.delete(&key).await.unwrap(); // deleting twice is fine
+    assert!(b.put("../escape", vec![], "image/jpeg").await.is_err());
+    let p = b
+        .presign_put(
+            &format!("{prefix}/u/1"),
+            "image/png",
+            1000,
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(p.method, "PUT");
+    assert!(p.url.contains("/u/1"), "{}", p.url);
+    assert!(p.expires_at > crate::now_ms() / 1000);
+}
+
+/// Records: conditional create and update, versions, listing by prefix.
+pub async fn records(r: &dyn RecordStore, table: &str) {
+    assert!(r.put_if(table, "a", None, json!({"s": 1})).await.unwrap());
+    assert!(!r.put_if(table, "a", None, json!({"s": 2})).await.unwrap());
+    assert!(
+        r.put_if(table, "a", Some(1), json!({"s": 3}))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !r.put_if(table, "a", Some(1), json!({"s": 4}))
+            .await
+            .unwrap()
+    );
+    let got = r.get(table, "a").await.unwrap().unwrap();
+    assert_eq!((got.version, got.value), (2, json!({"s": 3})));
+    assert!(r.get(table, "zz").await.unwrap().is_none());
+    r.put_if(table, "ab", None, json!(1)).await.unwrap();
+    r.put_if(table, "b", None, json!(1)).await.unwrap();
+    let keys: Vec<String> = r
+        .list(table, "a")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| x.0)
+        .collect();
+    assert_eq!(keys, ["a", "ab"]);
+    let other = format!("{table}-other");
+    assert!(
+        r.get(&other, "a").await.unwrap().is_none(),
+        "tables are separate"
+    );
+}
+
+/// Queues: receive, invisibility, redelivery with counts, stale receipts, delete, retry later.
+pub async fn queue(q: &dyn JobQueue, name: &str) {
+    q.send(name, "one").await.unwrap();
+    let vis = Duration::from_secs(2);
+    let m = q
+        .receive(name, 10, vis, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(m.len(), 1);
+    assert_eq!((m[0].body.as_str(), m[0].receive_count), ("one", 1));
+    assert!(
+        q.receive(name, 10, vis, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let again = q
+        .receive(name, 10, vis, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].receive_count, 2);
+    q.delete(name, &again[0].receipt).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(
+        q.receive(name, 10, vis, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    q.send(name, "later").await.unwrap();
+    let m = q
+        .receive(name, 1, Duration::from_secs(60), Duration::from_secs(5))
+        .await
+        .unwrap();
+    q.retry_after(name, &m[0].receipt, Duration::from_secs(1))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let m = q
+        .receive(name, 1, vis, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(m[0].body, "later");
+    q.delete(name, &m[0].receipt).await.unwrap();
+}
