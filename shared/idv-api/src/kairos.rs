@@ -302,8 +302,22 @@ pub async fn liveness_verification(
 }
 
 /// Processes one queued job message; returns once the message may be deleted.
-pub async fn run_job(state: &AppState, body: &str) -> Result<(), ApiError> {
+pub async fn run_job(state: &AppState, body: &str, attempt: u32) -> Result<(), ApiError> {
     let msg: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let result = process_job(state, &msg).await;
+    if let (Err(e), Some(id)) = (&result, msg["job"].as_str()) {
+        // Keep the reason with the job: after the queue's last attempt the message is in the
+        // dead-letter queue and this is where an operator reads why.
+        if let Ok(Some(rec)) = state.records.get(JOBS, id).await {
+            let mut v = rec.value.clone();
+            v["last_error"] = json!({"code": e.code, "message": e.message, "attempt": attempt});
+            let _ = state.records.put_if(JOBS, id, Some(rec.version), v).await;
+        }
+    }
+    result
+}
+
+async fn process_job(state: &AppState, msg: &Value) -> Result<(), ApiError> {
     let Some(id) = msg["job"].as_str() else {
         tracing::warn!("dropping a malformed job message");
         return Ok(());
@@ -324,11 +338,13 @@ pub async fn run_job(state: &AppState, body: &str) -> Result<(), ApiError> {
         let (Some(name), Some(key)) = (i["name"].as_str(), i["key"].as_str()) else {
             continue;
         };
-        let bytes = state
-            .blobs
-            .get(key)
-            .await?
-            .ok_or_else(|| ApiError::internal("a job's input image is missing"))?;
+        let bytes = state.blobs.get(key).await?.ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "INPUT_MISSING",
+                format!("the job's {name} image is missing from the blob store"),
+            )
+        })?;
         let img = input::decode(name, bytes, Limits::ANY).await?;
         match name {
             "document" => inputs.document = Some(img),

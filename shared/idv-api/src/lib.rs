@@ -28,6 +28,10 @@ use serde_json::json;
 
 pub use callbacks::Next;
 pub use error::ApiError;
+pub use link::CERTIFY_QUEUE;
+pub use state::JOBS_QUEUE;
+/// Queue of callbacks to deliver.
+pub const CALLBACKS_QUEUE: &str = callbacks::QUEUE;
 pub use state::{AppState, Config};
 
 /// Largest request body: three 15 MB images as base64 (×4/3) plus the JSON around them.
@@ -131,56 +135,56 @@ async fn envelope(req: Request, next: middleware::Next) -> Response {
 /// Runs every queue worker of the process until it ends: async jobs, certification (when a
 /// signer is configured) and callbacks.
 pub async fn run_workers(state: AppState) {
-    let jobs = tokio::spawn(worker(
-        state.clone(),
-        state::JOBS_QUEUE,
-        120,
-        |s, body, _attempt| {
-            Box::pin(async move { kairos::run_job(&s, &body).await.map(|_| Next::Done) })
-        },
-    ));
-    let callbacks = tokio::spawn(worker(
-        state.clone(),
-        callbacks::QUEUE,
-        60,
-        |s, body, _attempt| Box::pin(async move { callbacks::deliver(&s, &body).await }),
-    ));
+    let mut loops = vec![
+        tokio::spawn(worker(state.clone(), state::JOBS_QUEUE, 120)),
+        tokio::spawn(worker(state.clone(), callbacks::QUEUE, 60)),
+    ];
     if state.certifier.is_some() {
-        let certs = tokio::spawn(worker(
+        loops.push(tokio::spawn(worker(
             state.clone(),
             link::CERTIFY_QUEUE,
             120,
-            |s, body, attempt| {
-                Box::pin(async move {
-                    let c = s.certifier.clone().expect("checked");
-                    match certify::run(&s, &c, &body).await {
-                        Ok(()) => Ok(Next::Done),
-                        // The last attempt: tell the client with an Error callback.
-                        Err(e) if attempt >= certify::MAX_ATTEMPTS => {
-                            certify::failed(&s, &body, &e).await?;
-                            Ok(Next::Done)
-                        }
-                        Err(e) => Err(e),
-                    }
-                })
-            },
-        ));
-        let _ = certs.await;
+        )));
     }
-    let _ = tokio::join!(jobs, callbacks);
+    for l in loops {
+        let _ = l.await;
+    }
 }
 
-/// Processes one message body; the `u32` is how many times it has been received.
-type Handler =
-    fn(
-        AppState,
-        String,
-        u32,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Next, ApiError>> + Send>>;
+/// Processes one message of `queue` (received `attempt` times): what every queue consumer
+/// runs, the local workers and the SQS-triggered functions alike.
+pub async fn handle_message(
+    state: &AppState,
+    queue: &str,
+    body: &str,
+    attempt: u32,
+) -> Result<Next, ApiError> {
+    match queue {
+        state::JOBS_QUEUE => kairos::run_job(state, body, attempt)
+            .await
+            .map(|_| Next::Done),
+        callbacks::QUEUE => callbacks::deliver(state, body).await,
+        link::CERTIFY_QUEUE => {
+            let Some(c) = state.certifier.clone() else {
+                return Err(ApiError::internal("certification is not configured"));
+            };
+            match certify::run(state, &c, body).await {
+                Ok(()) => Ok(Next::Done),
+                // The last attempt: tell the client with an Error callback.
+                Err(e) if attempt >= certify::MAX_ATTEMPTS => {
+                    certify::failed(state, body, &e).await?;
+                    Ok(Next::Done)
+                }
+                Err(e) => Err(e),
+            }
+        }
+        other => Err(ApiError::internal(format!("no consumer for queue {other}"))),
+    }
+}
 
 /// One queue's loop: receive, process, acknowledge. A message whose processing fails stays on
 /// the queue and comes back after `visibility` seconds, then goes to the dead-letter queue.
-async fn worker(state: AppState, queue: &'static str, visibility: u64, handle: Handler) {
+async fn worker(state: AppState, queue: &'static str, visibility: u64) {
     loop {
         let messages = match state
             .queue
@@ -200,7 +204,7 @@ async fn worker(state: AppState, queue: &'static str, visibility: u64, handle: H
             }
         };
         for m in messages {
-            match handle(state.clone(), m.body.clone(), m.receive_count).await {
+            match handle_message(&state, queue, &m.body, m.receive_count).await {
                 Ok(Next::Done) => {
                     if let Err(e) = state.queue.delete(queue, &m.receipt).await {
                         tracing::error!(queue, error = %e, "acknowledgement failed");

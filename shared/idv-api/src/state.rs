@@ -25,7 +25,8 @@ pub struct Config {
 /// Shared state of the router and the workers.
 #[derive(Clone)]
 pub struct AppState {
-    pub engines: Arc<Engines>,
+    /// The models; `None` in functions that run no inference (they answer 503 if asked).
+    pub engines: Option<Arc<Engines>>,
     pub blobs: Arc<dyn BlobStore>,
     pub records: Arc<dyn RecordStore>,
     pub queue: Arc<dyn JobQueue>,
@@ -54,7 +55,13 @@ impl AppState {
             .acquire_owned()
             .await
             .map_err(ApiError::internal)?;
-        let engines = self.engines.clone();
+        let engines = self.engines.clone().ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "MODELS_UNAVAILABLE",
+                "this function runs no inference",
+            )
+        })?;
         tokio::task::spawn_blocking(move || {
             engines.verify(&Inputs {
                 document: job.document.as_ref(),

@@ -38,6 +38,9 @@ pub async fn config(endpoint: Option<&str>) -> aws_config::SdkConfig {
     loader.load().await
 }
 
+/// The object tag the bucket's lifecycle rule expires after the retention period.
+pub const TEMPORARY: &str = "idv-retention=temporary";
+
 /// Blobs in one S3 bucket.
 pub struct S3Blobs {
     client: aws_sdk_s3::Client,
@@ -61,9 +64,12 @@ impl S3Blobs {
 impl BlobStore for S3Blobs {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<()> {
         check_key(key)?;
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
+        let mut req = self.client.put_object();
+        if !key.contains("/certificates/") {
+            // Images expire with the bucket's retention rule; certificates outlive them.
+            req = req.tagging(TEMPORARY);
+        }
+        req.bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
             .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
@@ -123,6 +129,7 @@ impl BlobStore for S3Blobs {
             .bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
+            .tagging(TEMPORARY)
             .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
             .presigned(
                 aws_sdk_s3::presigning::PresigningConfig::expires_in(expires_in)

@@ -223,7 +223,7 @@ fn state(
         &secret(data, "upload-key")?,
     )?);
     Ok(AppState {
-        engines,
+        engines: Some(engines),
         blobs: blobs.clone(),
         records: Arc::new(records),
         queue: Arc::new(queue),

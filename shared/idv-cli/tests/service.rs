@@ -668,10 +668,13 @@ fn blank_png() -> Vec<u8> {
 
 /// The routes the router serves, from its source (so a route missing from OpenAPI fails).
 fn idv_routes() -> Vec<String> {
-    let src = include_str!("../../idv-api/src/lib.rs");
-    src.lines()
-        .filter_map(|l| l.trim().strip_prefix(".route(\""))
-        .map(|r| r.split('"').next().unwrap().replace("{*key}", "{key}"))
+    let src = include_str!("../../idv-api/src/lib.rs")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    src.split(".route(")
+        .skip(1)
+        .map(|call| call.split('"').nth(1).unwrap().replace("{*key}", "{key}"))
         .collect()
 }
 

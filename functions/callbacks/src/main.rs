@@ -1,0 +1,13 @@
+//! SQS-triggered webhook delivery.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    idv_lambda::run_queue(
+        idv_api::CALLBACKS_QUEUE,
+        idv_lambda::Needs {
+            models: false,
+            signer: false,
+        },
+    )
+    .await
+}

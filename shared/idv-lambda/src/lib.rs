@@ -1,0 +1,198 @@
+//! What every idv Lambda function shares. A function's `main` picks one of [`run_http`] (the
+//! axum router under `lambda_http`, for API Gateway HTTP API events) or [`run_queue`] (SQS
+//! batches, reporting partial failures as `batchItemFailures`).
+//!
+//! Configuration comes from the environment the SAM template sets: `IDV_BUCKET`,
+//! `IDV_TABLE`, `IDV_QUEUE_PREFIX`, `IDV_TOKEN_SECRET`, `IDV_UPLOAD_SECRET` (unused on AWS,
+//! S3 signs uploads), `IDV_PUBLIC_URL`, `IDV_MODELS_DIR` (the layer's `/opt/models`) and, for
+//! certification, `IDV_CA_CERT`, `IDV_SIGNING_CERT`, `IDV_SIGNING_KEY`, `IDV_TSA_CERT`,
+//! `IDV_TSA_KEY`, `IDV_TSA_POLICY`. `IDV_AWS_ENDPOINT` points every client at another
+//! endpoint (a local AWS-protocol server).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use idv_api::{AppState, Config, Next};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+fn var(name: &str) -> Result<String, Error> {
+    std::env::var(name).map_err(|_| format!("{name} is not set").into())
+}
+
+fn opt(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// What a function needs besides the stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// Load the ONNX models (functions carrying the ONNX Runtime + models layer).
+    pub models: bool,
+    /// Load the signing keys (the certification function).
+    pub signer: bool,
+}
+
+/// Where the function's stores are and how it is configured.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Another endpoint for every AWS client (a local AWS-protocol server).
+    pub endpoint: Option<String>,
+    pub bucket: String,
+    pub table: String,
+    pub queue_prefix: String,
+    pub token_secret: String,
+    pub public_url: String,
+    pub allow_private_callbacks: bool,
+}
+
+impl Settings {
+    /// From the environment the SAM template sets.
+    pub fn from_env() -> Result<Settings, Error> {
+        Ok(Settings {
+            endpoint: opt("IDV_AWS_ENDPOINT"),
+            bucket: var("IDV_BUCKET")?,
+            table: var("IDV_TABLE")?,
+            queue_prefix: var("IDV_QUEUE_PREFIX")?,
+            token_secret: var("IDV_TOKEN_SECRET")?,
+            public_url: opt("IDV_PUBLIC_URL").unwrap_or_default(),
+            allow_private_callbacks: opt("IDV_ALLOW_PRIVATE_CALLBACKS").as_deref() == Some("1"),
+        })
+    }
+}
+
+/// The signing keys of the certification function, from the environment.
+fn signer_from_env() -> Result<idv_certify::Signer, Error> {
+    let pems = idv_certify::Pems {
+        ca_cert: var("IDV_CA_CERT")?,
+        ca_key: String::new(),
+        signing_cert: var("IDV_SIGNING_CERT")?,
+        signing_key: var("IDV_SIGNING_KEY")?,
+        tsa_cert: var("IDV_TSA_CERT")?,
+        tsa_key: var("IDV_TSA_KEY")?,
+    };
+    let policy = opt("IDV_TSA_POLICY").unwrap_or_else(|| idv_certify::DEFAULT_POLICY.into());
+    Ok(pems.signer(&policy)?)
+}
+
+/// The service state on the AWS backends, from the environment.
+pub async fn state_from_env(needs: Needs) -> Result<AppState, Error> {
+    let signer = if needs.signer {
+        Some(signer_from_env()?)
+    } else {
+        None
+    };
+    state(&Settings::from_env()?, needs.models, signer).await
+}
+
+/// The service state on the AWS backends: models loaded when `models`, certification enabled
+/// with `signer`.
+pub async fn state(
+    s: &Settings,
+    models: bool,
+    signer: Option<idv_certify::Signer>,
+) -> Result<AppState, Error> {
+    let conf = idv_aws::config(s.endpoint.as_deref()).await;
+    let engines = if models {
+        Some(Arc::new(
+            tokio::task::spawn_blocking(idv_pipeline::Engines::load_default).await??,
+        ))
+    } else {
+        None
+    };
+    Ok(AppState {
+        engines,
+        blobs: Arc::new(idv_aws::S3Blobs::new(
+            &conf,
+            &s.bucket,
+            s.endpoint.is_some(),
+        )),
+        records: Arc::new(idv_aws::DynamoRecords::new(&conf, &s.table)),
+        queue: Arc::new(idv_aws::SqsQueue::new(&conf, &s.queue_prefix)),
+        local_uploads: None,
+        config: Arc::new(Config {
+            token_secret: s.token_secret.clone().into_bytes(),
+            upload_seconds: 900,
+            allow_private_callbacks: s.allow_private_callbacks,
+            callback_schedule: idv_api::callbacks::DEFAULT_SCHEDULE.to_vec(),
+        }),
+        inference: Arc::new(tokio::sync::Semaphore::new(1)),
+        limiter: Arc::new(idv_api::limits::RateLimiter::new(20.0, 40.0)),
+        certifier: signer.map(|signer| {
+            Arc::new(idv_api::certify::Certifier {
+                signer,
+                public_url: s.public_url.clone(),
+                mask_numbers: true,
+            })
+        }),
+        verified: Arc::default(),
+    })
+}
+
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .without_time()
+        .try_init();
+}
+
+/// An HTTP function: the router under `lambda_http`.
+pub async fn run_http(needs: Needs) -> Result<(), Error> {
+    init_logs();
+    let state = state_from_env(needs).await?;
+    lambda_http::run(idv_api::router(state)).await
+}
+
+/// A queue function: each SQS batch through [`handle_batch`].
+pub async fn run_queue(queue: &'static str, needs: Needs) -> Result<(), Error> {
+    init_logs();
+    let state = state_from_env(needs).await?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+        let state = state.clone();
+        async move { Ok::<_, Error>(handle_batch(&state, queue, event.payload).await) }
+    }))
+    .await
+}
+
+/// Processes a batch; the messages that failed are reported so that only they come back.
+/// A retry the handler schedules (callbacks) sets the message's visibility, then reports it.
+pub async fn handle_batch(state: &AppState, queue: &str, event: SqsEvent) -> SqsBatchResponse {
+    let mut failures = Vec::new();
+    for record in event.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let attempt = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(1);
+        let body = record.body.clone().unwrap_or_default();
+        match idv_api::handle_message(state, queue, &body, attempt).await {
+            Ok(Next::Done) => {}
+            Ok(Next::RetryIn(delay)) => {
+                if let Some(receipt) = &record.receipt_handle {
+                    let _ = state
+                        .queue
+                        .retry_after(queue, receipt, delay.min(Duration::from_secs(43_200)))
+                        .await;
+                }
+                failures.push(id);
+            }
+            Err(e) => {
+                tracing::error!(queue, code = e.code, error = %e.message, attempt, "message failed");
+                failures.push(id);
+            }
+        }
+    }
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failures
+        .into_iter()
+        .map(|item_identifier| {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = item_identifier;
+            f
+        })
+        .collect();
+    response
+}

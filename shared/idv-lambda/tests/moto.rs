@@ -1,0 +1,327 @@
+//! The real handlers driven with Lambda events against S3, DynamoDB and SQS on moto's server
+//! (tests/run starts it; `IDV_AWS_ENDPOINT` names it): API Gateway v2 HTTP events through the
+//! router as `lambda_http` delivers them, SQS events through `handle_batch`, with the messages
+//! really sent to and received from SQS and the results really in DynamoDB and S3.
+
+use std::path::Path;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use base64::Engine as _;
+use idv_api::AppState;
+use idv_lambda::Settings;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+fn endpoint() -> String {
+    std::env::var("IDV_AWS_ENDPOINT").expect(
+        "IDV_AWS_ENDPOINT must name an S3/DynamoDB/SQS-protocol server (tests/run starts moto)",
+    )
+}
+
+fn fixture(rel: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures")
+            .join(rel),
+    )
+    .unwrap()
+}
+
+/// The stack's resources under a fresh prefix: bucket, table, queues (jobs dead-letter after
+/// 2 receives, to keep the test short).
+async fn resources(conf: &aws_config::SdkConfig) -> Settings {
+    let p = format!("l{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket(format!("{p}-blobs"))
+        .send()
+        .await
+        .unwrap();
+    let key = |n: &str, t| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .unwrap()
+    };
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    aws_sdk_dynamodb::Client::new(conf)
+        .create_table()
+        .table_name(format!("{p}-records"))
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .send()
+        .await
+        .unwrap();
+    let sqs = aws_sdk_sqs::Client::new(conf);
+    for (name, max) in [("jobs", 2), ("certify", 5), ("callbacks", 12)] {
+        let dlq = sqs
+            .create_queue()
+            .queue_name(format!("{p}-{name}-dlq"))
+            .send()
+            .await
+            .unwrap();
+        let arn = sqs
+            .get_queue_attributes()
+            .queue_url(dlq.queue_url.unwrap())
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone();
+        sqs.create_queue()
+            .queue_name(format!("{p}-{name}"))
+            .attributes(
+                aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+                format!(r#"{{"deadLetterTargetArn":"{arn}","maxReceiveCount":"{max}"}}"#),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    Settings {
+        endpoint: Some(endpoint()),
+        bucket: format!("{p}-blobs"),
+        table: format!("{p}-records"),
+        queue_prefix: format!("{p}-"),
+        token_secret: "test-token-secret".into(),
+        public_url: "https://idv.example".into(),
+        allow_private_callbacks: false,
+    }
+}
+
+/// An API Gateway HTTP API (v2) event, as Lambda delivers it.
+fn apigw(method: &str, path: &str, headers: &[(&str, &str)], body: Option<(&str, &[u8])>) -> Value {
+    let mut h = serde_json::Map::new();
+    for (k, v) in headers {
+        h.insert(k.to_string(), json!(v));
+    }
+    if let Some((ct, _)) = body {
+        h.insert("content-type".into(), json!(ct));
+    }
+    json!({
+        "version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": path, "rawQueryString": "",
+        "headers": h,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": "idv.example", "domainPrefix": "idv",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "test"},
+            "requestId": "r", "routeKey": format!("{method} {path}"), "stage": "$default",
+            "time": "23/Nov/2026:10:00:00 +0000", "timeEpoch": 1_795_435_200_000u64,
+        },
+        "body": body.map(|(_, b)| base64::engine::general_purpose::STANDARD.encode(b)),
+        "isBase64Encoded": body.is_some(),
+    })
+}
+
+/// Runs an API Gateway event through the HTTP function's handler (the router).
+async fn invoke(state: &AppState, event: Value) -> (u16, Value) {
+    let req =
+        lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event");
+    let res = idv_api::router(state.clone()).oneshot(req).await.unwrap();
+    let status = res.status().as_u16();
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn multipart(parts: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let b = "idv-lambda-test";
+    let mut body = Vec::new();
+    for (name, bytes) in parts {
+        body.extend_from_slice(
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{b}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={b}"), body)
+}
+
+/// Receives from a real SQS queue and wraps the messages as the SQS event Lambda would send.
+async fn sqs_event(
+    state: &AppState,
+    queue: &str,
+    visibility: u64,
+) -> (SqsEvent, Vec<(String, String)>) {
+    let msgs = state
+        .queue
+        .receive(
+            queue,
+            10,
+            Duration::from_secs(visibility),
+            Duration::from_secs(2),
+        )
+        .await
+        .unwrap();
+    let records: Vec<Value> = msgs
+        .iter()
+        .map(|m| {
+            json!({
+                "messageId": m.id, "receiptHandle": m.receipt, "body": m.body,
+                "attributes": {"ApproximateReceiveCount": m.receive_count.to_string()},
+                "messageAttributes": {}, "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+            })
+        })
+        .collect();
+    let event = serde_json::from_value(json!({"Records": records})).unwrap();
+    (event, msgs.into_iter().map(|m| (m.id, m.receipt)).collect())
+}
+
+/// Lambda's part: delete the messages the function did not report as failed.
+async fn acknowledge(state: &AppState, queue: &str, taken: &[(String, String)], failed: &[String]) {
+    for (id, receipt) in taken {
+        if !failed.contains(id) {
+            state.queue.delete(queue, receipt).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn functions_on_aws_backends() {
+    let conf = idv_aws::config(Some(&endpoint())).await;
+    let settings = resources(&conf).await;
+    // The HTTP functions without models (submit, status), and the two with them.
+    let submit = idv_lambda::state(&settings, false, None).await.unwrap();
+    let worker = idv_lambda::state(&settings, true, None).await.unwrap();
+    let t = idv_api::auth::create_tenant(&submit, "acme").await.unwrap();
+    let kairos = [
+        ("app_id", t.app_id.as_str()),
+        ("app_key", t.app_key.as_str()),
+    ];
+
+    // Kairos async: submit → SQS → worker → DynamoDB → status.
+    let doc = fixture("documents/synthetic-td3-obama.jpg");
+    let selfie = fixture("faces/face_recognition__obama-720p.jpg");
+    let (ct, body) = multipart(&[("document", &doc), ("selfie", &selfie)]);
+    let (st, j) = invoke(
+        &submit,
+        apigw(
+            "POST",
+            "/v0.2/full-id-verification",
+            &kairos,
+            Some((&ct, &body)),
+        ),
+    )
+    .await;
+    assert_eq!(st, 200, "{j}");
+    let id = j["api_req_uid"].as_str().unwrap().to_string();
+    let status_path = format!("/v0.2/full-id-verification/{id}");
+    let (_, queued) = invoke(&submit, apigw("GET", &status_path, &kairos, None)).await;
+    assert_eq!(queued["response_code"], Value::Null, "{queued}");
+
+    let (event, taken) = sqs_event(&worker, "jobs", 120).await;
+    assert_eq!(taken.len(), 1);
+    let first = event.clone();
+    let res = idv_lambda::handle_batch(&worker, "jobs", event).await;
+    assert!(res.batch_item_failures.is_empty());
+    acknowledge(&worker, "jobs", &taken, &[]).await;
+    let (st, done) = invoke(&submit, apigw("GET", &status_path, &kairos, None)).await;
+    assert_eq!(st, 200);
+    assert_eq!(done["response_code"], 1, "{done}");
+    assert_eq!(
+        done["response_data"]["decision"]["reject_score"], 0,
+        "{done}"
+    );
+
+    // The same message delivered twice leaves one result.
+    let version = worker
+        .records
+        .get("jobs", &id)
+        .await
+        .unwrap()
+        .unwrap()
+        .version;
+    let res = idv_lambda::handle_batch(&worker, "jobs", first).await;
+    assert!(res.batch_item_failures.is_empty());
+    let after = worker.records.get("jobs", &id).await.unwrap().unwrap();
+    assert_eq!(
+        after.version, version,
+        "a redelivered job is not processed again"
+    );
+
+    // One-call verify through the verify function.
+    let onecall = [("x-api-key", t.api_key.as_str())];
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let body = json!({"documentImage": b64(&doc), "faceImage": b64(&selfie)}).to_string();
+    let (st, one) = invoke(
+        &worker,
+        apigw(
+            "POST",
+            "/v1/verify-identity",
+            &onecall,
+            Some(("application/json", body.as_bytes())),
+        ),
+    )
+    .await;
+    assert_eq!(st, 200, "{one}");
+    assert_eq!(one["verified"], true, "{one}");
+
+    // A job that fails permanently (its input is gone) ends in the dead-letter queue, with the
+    // reason on the job.
+    let (ct, body) = multipart(&[("document", &doc), ("selfie", &selfie)]);
+    let (_, j) = invoke(
+        &submit,
+        apigw(
+            "POST",
+            "/v0.2/full-id-verification",
+            &kairos,
+            Some((&ct, &body)),
+        ),
+    )
+    .await;
+    let bad = j["api_req_uid"].as_str().unwrap().to_string();
+    let tenant = &t.tenant;
+    idv_store::BlobStore::delete(
+        worker.blobs.as_ref(),
+        &format!("{tenant}/jobs/{bad}/selfie"),
+    )
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        let (event, taken) = sqs_event(&worker, "jobs", 1).await;
+        assert_eq!(taken.len(), 1);
+        let res = idv_lambda::handle_batch(&worker, "jobs", event).await;
+        let failed: Vec<String> = res
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
+        assert_eq!(failed, [taken[0].0.clone()]);
+        acknowledge(&worker, "jobs", &taken, &failed).await;
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+    }
+    let (_, none) = sqs_event(&worker, "jobs", 1).await;
+    assert!(none.is_empty(), "moved out of the jobs queue");
+    let (_, dead) = sqs_event(&worker, "jobs-dlq", 30).await;
+    assert_eq!(dead.len(), 1, "in the dead-letter queue");
+    let rec = worker.records.get("jobs", &bad).await.unwrap().unwrap();
+    assert_eq!(
+        rec.value["last_error"]["code"], "INPUT_MISSING",
+        "{}",
+        rec.value
+    );
+}
