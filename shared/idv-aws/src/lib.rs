@@ -384,3 +384,95 @@ impl JobQueue for SqsQueue {
         Ok(())
     }
 }
+
+/// Names of a stack's storage, as the template creates it.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub bucket: String,
+    pub table: String,
+    pub queue_prefix: String,
+}
+
+/// Creates what template.yaml creates, under `prefix`, on the endpoint `conf` points at (a
+/// local AWS-protocol server for tests and development): the bucket, the records table
+/// (`pk`/`sk`) and each queue `(name, maxReceiveCount)` with its `-dlq` and redrive policy.
+pub async fn create_stack(
+    conf: &aws_config::SdkConfig,
+    prefix: &str,
+    queues: &[(&str, u32)],
+) -> Result<Stack> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(true)
+            .build(),
+    );
+    let stack = Stack {
+        bucket: format!("{prefix}-blobs"),
+        table: format!("{prefix}-records"),
+        queue_prefix: format!("{prefix}-"),
+    };
+    s3.create_bucket()
+        .bucket(&stack.bucket)
+        .send()
+        .await
+        .map_err(|e| backend(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    let key = |n: &str, t| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .map_err(backend)
+    };
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(backend)
+    };
+    aws_sdk_dynamodb::Client::new(conf)
+        .create_table()
+        .table_name(&stack.table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk")?)
+        .attribute_definitions(attr("sk")?)
+        .key_schema(key("pk", KeyType::Hash)?)
+        .key_schema(key("sk", KeyType::Range)?)
+        .send()
+        .await
+        .map_err(|e| backend(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+    let sqs = aws_sdk_sqs::Client::new(conf);
+    let sqs_err = |e| backend(aws_sdk_sqs::error::DisplayErrorContext(e));
+    for (name, max) in queues {
+        let dlq = sqs
+            .create_queue()
+            .queue_name(format!("{prefix}-{name}-dlq"))
+            .send()
+            .await
+            .map_err(|e| backend(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+        let arn = sqs
+            .get_queue_attributes()
+            .queue_url(dlq.queue_url.unwrap_or_default())
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(sqs_err)?
+            .attributes
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+            .ok_or_else(|| backend("a queue without an ARN"))?;
+        sqs.create_queue()
+            .queue_name(format!("{prefix}-{name}"))
+            .attributes(
+                QueueAttributeName::RedrivePolicy,
+                format!(r#"{{"deadLetterTargetArn":"{arn}","maxReceiveCount":"{max}"}}"#),
+            )
+            .send()
+            .await
+            .map_err(|e| backend(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+    }
+    Ok(stack)
+}

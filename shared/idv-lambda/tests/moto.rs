@@ -7,9 +7,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use base64::Engine as _;
 use idv_api::AppState;
 use idv_lambda::Settings;
@@ -31,78 +28,18 @@ fn fixture(rel: &str) -> Vec<u8> {
     .unwrap()
 }
 
-/// The stack's resources under a fresh prefix: bucket, table, queues (jobs dead-letter after
-/// 2 receives, to keep the test short).
+/// The stack's storage under a fresh prefix (jobs dead-letter after 2 receives, to keep the
+/// test short).
 async fn resources(conf: &aws_config::SdkConfig) -> Settings {
     let p = format!("l{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(conf)
-            .force_path_style(true)
-            .build(),
-    );
-    s3.create_bucket()
-        .bucket(format!("{p}-blobs"))
-        .send()
+    let s = idv_aws::create_stack(conf, &p, &[("jobs", 2), ("certify", 5), ("callbacks", 12)])
         .await
         .unwrap();
-    let key = |n: &str, t| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .unwrap()
-    };
-    let attr = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    aws_sdk_dynamodb::Client::new(conf)
-        .create_table()
-        .table_name(format!("{p}-records"))
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk"))
-        .attribute_definitions(attr("sk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .send()
-        .await
-        .unwrap();
-    let sqs = aws_sdk_sqs::Client::new(conf);
-    for (name, max) in [("jobs", 2), ("certify", 5), ("callbacks", 12)] {
-        let dlq = sqs
-            .create_queue()
-            .queue_name(format!("{p}-{name}-dlq"))
-            .send()
-            .await
-            .unwrap();
-        let arn = sqs
-            .get_queue_attributes()
-            .queue_url(dlq.queue_url.unwrap())
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-            .clone();
-        sqs.create_queue()
-            .queue_name(format!("{p}-{name}"))
-            .attributes(
-                aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
-                format!(r#"{{"deadLetterTargetArn":"{arn}","maxReceiveCount":"{max}"}}"#),
-            )
-            .send()
-            .await
-            .unwrap();
-    }
     Settings {
         endpoint: Some(endpoint()),
-        bucket: format!("{p}-blobs"),
-        table: format!("{p}-records"),
-        queue_prefix: format!("{p}-"),
+        bucket: s.bucket,
+        table: s.table,
+        queue_prefix: s.queue_prefix,
         token_secret: "test-token-secret".into(),
         public_url: "https://idv.example".into(),
         allow_private_callbacks: false,

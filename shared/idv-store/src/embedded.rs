@@ -268,6 +268,40 @@ impl EmbeddedQueue {
     }
 }
 
+impl EmbeddedQueue {
+    /// Applies `change` to the message `receipt` names, in one transaction: keep it (`true`,
+    /// with the change) or remove it (`false`). A stale receipt — the message was received
+    /// again since — changes nothing.
+    fn with_received(
+        &self,
+        receipt: &str,
+        change: impl FnOnce(&mut QueuedMessage) -> bool,
+    ) -> Result<()> {
+        let Some((key, _)) = receipt.split_once('\u{1}') else {
+            return Ok(());
+        };
+        let txn = self.db.begin_write().map_err(backend)?;
+        {
+            let mut t = txn.open_table(MESSAGES).map_err(backend)?;
+            let current = t.get(key).map_err(backend)?.map(|v| v.value().to_vec());
+            if let Some(bytes) = current {
+                let mut m: QueuedMessage = serde_json::from_slice(&bytes)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                if m.receipt == receipt {
+                    if change(&mut m) {
+                        let bytes = serde_json::to_vec(&m).map_err(backend)?;
+                        t.insert(key, bytes.as_slice()).map_err(backend)?;
+                    } else {
+                        t.remove(key).map_err(backend)?;
+                    }
+                }
+            }
+        }
+        txn.commit().map_err(backend)?;
+        Ok(())
+    }
+}
+
 /// The store crate does not log; a failure to release held messages only delays them.
 fn tracing_free_warn(msg: &str) {
     eprintln!("idv-store: {msg}");
@@ -303,46 +337,15 @@ impl JobQueue for EmbeddedQueue {
     }
 
     async fn retry_after(&self, _queue: &str, receipt: &str, delay: Duration) -> Result<()> {
-        let Some((key, _)) = receipt.split_once('\u{1}') else {
-            return Ok(());
-        };
-        let txn = self.db.begin_write().map_err(backend)?;
-        {
-            let mut t = txn.open_table(MESSAGES).map_err(backend)?;
-            let current = t.get(key).map_err(backend)?.map(|v| v.value().to_vec());
-            if let Some(bytes) = current {
-                let mut m: QueuedMessage = serde_json::from_slice(&bytes)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                if m.receipt == receipt {
-                    m.visible_at_ms = now_ms() + delay.as_millis() as u64;
-                    let bytes = serde_json::to_vec(&m).map_err(backend)?;
-                    t.insert(key, bytes.as_slice()).map_err(backend)?;
-                }
-            }
-        }
-        txn.commit().map_err(backend)?;
-        Ok(())
+        let visible_at = now_ms() + delay.as_millis() as u64;
+        self.with_received(receipt, |m| {
+            m.visible_at_ms = visible_at;
+            true
+        })
     }
 
     async fn delete(&self, _queue: &str, receipt: &str) -> Result<()> {
-        let Some((key, _)) = receipt.split_once('\u{1}') else {
-            return Ok(());
-        };
-        let txn = self.db.begin_write().map_err(backend)?;
-        {
-            let mut t = txn.open_table(MESSAGES).map_err(backend)?;
-            let current = t.get(key).map_err(backend)?.map(|v| v.value().to_vec());
-            if let Some(bytes) = current {
-                let m: QueuedMessage = serde_json::from_slice(&bytes)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                // A stale receipt (the message was received again since) deletes nothing.
-                if m.receipt == receipt {
-                    t.remove(key).map_err(backend)?;
-                }
-            }
-        }
-        txn.commit().map_err(backend)?;
-        Ok(())
+        self.with_received(receipt, |_| false)
     }
 }
 
