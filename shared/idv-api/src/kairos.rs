@@ -96,6 +96,17 @@ fn envelope(id: &str, requested_at: &str, data: Value) -> Value {
     })
 }
 
+/// Reads the body, then checks `app_id`/`app_key`: read first, so that a refused client still
+/// gets its status instead of a connection closed while it sends.
+async fn request(
+    state: &AppState,
+    headers: &HeaderMap,
+    req: Request,
+) -> Result<(Fields, Tenant), ApiError> {
+    let fields = input::read_fields(req).await?;
+    Ok((fields, auth::kairos(state, headers).await?))
+}
+
 /// What an async job runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -110,10 +121,7 @@ async fn submit(
     req: Request,
     kind: JobKind,
 ) -> Result<(String, Tenant), ApiError> {
-    // The body is read before authenticating, so that a refused client still gets its
-    // status instead of a connection closed while it sends.
-    let fields = input::read_fields(req).await?;
-    let tenant = auth::kairos(state, headers).await?;
+    let (fields, tenant) = request(state, headers, req).await?;
     let profile = state::profile(fields.text("profile").as_deref())?;
     let callback = fields.text("callback_url").filter(|u| !u.trim().is_empty());
     crate::callbacks::check_requested(state, callback.as_deref()).await?;
@@ -234,10 +242,7 @@ pub async fn biometric_verification(
     headers: HeaderMap,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
-    // The body is read before authenticating, so that a refused client still gets its
-    // status instead of a connection closed while it sends.
-    let fields = input::read_fields(req).await?;
-    let tenant = auth::kairos(&state, &headers).await?;
+    let (fields, tenant) = request(&state, &headers, req).await?;
     let requested_at = timestamp();
     let mut job = OwnedInputs::new(state::profile(fields.text("profile").as_deref())?);
     job.selfie = selfie(&state, &tenant, &fields).await?;
@@ -272,10 +277,7 @@ pub async fn liveness_verification(
     headers: HeaderMap,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
-    // The body is read before authenticating, so that a refused client still gets its
-    // status instead of a connection closed while it sends.
-    let fields = input::read_fields(req).await?;
-    let tenant = auth::kairos(&state, &headers).await?;
+    let (fields, tenant) = request(&state, &headers, req).await?;
     let requested_at = timestamp();
     let mut profile = state::profile(fields.text("profile").as_deref())?;
     if let Some(t) = fields.text("threshold").filter(|t| !t.trim().is_empty()) {

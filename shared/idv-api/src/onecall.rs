@@ -135,6 +135,17 @@ fn check_document_type(fields: &input::Fields) -> Result<(), ApiError> {
     }
 }
 
+/// Reads the body, then checks the `x-api-key`: read first, so that a refused client still
+/// gets its status instead of a connection closed while it sends.
+async fn request(
+    state: &AppState,
+    headers: &HeaderMap,
+    req: Request,
+) -> Result<(input::Fields, auth::Tenant), ApiError> {
+    let fields = input::read_fields(req).await?;
+    Ok((fields, auth::api_key(state, headers).await?))
+}
+
 /// Reads `documentImage` (required) and `documentBackImage` into `job`.
 async fn document_images(
     state: &AppState,
@@ -155,10 +166,7 @@ pub async fn verify_identity(
     headers: HeaderMap,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
-    // The body is read before authenticating, so that a refused client still gets its
-    // status instead of a connection closed while it sends.
-    let fields = input::read_fields(req).await?;
-    let tenant = auth::api_key(&state, &headers).await?;
+    let (fields, tenant) = request(&state, &headers, req).await?;
     check_document_type(&fields)?;
     let callback = fields.text("callbackUrl").filter(|u| !u.trim().is_empty());
     crate::callbacks::check_requested(&state, callback.as_deref()).await?;
@@ -197,10 +205,7 @@ pub async fn document_scan(
     headers: HeaderMap,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
-    // The body is read before authenticating, so that a refused client still gets its
-    // status instead of a connection closed while it sends.
-    let fields = input::read_fields(req).await?;
-    let tenant = auth::api_key(&state, &headers).await?;
+    let (fields, tenant) = request(&state, &headers, req).await?;
     check_document_type(&fields)?;
     let mut job = OwnedInputs::new(state::profile(fields.text("profile").as_deref())?);
     document_images(&state, &tenant, &fields, &mut job).await?;
@@ -214,10 +219,7 @@ pub async fn face_detect(
     headers: HeaderMap,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
-    // The body is read before authenticating, so that a refused client still gets its
-    // status instead of a connection closed while it sends.
-    let fields = input::read_fields(req).await?;
-    let tenant = auth::api_key(&state, &headers).await?;
+    let (fields, tenant) = request(&state, &headers, req).await?;
     let name = if fields.has("image") {
         "image"
     } else {
@@ -250,10 +252,7 @@ pub async fn face_compare(
     headers: HeaderMap,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
-    // The body is read before authenticating, so that a refused client still gets its
-    // status instead of a connection closed while it sends.
-    let fields = input::read_fields(req).await?;
-    let tenant = auth::api_key(&state, &headers).await?;
+    let (fields, tenant) = request(&state, &headers, req).await?;
     let pick = |a: &'static str, b: &'static str| if fields.has(a) { a } else { b };
     let profile = state::profile(fields.text("profile").as_deref())?;
     let threshold = profile.face_match.review_below;

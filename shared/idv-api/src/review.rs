@@ -243,6 +243,23 @@ async fn load(state: &AppState, tenant: &str, id: &str) -> Result<idv_store::Rec
         .ok_or_else(|| ApiError::not_found("case"))
 }
 
+/// A case not decided yet, or 409 `CASE_DECIDED`.
+async fn load_open(
+    state: &AppState,
+    tenant: &str,
+    id: &str,
+) -> Result<idv_store::Record, ApiError> {
+    let rec = load(state, tenant, id).await?;
+    if rec.value["status"] == "decided" {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "CASE_DECIDED",
+            "the case is already decided",
+        ));
+    }
+    Ok(rec)
+}
+
 /// `POST /review/api/cases/{id}/claim`: takes the case for `LEASE_SECONDS`; 409 if another
 /// reviewer holds it.
 pub async fn claim(
@@ -251,15 +268,8 @@ pub async fn claim(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let (tenant, me) = reviewer(&state, &h)?;
-    let rec = load(&state, &tenant, &id).await?;
+    let rec = load_open(&state, &tenant, &id).await?;
     let c = &rec.value;
-    if c["status"] == "decided" {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "CASE_DECIDED",
-            "the case is already decided",
-        ));
-    }
     if c["lease_until"].as_u64().unwrap_or(0) > now() && c["claimed_by"] != me.as_str() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -430,15 +440,8 @@ pub async fn decide(
             "faceComparisonApproval is MATCH|NOT_MATCH, faceLivenessApproval LIVE|NOT_LIVE",
         ));
     }
-    let rec = load(&state, &tenant, &id).await?;
+    let rec = load_open(&state, &tenant, &id).await?;
     let c = &rec.value;
-    if c["status"] == "decided" {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "CASE_DECIDED",
-            "the case is already decided",
-        ));
-    }
     if c["claimed_by"] != me.as_str() || c["lease_until"].as_u64().unwrap_or(0) <= now() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
