@@ -239,16 +239,25 @@ pub async fn image_bytes(
     }
 }
 
-/// Decodes image bytes under `limits`, off the async workers. Errors name the field.
-pub async fn decode(name: &str, bytes: Vec<u8>, limits: Limits) -> Result<RgbImage, ApiError> {
-    let decoded = tokio::task::spawn_blocking(move || idv_image::decode_rgb(&bytes, &limits))
-        .await
-        .map_err(ApiError::internal)?;
-    decoded.map_err(|e| {
+/// Decodes image bytes under `limits`, off the async workers, handing the bytes back beside
+/// the image (no copy). Errors name the field.
+pub async fn decode(
+    name: &str,
+    bytes: Vec<u8>,
+    limits: Limits,
+) -> Result<(Vec<u8>, RgbImage), ApiError> {
+    let (bytes, decoded) = tokio::task::spawn_blocking(move || {
+        let decoded = idv_image::decode_rgb(&bytes, &limits);
+        (bytes, decoded)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let img = decoded.map_err(|e| {
         let mut err = ApiError::from(e);
         err.message = format!("{name}: {}", err.message);
         err
-    })
+    })?;
+    Ok((bytes, img))
 }
 
 /// Bytes and decoded image of a required or optional field.
@@ -261,10 +270,7 @@ pub async fn image(
     required: bool,
 ) -> Result<Option<(Vec<u8>, RgbImage)>, ApiError> {
     match image_bytes(state, tenant, fields, name).await? {
-        Some(bytes) => {
-            let img = decode(name, bytes.clone(), limits).await?;
-            Ok(Some((bytes, img)))
-        }
+        Some(bytes) => Ok(Some(decode(name, bytes, limits).await?)),
         None if required => Err(ApiError::bad_request(
             "MISSING_FIELD",
             format!("{name} is required"),

@@ -347,7 +347,7 @@ async fn process_job(state: &AppState, msg: &Value) -> Result<(), ApiError> {
                 format!("the job's {name} image is missing from the blob store"),
             )
         })?;
-        let img = input::decode(name, bytes, Limits::ANY).await?;
+        let (_, img) = input::decode(name, bytes, Limits::ANY).await?;
         match name {
             "document" => inputs.document = Some(img),
             "document_back" => inputs.document_back = Some(img),

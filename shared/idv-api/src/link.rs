@@ -151,14 +151,11 @@ async fn decode_b64(
     let bytes = input::decode_base64(s).ok_or_else(|| {
         LinkError::validation(Some(id), "There are images with invalid base64 format")
     })?;
-    let img = input::decode(name, bytes.clone(), limits)
-        .await
-        .map_err(|e| {
-            let mut l = LinkError::from(e);
-            l.id = Some(id.to_string());
-            l
-        })?;
-    Ok((bytes, img))
+    input::decode(name, bytes, limits).await.map_err(|e| {
+        let mut l = LinkError::from(e);
+        l.id = Some(id.to_string());
+        l
+    })
 }
 
 /// `POST /identity/verify`.
