@@ -57,7 +57,7 @@ pub fn webhook_secret() -> String {
 fn short_id() -> String {
     let mut b = [0u8; 6];
     OsRng.fill_bytes(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    hex::encode(b)
 }
 
 fn hash(secret: &str) -> Result<String, ApiError> {

@@ -123,12 +123,7 @@ pub fn signature(secrets: &[String], t: u64, body: &str) -> String {
     for secret in secrets {
         let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key");
         mac.update(format!("{t}.{body}").as_bytes());
-        let hex: String = mac
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex = hex::encode(mac.finalize().into_bytes());
         out.push_str(&format!(",v1={hex}"));
     }
     out

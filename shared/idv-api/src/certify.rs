@@ -61,10 +61,7 @@ pub fn thumbnail(img: &RgbImage) -> Vec<u8> {
 
 fn sha256_hex(b: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(b)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
+    hex::encode(sha2::Sha256::digest(b))
 }
 
 /// The certification material of a verification, recorded when it is accepted.

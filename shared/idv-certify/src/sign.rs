@@ -189,7 +189,7 @@ impl Signer {
                 cms.len()
             )));
         }
-        let hex: String = cms.iter().map(|b| format!("{b:02X}")).collect();
+        let hex = hex::encode_upper(&cms);
         out[hex_start + 1..hex_start + 1 + hex.len()].copy_from_slice(hex.as_bytes());
         Ok(out)
     }
