@@ -156,7 +156,7 @@ fn document(path: &PathBuf, runs: usize) -> Result<()> {
     let today = idv_document::Ymd::today();
     let (mut t_decode, mut t_detect, mut t_read, mut t_total) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut t_rec = Vec::new();
+    let (mut t_rec, mut t_quality) = (Vec::new(), Vec::new());
     for i in 0..runs + 2 {
         let t = Instant::now();
         let img = decode(&bytes)?;
@@ -169,6 +169,9 @@ fn document(path: &PathBuf, runs: usize) -> Result<()> {
         engine.ocr().read_lines(&img, &band)?;
         let d_rec = t.elapsed();
         let t = Instant::now();
+        idv_document::quality::measure(&img);
+        let d_quality = t.elapsed();
+        let t = Instant::now();
         let report = engine.read(&img, None, &settings, today)?;
         let d_read = t.elapsed();
         anyhow::ensure!(report.mrz.is_some(), "no MRZ read from {}", path.display());
@@ -176,6 +179,7 @@ fn document(path: &PathBuf, runs: usize) -> Result<()> {
             t_decode.push(d_decode);
             t_detect.push(d_detect);
             t_rec.push(d_rec);
+            t_quality.push(d_quality);
             t_read.push(d_read);
             t_total.push(d_decode + d_read);
         }
@@ -184,6 +188,7 @@ fn document(path: &PathBuf, runs: usize) -> Result<()> {
         ("decode", &mut t_decode),
         ("text detection", &mut t_detect),
         ("MRZ line recognition", &mut t_rec),
+        ("quality (sharpness, glare)", &mut t_quality),
         ("read (detect+recognise+parse+checks)", &mut t_read),
         ("decode + read", &mut t_total),
     ] {

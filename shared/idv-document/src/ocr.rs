@@ -16,7 +16,6 @@ use idv_vision::VisionError;
 use idv_vision::align::warp;
 use idv_vision::runtime::SessionPool;
 use image::RgbImage;
-use image::imageops::FilterType;
 use ort::value::TensorRef;
 
 /// Longer side of the detection input.
@@ -137,7 +136,7 @@ impl Ocr {
         let scale = DET_SIDE as f32 / w.max(h) as f32;
         let round32 = |v: f32| ((v / 32.0).round() as u32).max(1) * 32;
         let (dw, dh) = (round32(w as f32 * scale), round32(h as f32 * scale));
-        let small = image::imageops::resize(img, dw, dh, FilterType::Triangle);
+        let small = idv_image::resize(img, dw, dh);
         let plane = (dw * dh) as usize;
         let mut input = vec![0f32; 3 * plane];
         // BGR, (x / 255 − 0.5) / 0.5, as rapidocr feeds OpenCV images.

@@ -16,44 +16,46 @@ pub struct Quality {
 pub fn measure(img: &RgbImage) -> Quality {
     let (w, h) = img.dimensions();
     let scale = 1000.0 / w.max(h) as f32;
+    let resized;
     let small = if scale < 1.0 {
-        image::imageops::resize(
+        resized = idv_image::resize(
             img,
             ((w as f32 * scale) as u32).max(1),
             ((h as f32 * scale) as u32).max(1),
-            image::imageops::FilterType::Triangle,
-        )
+        );
+        &resized
     } else {
-        img.clone()
+        img
     };
-    let gray: GrayImage = image::DynamicImage::ImageRgb8(small.clone()).to_luma8();
     Quality {
-        sharpness: laplacian_variance(&gray),
-        glare: glare_share(&small),
+        sharpness: laplacian_variance(&image::imageops::grayscale(small)),
+        glare: glare_share(small),
     }
 }
 
 fn laplacian_variance(g: &GrayImage) -> f32 {
-    let (w, h) = g.dimensions();
+    let (w, h) = (g.width() as usize, g.height() as usize);
     if w < 3 || h < 3 {
         return 0.0;
     }
-    let (mut sum, mut sum2, mut n) = (0f64, 0f64, 0f64);
+    let p = g.as_raw();
+    // Integer sums are exact, so the result does not depend on summation order.
+    let (mut sum, mut sum2) = (0i64, 0i64);
     for y in 1..h - 1 {
-        for x in 1..w - 1 {
-            let c = f64::from(g.get_pixel(x, y)[0]);
-            let l = f64::from(g.get_pixel(x - 1, y)[0])
-                + f64::from(g.get_pixel(x + 1, y)[0])
-                + f64::from(g.get_pixel(x, y - 1)[0])
-                + f64::from(g.get_pixel(x, y + 1)[0])
-                - 4.0 * c;
+        let row = y * w;
+        for i in row + 1..row + w - 1 {
+            let l = i64::from(p[i - 1])
+                + i64::from(p[i + 1])
+                + i64::from(p[i - w])
+                + i64::from(p[i + w])
+                - 4 * i64::from(p[i]);
             sum += l;
             sum2 += l * l;
-            n += 1.0;
         }
     }
-    let mean = sum / n;
-    (sum2 / n - mean * mean) as f32
+    let n = ((w - 2) * (h - 2)) as f64;
+    let mean = sum as f64 / n;
+    (sum2 as f64 / n - mean * mean) as f32
 }
 
 /// Largest share of the image one highlight may cover and still count as glare: a larger
@@ -68,26 +70,24 @@ const MIN_SPOT: f32 = 0.001;
 fn glare_share(img: &RgbImage) -> f32 {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let total = (w * h).max(1) as f32;
-    let bright: Vec<bool> = img
-        .pixels()
+    // Bright pixels not yet visited by a flood fill.
+    let mut open: Vec<bool> = img
+        .as_raw()
+        .chunks_exact(3)
         .map(|p| {
-            let (mx, mn) = (
-                p.0.iter().max().copied().unwrap_or(0),
-                p.0.iter().min().copied().unwrap_or(0),
-            );
+            let (mx, mn) = (p[0].max(p[1]).max(p[2]), p[0].min(p[1]).min(p[2]));
             mn >= 245 && mx - mn <= 12
         })
         .collect();
-    let mut seen = vec![false; w * h];
     let mut glare = 0usize;
     let mut stack = Vec::new();
     for start in 0..w * h {
-        if !bright[start] || seen[start] {
+        if !open[start] {
             continue;
         }
         // Flood-fill one bright component, noting whether it reaches the border.
         let (mut area, mut on_border) = (0usize, false);
-        seen[start] = true;
+        open[start] = false;
         stack.push(start);
         while let Some(i) = stack.pop() {
             area += 1;
@@ -99,8 +99,8 @@ fn glare_share(img: &RgbImage) -> f32 {
                 (x, y.wrapping_sub(1)),
                 (x, y + 1),
             ] {
-                if nx < w && ny < h && bright[ny * w + nx] && !seen[ny * w + nx] {
-                    seen[ny * w + nx] = true;
+                if nx < w && ny < h && open[ny * w + nx] {
+                    open[ny * w + nx] = false;
                     stack.push(ny * w + nx);
                 }
             }

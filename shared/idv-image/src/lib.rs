@@ -15,6 +15,9 @@
 
 use std::io::Cursor;
 
+mod resize;
+pub use resize::resize;
+
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
 
 /// Bounds an input image must respect.

@@ -118,7 +118,8 @@ fn bilinear(img: &RgbImage, x: f32, y: f32) -> Rgb<u8> {
     for c in 0..3 {
         let top = p00[c] * (1.0 - fx) + p10[c] * fx;
         let bottom = p01[c] * (1.0 - fx) + p11[c] * fx;
-        out[c] = (top * (1.0 - fy) + bottom * fy).round().clamp(0.0, 255.0) as u8;
+        // Non-negative: adding ½ rounds and `as` saturates (`f32::round` is a library call).
+        out[c] = (top * (1.0 - fy) + bottom * fy + 0.5) as u8;
     }
     Rgb(out)
 }

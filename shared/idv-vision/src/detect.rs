@@ -6,7 +6,6 @@
 //! non-maximum suppression keeps the best box per face.
 
 use image::RgbImage;
-use image::imageops::FilterType;
 use ort::value::TensorRef;
 use serde::Serialize;
 
@@ -92,7 +91,7 @@ fn detect_once(pool: &SessionPool, img: &RgbImage) -> Result<Vec<Face>, VisionEr
     let src = if (sw, sh) == (w, h) {
         img
     } else {
-        resized = image::imageops::resize(img, sw, sh, FilterType::Triangle);
+        resized = idv_image::resize(img, sw, sh);
         &resized
     };
     let plane = (INPUT * INPUT) as usize;

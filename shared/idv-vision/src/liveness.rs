@@ -6,7 +6,6 @@
 //! signal among others and the thresholds live in the decision profiles.
 
 use image::RgbImage;
-use image::imageops::FilterType;
 use ort::value::TensorRef;
 
 use crate::VisionError;
@@ -19,7 +18,7 @@ pub const INPUT: u32 = 128;
 /// Liveness score in [0, 1] (1 = live) for one face of `img`.
 pub fn score(pool: &SessionPool, img: &RgbImage, face: &Face) -> Result<f32, VisionError> {
     let crop = square_crop(img, face, 1.0);
-    let crop = image::imageops::resize(&crop, INPUT, INPUT, FilterType::Triangle);
+    let crop = idv_image::resize(&crop, INPUT, INPUT);
     let input: Vec<f32> = crop.as_raw().iter().map(|&v| v as f32 / 255.0).collect();
     let shape = [1usize, INPUT as usize, INPUT as usize, 3];
     pool.with(|session| {
