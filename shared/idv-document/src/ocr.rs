@@ -61,6 +61,9 @@ impl ReadLine {
     }
 }
 
+/// Recognised lines and the boxes they were read from.
+pub type ReadBand = (Vec<ReadLine>, Vec<TextBox>);
+
 /// The MRZ-restricted recogniser's vocabulary: model class index → character.
 struct Vocabulary {
     /// (class index, character), blank excluded.
@@ -255,7 +258,8 @@ impl Ocr {
     }
 
     /// The MRZ band among the candidates: the bottom line and up to two lines straight above
-    /// it of the same width (±12 %) at line spacing.
+    /// it of the same width (±12 %) and height (a taller box merged a line with something
+    /// else) at line spacing.
     pub fn mrz_band(candidates: &[TextBox]) -> Vec<TextBox> {
         let Some(last) = candidates.last().copied() else {
             return Vec::new();
@@ -266,6 +270,7 @@ impl Ocr {
             let gap = ((prev.cx - b.cx).powi(2) + (prev.cy - b.cy).powi(2)).sqrt();
             if band.len() == 3
                 || (b.width - last.width).abs() > 0.12 * last.width
+                || b.height > 1.5 * last.height
                 || gap > 3.5 * last.height
             {
                 break;
@@ -278,7 +283,7 @@ impl Ocr {
 
     /// Finds and reads the MRZ: the band at the bottom first; when that does not parse, up to
     /// four of the widest lines. Returns the recognised lines and their boxes.
-    pub fn mrz_lines(&self, img: &RgbImage) -> Result<(Vec<ReadLine>, Vec<TextBox>), VisionError> {
+    pub fn mrz_lines(&self, img: &RgbImage) -> Result<ReadBand, VisionError> {
         let candidates = self.line_candidates(img)?;
         let band = Self::mrz_band(&candidates);
         let lines = self.read_lines(img, &band)?;
@@ -286,9 +291,83 @@ impl Ocr {
             return Ok((lines, band));
         }
         let wider = candidates[candidates.len().saturating_sub(4)..].to_vec();
-        let lines = self.read_lines(img, &wider)?;
-        Ok((lines, wider))
+        let wider_lines = self.read_lines(img, &wider)?;
+        if crate::zone::Zone::read_ocr(&wider_lines).is_ok() {
+            return Ok((wider_lines, wider));
+        }
+        Ok(self
+            .complete_band(img, &band, &lines)?
+            .unwrap_or((wider_lines, wider)))
     }
+
+    /// Reads the lines a band lacks where they must be. On a guilloche or a printed pattern
+    /// the detector can merge the top MRZ line with what is above it into one tall box that
+    /// reads as nothing; the missing lines are then straight above the band's top line, as
+    /// wide, at the line pitch (measured between the band's lines, else tried at 0.85–1.3
+    /// line heights). Of the completions that parse, keeps the one the recogniser is surest of.
+    fn complete_band(
+        &self,
+        img: &RgbImage,
+        band: &[TextBox],
+        lines: &[ReadLine],
+    ) -> Result<Option<ReadBand>, VisionError> {
+        let (Some(top), Some(bottom), Some(last)) = (band.first(), band.last(), lines.last())
+        else {
+            return Ok(None);
+        };
+        // 30 characters a line: TD1, three lines; 36 or 44: two lines.
+        let wanted = if last.text.len().abs_diff(30) <= 3 {
+            3
+        } else {
+            2
+        };
+        if band.len() >= wanted {
+            return Ok(None);
+        }
+        let pitches: Vec<f32> = match band {
+            [.., a, b] => vec![((a.cx - b.cx).powi(2) + (a.cy - b.cy).powi(2)).sqrt()],
+            _ => [0.85, 1.0, 1.15, 1.3]
+                .iter()
+                .map(|k| k * bottom.height)
+                .collect(),
+        };
+        let (nx, ny) = (-top.angle.sin(), top.angle.cos());
+        let mut best: Option<(f32, Vec<ReadLine>, Vec<TextBox>)> = None;
+        for pitch in pitches {
+            let added: Vec<TextBox> = (1..=wanted - band.len())
+                .rev()
+                .map(|i| TextBox {
+                    cx: top.cx - nx * pitch * i as f32,
+                    cy: top.cy - ny * pitch * i as f32,
+                    width: bottom.width,
+                    height: bottom.height,
+                    angle: top.angle,
+                })
+                .collect();
+            let mut all_lines = self.read_lines(img, &added)?;
+            all_lines.extend_from_slice(lines);
+            if crate::zone::Zone::read_ocr(&all_lines).is_err() {
+                continue;
+            }
+            let sure = certainty(&all_lines);
+            if best.as_ref().is_none_or(|b| sure > b.0) {
+                let mut boxes = added;
+                boxes.extend_from_slice(band);
+                best = Some((sure, all_lines, boxes));
+            }
+        }
+        Ok(best.map(|(_, l, b)| (l, b)))
+    }
+}
+
+/// Mean probability of the characters read (each character's share of its frame).
+fn certainty(lines: &[ReadLine]) -> f32 {
+    let (sum, n) = lines
+        .iter()
+        .flat_map(|l| l.probabilities.iter())
+        .map(|p| p.iter().copied().fold(0f32, f32::max))
+        .fold((0f32, 0usize), |(s, n), p| (s + p, n + 1));
+    sum / n.max(1) as f32
 }
 
 /// 4-connected components of the thresholded probability map, as pixel centres.

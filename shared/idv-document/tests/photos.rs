@@ -115,3 +115,50 @@ fn blur_and_glare_are_measured() {
     assert!(c.contains(&"IMAGE_TOO_BLURRY"), "sharpness {}", q.sharpness);
     assert!(idv_document::quality::measure(&sharp).sharpness > settings.blur_threshold);
 }
+
+#[test]
+fn a_top_line_merged_with_print_above_is_still_read() {
+    // Print that touches the first MRZ line from above (here: copies of a text strip, as on
+    // documents whose visual zone or a guilloche runs into the MRZ): the detector merges the
+    // line and the print into one tall box, and the band is completed at the line pitch.
+    let mut img = fixture("documents/passport-td3.jpg");
+    let ocr = engine().ocr();
+    let band = idv_document::ocr::Ocr::mrz_band(&ocr.line_candidates(&img).unwrap());
+    assert_eq!(band.len(), 2);
+    let top = band[0];
+    let (x0, x1) = (
+        (top.cx - top.width / 2.0) as u32,
+        (top.cx + top.width / 2.0) as u32,
+    );
+    let text_h = (0.55 * top.height) as u32;
+    let src_y = (top.cy - text_h as f32 / 2.0) as u32;
+    for copy in 1..=3 {
+        let dst_y = src_y - copy * text_h;
+        for y in 0..text_h {
+            for x in x0..x1 {
+                let p = *img.get_pixel(x + 7 * copy, src_y + y);
+                if p[0] < 128 {
+                    img.put_pixel(x, dst_y + y, p);
+                }
+            }
+        }
+    }
+    let merged = idv_document::ocr::Ocr::mrz_band(&ocr.line_candidates(&img).unwrap());
+    assert_eq!(merged.len(), 1, "the print above did not merge: {merged:?}");
+    let r = engine()
+        .read(
+            &img,
+            None,
+            &CheckSettings::default(),
+            Ymd::parse("2026-11-23").unwrap(),
+        )
+        .unwrap();
+    let z = r.mrz.as_ref().expect("MRZ");
+    assert_eq!(
+        z.lines,
+        [
+            "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+            "L898902C36UTO7408122F1204159ZE184226B<<<<<10"
+        ]
+    );
+}
