@@ -282,7 +282,8 @@ impl Ocr {
     }
 
     /// Finds and reads the MRZ: the band at the bottom first; when that does not parse, up to
-    /// four of the widest lines. Returns the recognised lines and their boxes.
+    /// four of the widest lines; then the band completed above ([`Ocr::complete_band`]).
+    /// Returns the recognised lines and their boxes.
     pub fn mrz_lines(&self, img: &RgbImage) -> Result<ReadBand, VisionError> {
         let candidates = self.line_candidates(img)?;
         let band = Self::mrz_band(&candidates);
