@@ -282,7 +282,7 @@ impl Ocr {
     }
 
     /// Finds and reads the MRZ: the band at the bottom first; when that does not parse, up to
-    /// four of the widest lines; then the band completed above ([`Ocr::complete_band`]).
+    /// four of the widest lines; then the band completed above it at the line pitch.
     /// Returns the recognised lines and their boxes.
     pub fn mrz_lines(&self, img: &RgbImage) -> Result<ReadBand, VisionError> {
         let candidates = self.line_candidates(img)?;
