@@ -20,6 +20,11 @@ fn read(rel: &str) -> Vec<u8> {
     std::fs::read(fixture(rel)).unwrap()
 }
 
+/// A fixture as standard base64, as LINK clients send images.
+fn std64(rel: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(read(rel))
+}
+
 const DOC: &str = "documents/synthetic-td3-obama.jpg";
 const SELFIE: &str = "faces/face_recognition__obama-720p.jpg";
 const OTHER: &str = "faces/face_recognition__knn_train__biden__biden.jpg";
@@ -132,6 +137,17 @@ fn file(rel: &str) -> Part {
 }
 
 impl Server {
+    /// A LINK bearer token for `tenant` (the output of `idv tenant create`).
+    fn link_bearer(&self, tenant: &Value) -> String {
+        let (st, tok) = self.json(
+            "/auth/token",
+            &[],
+            json!({"user": tenant["link_user"], "password": tenant["link_password"]}),
+        );
+        assert_eq!(st, 200, "{tok}");
+        format!("Bearer {}", tok["token"].as_str().unwrap())
+    }
+
     fn send(
         &self,
         method: &str,
@@ -599,7 +615,6 @@ fn every_dialect_end_to_end() {
     );
     let bearer = format!("Bearer {}", tok["token"].as_str().unwrap());
     let link: &[(&str, &str)] = &[("authorization", &bearer)];
-    let std64 = |rel: &str| base64::engine::general_purpose::STANDARD.encode(read(rel));
     let (st, v) = s.json(
         "/identity/verify",
         link,
@@ -793,17 +808,7 @@ fn certify_signs_stores_and_calls_back() {
         .unwrap();
     let b: Value = serde_json::from_slice(&out.stdout).unwrap();
     let server = start_with(&dir, &["--allow-private-callbacks"]);
-    let token = |t: &Value| {
-        let (st, tok) = server.json(
-            "/auth/token",
-            &[],
-            json!({"user": t["link_user"], "password": t["link_password"]}),
-        );
-        assert_eq!(st, 200);
-        format!("Bearer {}", tok["token"].as_str().unwrap())
-    };
-    let (bearer, bearer_b) = (token(&a), token(&b));
-    let std64 = |rel: &str| base64::engine::general_purpose::STANDARD.encode(read(rel));
+    let (bearer, bearer_b) = (server.link_bearer(&a), server.link_bearer(&b));
     let (st, v) = server.json(
         "/identity/verify",
         &[("authorization", &bearer)],
@@ -1112,14 +1117,7 @@ fn manual_review_claims_decides_and_calls_back() {
     );
     assert_eq!(st, 401);
 
-    let (st, tok) = server.json(
-        "/auth/token",
-        &[],
-        json!({"user": a["link_user"], "password": a["link_password"]}),
-    );
-    assert_eq!(st, 200);
-    let bearer = format!("Bearer {}", tok["token"].as_str().unwrap());
-    let std64 = |rel: &str| base64::engine::general_purpose::STANDARD.encode(read(rel));
+    let bearer = server.link_bearer(&a);
     let (st, v) = server.json(
         "/identity/verify",
         &[("authorization", &bearer)],
