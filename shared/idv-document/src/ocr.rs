@@ -291,8 +291,12 @@ impl Ocr {
         if band.len() >= 2 && crate::zone::Zone::read_ocr(&lines).is_ok() {
             return Ok((lines, band));
         }
+        // The band is a suffix of the candidates (it grows upward from the bottom line), so
+        // of the four widest-and-lowest lines only those above the band are still unread.
         let wider = candidates[candidates.len().saturating_sub(4)..].to_vec();
-        let wider_lines = self.read_lines(img, &wider)?;
+        let unread = wider.len().saturating_sub(band.len());
+        let mut wider_lines = self.read_lines(img, &wider[..unread])?;
+        wider_lines.extend_from_slice(&lines);
         if crate::zone::Zone::read_ocr(&wider_lines).is_ok() {
             return Ok((wider_lines, wider));
         }
