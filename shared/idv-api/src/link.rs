@@ -389,6 +389,12 @@ pub fn id_verification(v: &Verification, sides: usize) -> Value {
                     test(m.is_ok() && !has("FAILED_FACE_MATCH")),
                 ));
             }
+            if let Some(Ok(selfie)) = &v.selfie {
+                let live = selfie.liveness.is_some()
+                    && selfie.capture.is_none()
+                    && !has("FAILED_SELFIE_LIVENESS");
+                fields.push(field("Validation", "TEST_LIVENESS", test(live)));
+            }
             fields.push(field(
                 "Normal",
                 "QUALITY_IMAGE_BLURRING",

@@ -135,7 +135,7 @@ fn face(a: &PathBuf, b: &PathBuf, runs: usize) -> Result<()> {
         ("decode (image A)", &mut t_decode),
         ("detect (image A)", &mut t_detect),
         ("align+embed (image A)", &mut t_embed),
-        ("liveness (image A)", &mut t_live),
+        ("liveness per face (2 models + crops)", &mut t_live),
         ("detect+align+embed, both photos", &mut t_pair),
     ] {
         let (median, p95) = stats(samples);

@@ -10,7 +10,7 @@ use idv_vision::{FaceEngine, FacePrediction, calibrate, main_face, round4};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use crate::load_image;
+use crate::{liveness_eval, load_image};
 
 #[derive(Subcommand)]
 pub enum FaceCommand {
@@ -18,8 +18,28 @@ pub enum FaceCommand {
     Detect { image: PathBuf },
     /// Compare the main faces of two images: prints face_match_confidence and both detections.
     Compare { a: PathBuf, b: PathBuf },
-    /// Passive liveness of the main face: prints faces_liveness in [0, 1].
-    Liveness { image: PathBuf },
+    /// Passive liveness of the main face: prints faces_liveness in [0, 1], the faces, and the
+    /// decision under a profile ("pass" | "review" | "reject", with the codes behind it).
+    Liveness {
+        image: PathBuf,
+        /// Decision profile (default: the service's default profile).
+        #[arg(long)]
+        profile: Option<String>,
+    },
+    /// Evaluate liveness on DIR/live/** and DIR/spoof/** (subfolders are sources): APCER and
+    /// BPCER at the profile's bands, BPCER at APCER 5 % and 10 %, EER, per source and overall.
+    LivenessEval {
+        dir: PathBuf,
+        /// Decision profile (default: the service's default profile).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Where to write the DET plot (SVG); default `liveness-det.svg` here.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        /// Also write one CSV line per image (scores per model, capture, verdict).
+        #[arg(long)]
+        scores: Option<PathBuf>,
+    },
     /// Evaluate face matching on a CSV of pairs (header path_a,path_b,same).
     Eval {
         pairs: PathBuf,
@@ -55,16 +75,38 @@ pub fn run(cmd: FaceCommand) -> Result<()> {
                             "img": {"width": ib.width(), "height": ib.height()}},
             }))
         }
-        FaceCommand::Liveness { image } => {
+        FaceCommand::Liveness { image, profile } => {
+            let profile = liveness_eval::profile(profile.as_deref())?;
             let img = load_image(&image)?;
             let faces = engine.detect(&img)?;
-            let face = main_face(&faces).context("no face found in the image")?;
-            let score = engine.liveness(&img, face)?;
+            let main = main_face(&faces)
+                .context("no face found in the image")?
+                .clone();
+            let live = engine.liveness(&img, &main)?;
+            let mut ordered = faces.clone();
+            ordered.retain(|f| f != &main);
+            ordered.insert(0, main);
+            let report = idv_pipeline::SelfieReport::assess(&engine, &img, ordered)?;
+            let (decision, details) = liveness_eval::decide(&profile, &report);
             print_json(&json!({
-                "faces_liveness": round4(score),
+                "faces_liveness": round4(live.score),
+                "models": {"minifasnet_v2": round4(live.models[0]), "minifasnet_v1se": round4(live.models[1])},
+                "capture": report.capture.map(|c| c.code()),
                 "faces_predicted": faces.iter().map(FacePrediction::from).collect::<Vec<_>>(),
                 "img": {"width": img.width(), "height": img.height()},
+                "profile": profile.name,
+                "decision": decision,
+                "details": details,
             }))
+        }
+        FaceCommand::LivenessEval {
+            dir,
+            profile,
+            plot,
+            scores,
+        } => {
+            let profile = liveness_eval::profile(profile.as_deref())?;
+            liveness_eval::run(&engine, &dir, &profile, plot, scores)
         }
         FaceCommand::Eval { pairs, plot, fit } => eval(&engine, &pairs, plot, fit),
     }

@@ -60,7 +60,55 @@ fn compare_and_liveness_print_scores() {
     assert_eq!(v["image_a"]["faces_predicted"].as_array().unwrap().len(), 1);
     let v = idv(&["face", "liveness", &path("liveness/image_T1.jpg")]);
     let s = v["faces_liveness"].as_f64().unwrap();
-    assert!((0.0..=1.0).contains(&s));
+    assert!(s > 0.9, "{v}");
+    assert_eq!(v["decision"], "pass", "{v}");
+    assert_eq!(v["profile"], "optimal-v0");
+    let v = idv(&[
+        "face",
+        "liveness",
+        &path("liveness/image_F2.jpg"),
+        "--profile",
+        "strict-v0",
+    ]);
+    assert_eq!(v["decision"], "reject", "{v}");
+    assert_eq!(v["details"][0]["code"], "FAILED_SELFIE_LIVENESS", "{v}");
+}
+
+#[test]
+fn liveness_eval_reports_error_rates_per_source() {
+    let dir = std::env::temp_dir().join(format!("idv-live-eval-{}", std::process::id()));
+    for (label, source, file) in [
+        ("live", "samples", "image_T1.jpg"),
+        ("spoof", "samples", "image_F1.jpg"),
+        ("spoof", "samples", "image_F2.jpg"),
+        ("live", "press", "../faces/face_recognition__obama-720p.jpg"),
+    ] {
+        let to = dir.join(label).join(source);
+        std::fs::create_dir_all(&to).unwrap();
+        let from = fixtures().join("liveness").join(file);
+        std::fs::copy(&from, to.join(from.file_name().unwrap())).unwrap();
+    }
+    let plot = dir.join("det.svg");
+    let v = idv(&[
+        "face",
+        "liveness-eval",
+        dir.to_str().unwrap(),
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        (v["live"].as_u64(), v["attack"].as_u64()),
+        (Some(2), Some(2)),
+        "{v}"
+    );
+    assert_eq!(v["sources"]["samples"]["apcer"], 0.0, "{v}");
+    assert_eq!(v["sources"]["samples"]["bpcer"], 0.0, "{v}");
+    assert!(
+        v["eer"].is_number() && v["bpcer_at_apcer_5"].is_number(),
+        "{v}"
+    );
+    assert!(std::fs::read_to_string(&plot).unwrap().contains("APCER"));
+    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]

@@ -9,6 +9,7 @@ use idv_document::DocumentReport;
 use serde::Serialize;
 
 use crate::{FacesReport, MatchReport, Part, Profile, SelfieReport};
+use idv_vision::CaptureIssue;
 
 pub use idv_document::Decision;
 
@@ -64,7 +65,8 @@ fn round4(v: f64) -> f64 {
     (v * 10_000.0).round() / 10_000.0
 }
 
-/// A score checked against a band: `None` when it passes.
+/// A score checked against a band: `None` when it passes. `what` prefixes the seed's
+/// description, e.g. "Faces do not match;" or "Selfie liveness".
 fn band_detail(code: &str, what: &str, score: f64, band: crate::Band) -> Option<Detail> {
     let decision = if score < band.reject_below {
         Decision::Reject
@@ -78,7 +80,7 @@ fn band_detail(code: &str, what: &str, score: f64, band: crate::Band) -> Option<
         confidence: 1.0,
         decision,
         description: format!(
-            "{what}; threshold failed: {} < {} (actual) < {}",
+            "{what} threshold failed: {} < {} (actual) < {}",
             band.reject_below,
             round4(score),
             band.review_below
@@ -128,7 +130,7 @@ pub fn decide(
                     "No face was detected in the selfie.".into(),
                 ));
             }
-            if s.faces.faces.len() > 1 {
+            if s.faces.faces.len() > 1 && s.capture != Some(CaptureIssue::SeveralFaces) {
                 details.push(part_failed(
                     "MULTIPLE_FACES",
                     Decision::Warning,
@@ -138,7 +140,13 @@ pub fn decide(
                     ),
                 ));
             }
-            if let Some(live) = s.liveness {
+            if let Some(issue) = s.capture {
+                details.push(part_failed(
+                    issue.code(),
+                    Decision::Review,
+                    issue.description().into(),
+                ));
+            } else if let Some(live) = s.liveness {
                 details.extend(band_detail(
                     "FAILED_SELFIE_LIVENESS",
                     "Selfie liveness",
@@ -174,7 +182,7 @@ pub fn decide(
     match face_match {
         Some(Ok(m)) => details.extend(band_detail(
             "FAILED_FACE_MATCH",
-            "Faces do not match",
+            "Faces do not match;",
             f64::from(m.confidence),
             profile.face_match,
         )),
@@ -223,6 +231,7 @@ mod tests {
                 }],
             },
             liveness: Some(liveness),
+            capture: None,
         })
     }
 

@@ -9,7 +9,7 @@ pub mod profile;
 use std::time::Instant;
 
 use idv_document::{DocumentEngine, DocumentReport, Ymd};
-use idv_vision::{Face, FaceEngine, VisionError, calibrate, main_face};
+use idv_vision::{CaptureIssue, Face, FaceEngine, VisionError, calibrate, liveness, main_face};
 use image::RgbImage;
 
 pub use decision::{Decision, DecisionReport, Detail};
@@ -72,6 +72,31 @@ pub struct SelfieReport {
     pub faces: FacesReport,
     /// Liveness score in [0, 1] of the main face; `None` without a face.
     pub liveness: Option<f32>,
+    /// Why the main face's liveness cannot be judged (then the score is not decided on).
+    pub capture: Option<CaptureIssue>,
+}
+
+impl SelfieReport {
+    /// Liveness of the main face (`faces[0]`) of a selfie whose faces were detected.
+    pub fn assess(
+        engine: &FaceEngine,
+        img: &RgbImage,
+        faces: Vec<Face>,
+    ) -> Result<SelfieReport, VisionError> {
+        let liveness = match faces.first() {
+            Some(face) => Some(engine.liveness(img, face)?.score),
+            None => None,
+        };
+        let capture = liveness::capture_all(img.width(), img.height(), &faces);
+        Ok(SelfieReport {
+            faces: FacesReport {
+                size: size(img),
+                faces,
+            },
+            liveness,
+            capture,
+        })
+    }
 }
 
 /// Selfie ↔ portrait (or reference photo) comparison.
@@ -160,11 +185,7 @@ impl Engines {
             });
             let selfie = input.selfie.map(|img| {
                 self.faces(img, false).and_then(|(faces, emb)| {
-                    let liveness = match faces.faces.first() {
-                        Some(f) => Some(self.face.liveness(img, f)?),
-                        None => None,
-                    };
-                    Ok((faces, emb, liveness))
+                    Ok((SelfieReport::assess(&self.face, img, faces.faces)?, emb))
                 })
             });
             (
@@ -184,7 +205,7 @@ impl Engines {
         let reference = reference.map(|r| r.map_err(PartError::engine));
         let selfie = selfie.map(|r| r.map_err(PartError::engine));
         let face_match = match (&reference, &selfie) {
-            (Some(Ok((rf, re))), Some(Ok((_, se, _)))) => Some(match (re.is_empty(), se.first()) {
+            (Some(Ok((rf, re))), Some(Ok((_, se)))) => Some(match (re.is_empty(), se.first()) {
                 (_, None) => Err(PartError {
                     code: "NO_FACE_DETECTED",
                     message: "no face was found in the selfie".into(),
@@ -220,7 +241,7 @@ impl Engines {
             _ => None,
         };
         let reference_faces = reference.map(|r| r.map(|(f, _)| f));
-        let selfie = selfie.map(|r| r.map(|(faces, _, liveness)| SelfieReport { faces, liveness }));
+        let selfie = selfie.map(|r| r.map(|(report, _)| report));
         let decision = decision::decide(
             input.profile,
             document.as_ref(),

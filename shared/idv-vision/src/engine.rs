@@ -4,14 +4,15 @@ use image::RgbImage;
 
 use crate::detect::{self, Face};
 use crate::embed::{self, Embedding};
+use crate::liveness::{self, Liveness};
 use crate::runtime::{self, ModelPaths, SessionPool};
-use crate::{VisionError, align, calibrate, liveness};
+use crate::{VisionError, align, calibrate};
 
 /// Loaded face models, shareable across threads (`Arc<FaceEngine>`).
 pub struct FaceEngine {
     detector: SessionPool,
     embedder: SessionPool,
-    antispoof: SessionPool,
+    liveness: [SessionPool; 2],
 }
 
 /// One face with its embedding.
@@ -47,6 +48,10 @@ impl FaceEngine {
         threads: usize,
     ) -> Result<FaceEngine, VisionError> {
         let env = runtime::environment(paths)?;
+        let live = |i: usize| {
+            let (file, _, name) = liveness::MODELS[i];
+            SessionPool::new(env, name, &paths.file(file)?, sessions, threads)
+        };
         Ok(FaceEngine {
             detector: SessionPool::new(
                 env,
@@ -62,13 +67,7 @@ impl FaceEngine {
                 sessions,
                 threads,
             )?,
-            antispoof: SessionPool::new(
-                env,
-                "antispoof",
-                &paths.file("antispoof.onnx")?,
-                sessions,
-                threads,
-            )?,
+            liveness: [live(0)?, live(1)?],
         })
     }
 
@@ -117,9 +116,15 @@ impl FaceEngine {
         })
     }
 
-    /// Liveness score in [0, 1] of a face in `img`.
-    pub fn liveness(&self, img: &RgbImage, face: &Face) -> Result<f32, VisionError> {
-        liveness::score(&self.antispoof, img, face)
+    /// Liveness of a face in `img` (both MiniFASNet models; see [`liveness`]).
+    pub fn liveness(&self, img: &RgbImage, face: &Face) -> Result<Liveness, VisionError> {
+        liveness::score(&self.liveness, img, face)
+    }
+
+    /// P(live) of each model (order of [`liveness::MODELS`]) for one face box `[x, y, w, h]`,
+    /// exactly as the original code crops it (for checks against the original pipeline).
+    pub fn liveness_of_box(&self, img: &RgbImage, b: [f64; 4]) -> Result<[f32; 2], VisionError> {
+        liveness::score_box(&self.liveness, img, b)
     }
 }
 

@@ -5,7 +5,7 @@
 //! * [`align`] warps a face to the embedding model's canonical 112×112 crop.
 //! * [`embed`] turns an aligned crop into a unit-length 192-d vector (MobileFaceNet).
 //! * [`calibrate`] maps cosine similarity to a match confidence in [0, 1].
-//! * [`liveness`] scores a selfie's main face for presentation attacks.
+//! * [`liveness`] scores a selfie's main face for print and screen attacks (MiniFASNet).
 //! * [`FaceEngine`] ties them together.
 //!
 //! ```no_run
@@ -28,6 +28,7 @@ pub mod runtime;
 
 pub use detect::{Face, FacePrediction, round4};
 pub use engine::{FaceEngine, FaceMatch, FaceReport, main_face};
+pub use liveness::{CaptureIssue, Liveness};
 pub use runtime::ModelPaths;
 
 /// Errors of the face engine. None of them is the client's fault except [`VisionError::NoFace`].

@@ -173,16 +173,72 @@ fn finds_the_portrait_on_document_photos() {
     }
 }
 
+/// The whole liveness preprocessing (crop window, OpenCV resize, BGR tensor, softmax, both
+/// models) pinned against the original PyTorch pipeline on the original detector's boxes
+/// (`models/minifasnet/README.md`). A wrong channel order, scaling or padding moves these
+/// by 0.3–0.9 (measured there).
 #[test]
-fn spoof_photos_score_lower_liveness_than_the_live_one() {
-    let live = |name: &str| {
+fn liveness_reproduces_the_original_pipeline_on_known_crops() {
+    for (name, b, expected) in [
+        (
+            "liveness/image_T1.jpg",
+            [106.0, 147.0, 207.0, 213.0],
+            [0.990223, 0.996913],
+        ),
+        (
+            "liveness/image_F1.jpg",
+            [178.0, 136.0, 223.0, 225.0],
+            [0.001333, 0.143330],
+        ),
+        (
+            "liveness/image_F2.jpg",
+            [120.0, 252.0, 252.0, 256.0],
+            [0.000639, 0.361933],
+        ),
+    ] {
         let img = fixture(name);
-        let faces = engine().detect(&img).unwrap();
-        engine().liveness(&img, main_face(&faces).unwrap()).unwrap()
-    };
-    let real = live("liveness/image_T1.jpg");
-    for spoof in ["liveness/image_F1.jpg", "liveness/image_F2.jpg"] {
-        let s = live(spoof);
-        assert!(s < real, "{spoof}: {s} vs live {real}");
+        let models = engine().liveness_of_box(&img, b).unwrap();
+        for (got, want) in models.iter().zip(expected) {
+            assert!(
+                (got - want).abs() < 1e-3,
+                "{name}: {models:?} vs {expected:?}"
+            );
+        }
     }
+}
+
+fn selfie_liveness(img: &RgbImage) -> (f32, Option<idv_vision::CaptureIssue>) {
+    let faces = engine().detect(img).unwrap();
+    let face = main_face(&faces).expect("a face");
+    (
+        engine().liveness(img, face).unwrap().score,
+        idv_vision::liveness::capture(img.width(), img.height(), face),
+    )
+}
+
+#[test]
+fn print_and_screen_attacks_are_not_passed_the_live_sample_is() {
+    let (live, capture) = selfie_liveness(&fixture("liveness/image_T1.jpg"));
+    // The default profile passes at 0.3 (shared/idv-pipeline/profiles.json).
+    assert!(
+        live > 0.9 && capture.is_none(),
+        "live sample: {live} {capture:?}"
+    );
+    for spoof in ["liveness/image_F1.jpg", "liveness/image_F2.jpg"] {
+        let (s, capture) = selfie_liveness(&fixture(spoof));
+        assert!(s < 0.3 && capture.is_none(), "{spoof}: {s} {capture:?}");
+    }
+}
+
+#[test]
+fn a_tight_crop_cannot_be_judged() {
+    // The live sample cropped to its face box: no room around the face for the models.
+    let img = fixture("liveness/image_T1.jpg");
+    let crop = image::imageops::crop_imm(&img, 100, 130, 220, 250).to_image();
+    let faces = engine().detect(&crop).unwrap();
+    let face = main_face(&faces).expect("a face in the crop");
+    assert_eq!(
+        idv_vision::liveness::capture(crop.width(), crop.height(), face),
+        Some(idv_vision::CaptureIssue::TooClose)
+    );
 }
