@@ -128,17 +128,24 @@ pub fn context(width: u32, height: u32, face: &Face) -> f64 {
 }
 
 /// Scores one face of `img`: each model (`pools` in the order of [`MODELS`]) on both
-/// [`boxes`] in one batch, P(live) averaged.
+/// [`boxes`] in one batch, P(live) averaged. The two models run on two threads.
 pub fn score(
     pools: &[SessionPool; 2],
     img: &RgbImage,
     face: &Face,
 ) -> Result<Liveness, VisionError> {
-    let mut models = [0f32; 2];
-    for (i, p) in models.iter_mut().enumerate() {
-        let ps = run(&pools[i], i, img, &boxes(face))?;
-        *p = ps.iter().sum::<f32>() / ps.len() as f32;
-    }
+    let crops = boxes(face);
+    let mean = |ps: Vec<f32>| ps.iter().sum::<f32>() / ps.len() as f32;
+    let (first, second) = std::thread::scope(|s| {
+        let first = s.spawn(|| run(&pools[0], 0, img, &crops));
+        let second = run(&pools[1], 1, img, &crops);
+        (first.join(), second)
+    });
+    let first = first.map_err(|_| VisionError::BadOutput {
+        model: MODELS[0].2,
+        detail: "the scoring thread panicked".into(),
+    })??;
+    let models = [mean(first), mean(second?)];
     Ok(Liveness {
         score: (models[0] + models[1]) / 2.0,
         models,
@@ -405,10 +412,34 @@ mod tests {
     #[test]
     fn resize_is_opencv_inter_linear() {
         let cases: [(u32, u32, u64, u64, [u8; 8]); 4] = [
-            (61, 97, 2432217, 304971520, [1, 0, 0, 111, 122, 168, 227, 155]),
-            (97, 200, 2434514, 305062983, [10, 2, 2, 36, 129, 126, 178, 102]),
-            (410, 530, 2437172, 306239035, [57, 13, 31, 198, 213, 108, 69, 70]),
-            (1080, 900, 2447183, 307210247, [117, 54, 95, 224, 67, 112, 131, 29]),
+            (
+                61,
+                97,
+                2432217,
+                304971520,
+                [1, 0, 0, 111, 122, 168, 227, 155],
+            ),
+            (
+                97,
+                200,
+                2434514,
+                305062983,
+                [10, 2, 2, 36, 129, 126, 178, 102],
+            ),
+            (
+                410,
+                530,
+                2437172,
+                306239035,
+                [57, 13, 31, 198, 213, 108, 69, 70],
+            ),
+            (
+                1080,
+                900,
+                2447183,
+                307210247,
+                [117, 54, 95, 224, 67, 112, 131, 29],
+            ),
         ];
         for (w, h, sum, weighted, samples) in cases {
             let out = resize_linear(&synth(w, h), [0, 0, w - 1, h - 1], 80, 80);
