@@ -21,6 +21,12 @@ pub enum BenchCommand {
             default_value = "tests/fixtures/faces/face_recognition__knn_train__obama__obama.jpg"
         )]
         b: PathBuf,
+        /// A document photo for the document-vs-selfie compare (portrait re-detected).
+        #[arg(
+            long,
+            default_value = "tests/fixtures/documents/synthetic-td3-obama.jpg"
+        )]
+        document: PathBuf,
         #[arg(long, default_value_t = 30)]
         runs: usize,
     },
@@ -58,7 +64,12 @@ pub enum BenchCommand {
 
 pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
-        BenchCommand::Face { a, b, runs } => face(&a, &b, runs),
+        BenchCommand::Face {
+            a,
+            b,
+            document,
+            runs,
+        } => face(&a, &b, &document, runs),
         BenchCommand::Document { image, runs } => document(&image, runs),
         BenchCommand::Certify { runs } => certify(runs),
         BenchCommand::Service {
@@ -78,7 +89,7 @@ fn stats(samples: &mut [Duration]) -> (f64, f64) {
     (at(0.5), at(0.95))
 }
 
-fn face(a: &PathBuf, b: &PathBuf, runs: usize) -> Result<()> {
+fn face(a: &PathBuf, b: &PathBuf, document: &PathBuf, runs: usize) -> Result<()> {
     let t = Instant::now();
     let engine = FaceEngine::load_default()?;
     println!("load models: {:.1} ms", t.elapsed().as_secs_f64() * 1000.0);
@@ -92,8 +103,15 @@ fn face(a: &PathBuf, b: &PathBuf, runs: usize) -> Result<()> {
         imgs[1].width(),
         imgs[1].height()
     );
-    let (mut t_decode, mut t_detect, mut t_embed, mut t_live, mut t_pair) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let doc = decode(&std::fs::read(document)?)?;
+    let (mut t_decode, mut t_detect, mut t_embed, mut t_live, mut t_pair, mut t_doc) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     for i in 0..runs + 2 {
         let warm = i >= 2;
         // Sequential per-stage timings on image A.
@@ -123,7 +141,23 @@ fn face(a: &PathBuf, b: &PathBuf, runs: usize) -> Result<()> {
             Ok(())
         })?;
         let d_pair = t.elapsed();
+        // Document + selfie as a verification compares them: the portrait detected and
+        // re-detected on the page, the selfie detected, both embedded (two models each).
+        let t = Instant::now();
+        std::thread::scope(|s| -> Result<()> {
+            let page = s.spawn(|| -> Result<()> {
+                let faces = engine.detect_portrait(&doc)?;
+                let face = main_face(&faces).context("no portrait on the document")?;
+                engine.embed(&doc, std::slice::from_ref(face))?;
+                Ok(())
+            });
+            engine.analyze(&imgs[0])?;
+            page.join().map_err(|_| anyhow::anyhow!("worker panicked"))??;
+            Ok(())
+        })?;
+        let d_doc = t.elapsed();
         if warm {
+            t_doc.push(d_doc);
             t_decode.push(d_decode);
             t_detect.push(d_detect);
             t_embed.push(d_embed);
@@ -134,9 +168,10 @@ fn face(a: &PathBuf, b: &PathBuf, runs: usize) -> Result<()> {
     for (name, samples) in [
         ("decode (image A)", &mut t_decode),
         ("detect (image A)", &mut t_detect),
-        ("align+embed (image A)", &mut t_embed),
+        ("align+embed, 2 models (image A)", &mut t_embed),
         ("liveness per face (2 models + crops)", &mut t_live),
         ("detect+align+embed, both photos", &mut t_pair),
+        ("document + selfie compare", &mut t_doc),
     ] {
         let (median, p95) = stats(samples);
         println!("{name:34} median {median:7.1} ms   p95 {p95:7.1} ms   ({runs} runs)");

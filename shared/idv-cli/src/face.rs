@@ -40,15 +40,24 @@ pub enum FaceCommand {
         #[arg(long)]
         scores: Option<PathBuf>,
     },
-    /// Evaluate face matching on a CSV of pairs (header path_a,path_b,same).
+    /// Evaluate face matching on a CSV of pairs (header path_a,path_b,same). path_a is the
+    /// document or reference image: its main face is re-detected as a portrait.
     Eval {
         pairs: PathBuf,
         /// Where to write the ROC/DET plot (SVG); default next to the CSV.
         #[arg(long)]
         plot: Option<PathBuf>,
-        /// Also fit the cosine→confidence calibration and print its constants.
+        /// Also fit the fusion and the similarity→confidence calibration and print their
+        /// constants (pass at FAR 0.1 %, review at FAR 1 %).
         #[arg(long)]
         fit: bool,
+        /// Write path_a,path_b,same,confidence (+ both models' cosines) per pair; empty
+        /// confidence = not processed.
+        #[arg(long)]
+        scores: Option<PathBuf>,
+        /// Profile whose face-match bands give far_at_pass, frr_at_pass, far_at_review.
+        #[arg(long)]
+        profile: Option<String>,
     },
 }
 
@@ -68,7 +77,7 @@ pub fn run(cmd: FaceCommand) -> Result<()> {
             let m = engine.compare(&ia, &ib)?;
             print_json(&json!({
                 "face_match_confidence": round4(m.confidence),
-                "cosine_similarity": round4(m.cosine),
+                "similarity": round4(m.similarity),
                 "image_a": {"faces_predicted": m.faces_a.iter().map(FacePrediction::from).collect::<Vec<_>>(),
                             "img": {"width": ia.width(), "height": ia.height()}},
                 "image_b": {"faces_predicted": m.faces_b.iter().map(FacePrediction::from).collect::<Vec<_>>(),
@@ -108,7 +117,16 @@ pub fn run(cmd: FaceCommand) -> Result<()> {
             let profile = liveness_eval::profile(profile.as_deref())?;
             liveness_eval::run(&engine, &dir, &profile, plot, scores)
         }
-        FaceCommand::Eval { pairs, plot, fit } => eval(&engine, &pairs, plot, fit),
+        FaceCommand::Eval {
+            pairs,
+            plot,
+            fit,
+            scores,
+            profile,
+        } => {
+            let profile = liveness_eval::profile(profile.as_deref())?;
+            eval(&engine, &pairs, plot, fit, scores, &profile)
+        }
     }
 }
 
@@ -153,73 +171,116 @@ fn read_pairs(csv: &Path) -> Result<Vec<Pair>> {
     Ok(pairs)
 }
 
-fn eval(engine: &FaceEngine, csv: &Path, plot: Option<PathBuf>, fit: bool) -> Result<()> {
+fn eval(
+    engine: &FaceEngine,
+    csv: &Path,
+    plot: Option<PathBuf>,
+    fit: bool,
+    scores: Option<PathBuf>,
+    profile: &idv_pipeline::Profile,
+) -> Result<()> {
     let pairs = read_pairs(csv)?;
-    let mut paths: Vec<&PathBuf> = pairs.iter().flat_map(|p| [&p.a, &p.b]).collect();
-    paths.sort();
-    paths.dedup();
+    // (path, is the document side): documents are re-detected as portraits.
+    let mut images: Vec<(&PathBuf, bool)> = pairs
+        .iter()
+        .flat_map(|p| [(&p.a, true), (&p.b, false)])
+        .collect();
+    images.sort();
+    images.dedup();
 
-    let bar = ProgressBar::new(paths.len() as u64).with_style(
+    let bar = ProgressBar::new(images.len() as u64).with_style(
         ProgressStyle::with_template(
             "{prefix} [{bar:40}] {pos}/{len} images, {elapsed} elapsed, eta {eta}",
         )?
         .progress_chars("=> "),
     );
     bar.set_prefix("embedding");
-    let mut embeddings: HashMap<&PathBuf, Option<Embedding>> = HashMap::new();
-    for path in paths {
+    let mut embeddings: HashMap<(&PathBuf, bool), Option<Embedding>> = HashMap::new();
+    for (path, portrait) in images {
         let e = load_image(path).ok().and_then(|img| {
-            let faces = engine.detect(&img).ok()?;
+            let faces = if portrait {
+                engine.detect_portrait(&img).ok()?
+            } else {
+                engine.detect(&img).ok()?
+            };
             let face = main_face(&faces)?;
             engine.embed(&img, std::slice::from_ref(face)).ok()?.pop()
         });
         if e.is_none() {
             bar.suspend(|| eprintln!("no face embedded: {}", path.display()));
         }
-        embeddings.insert(path, e);
+        embeddings.insert((path, portrait), e);
         bar.inc(1);
     }
     bar.finish_and_clear();
 
+    let cosines: Vec<Option<[f32; 2]>> = pairs
+        .iter()
+        .map(
+            |p| match (&embeddings[&(&p.a, true)], &embeddings[&(&p.b, false)]) {
+                (Some(a), Some(b)) => Some(a.cosines(b)),
+                _ => None,
+            },
+        )
+        .collect();
     let (mut genuine, mut impostor, mut failed) = (Vec::new(), Vec::new(), 0usize);
-    for p in &pairs {
-        match (&embeddings[&p.a], &embeddings[&p.b]) {
-            (Some(a), Some(b)) => {
-                let c = a.cosine(b);
-                if p.same {
-                    genuine.push(c)
-                } else {
-                    impostor.push(c)
-                }
-            }
-            _ => failed += 1,
+    for (p, c) in pairs.iter().zip(&cosines) {
+        match c {
+            Some(c) if p.same => genuine.push(calibrate::fuse(*c)),
+            Some(c) => impostor.push(calibrate::fuse(*c)),
+            None => failed += 1,
         }
+    }
+    if let Some(out) = &scores {
+        let mut text = String::from("path_a,path_b,same,confidence,cos_mobilefacenet,cos_dlib\n");
+        for (p, c) in pairs.iter().zip(&cosines) {
+            let rest = match c {
+                Some(c) => format!(
+                    "{:.6},{:.6},{:.6}",
+                    calibrate::confidence(calibrate::fuse(*c)),
+                    c[0],
+                    c[1]
+                ),
+                None => ",,".into(),
+            };
+            text.push_str(&format!(
+                "{},{},{},{rest}\n",
+                p.a.display(),
+                p.b.display(),
+                u8::from(p.same)
+            ));
+        }
+        std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
+        eprintln!("scores: {}", out.display());
     }
     let roc = Roc::new(&genuine, &impostor);
     let plot = plot.unwrap_or_else(|| csv.with_extension("roc.svg"));
     roc.plot(&plot)?;
     eprintln!("ROC/DET plot: {}", plot.display());
-    let in_band = |xs: &[f32], pass: bool| {
+
+    // Error rates at the profile's bands, unprocessed pairs counted as not accepted.
+    let band = profile.face_match;
+    let n_genuine = pairs.iter().filter(|p| p.same).count().max(1) as f64;
+    let n_impostor = pairs.iter().filter(|p| !p.same).count().max(1) as f64;
+    let at_least = |xs: &[f32], t: f64| {
         xs.iter()
-            .filter(|&&c| {
-                let conf = calibrate::confidence(c);
-                if pass { conf >= 0.56 } else { conf < 0.4 }
-            })
-            .count()
+            .filter(|&&s| f64::from(calibrate::confidence(s)) >= t)
+            .count() as f64
     };
+    let far_at_pass = at_least(&impostor, band.review_below) / n_impostor;
+    let frr_at_pass = 1.0 - at_least(&genuine, band.review_below) / n_genuine;
+    let far_at_review = at_least(&impostor, band.reject_below) / n_impostor;
     eprintln!(
-        "genuine pairs in the pass band (>= 0.56): {}/{}; impostor pairs in the reject band (< 0.4): {}/{}",
-        in_band(&genuine, true),
-        genuine.len(),
-        in_band(&impostor, false),
-        impostor.len()
+        "profile {}: FAR at pass (>= {}) {:.4} %, genuine not passing {:.2} %, FAR at review (>= {}) {:.3} %",
+        profile.name,
+        band.review_below,
+        far_at_pass * 100.0,
+        frr_at_pass * 100.0,
+        band.reject_below,
+        far_at_review * 100.0
     );
     if fit {
-        let (a, b) = calibrate::fit(&genuine, &impostor);
-        eprintln!(
-            "calibration fit: A = {a:.4}, B = {b:.4} (cosine at confidence 0.5: {:.4})",
-            -b / a
-        );
+        fit_calibration(&pairs, &cosines);
     }
     println!(
         "{}",
@@ -230,10 +291,60 @@ fn eval(engine: &FaceEngine, csv: &Path, plot: Option<PathBuf>, fit: bool) -> Re
             "eer": round4(roc.eer()),
             "tar_at_far_1e-2": round4(roc.tar_at_far(1e-2)),
             "tar_at_far_1e-3": round4(roc.tar_at_far(1e-3)),
+            "tar_at_far_1e-4": round4(roc.tar_at_far(1e-4)),
+            "profile": profile.name,
+            "far_at_pass": (far_at_pass * 1e6).round() / 1e6,
+            "frr_at_pass": (frr_at_pass * 1e6).round() / 1e6,
+            "far_at_review": (far_at_review * 1e6).round() / 1e6,
             "failed_to_process": failed,
         })
     );
     Ok(())
+}
+
+/// Fits the fusion (impostor mean and deviation per model) and the logistic that puts
+/// confidence 0.56 at FAR 0.1 % and 0.40 at FAR 1 %; prints the constants and the confidences
+/// at FAR 0.01 % and 0.5 % (strict and permissive pass thresholds).
+fn fit_calibration(pairs: &[Pair], cosines: &[Option<[f32; 2]>]) {
+    let impostors: Vec<[f32; 2]> = pairs
+        .iter()
+        .zip(cosines)
+        .filter_map(|(p, c)| (!p.same).then_some(*c).flatten())
+        .collect();
+    if impostors.len() < 1000 {
+        eprintln!("calibration fit: needs at least 1000 processed impostor pairs");
+        return;
+    }
+    let stats = |i: usize| {
+        let n = impostors.len() as f64;
+        let mean = impostors.iter().map(|c| f64::from(c[i])).sum::<f64>() / n;
+        let var = impostors
+            .iter()
+            .map(|c| (f64::from(c[i]) - mean).powi(2))
+            .sum::<f64>()
+            / n;
+        (mean, var.sqrt())
+    };
+    let (m0, s0) = stats(0);
+    let (m1, s1) = stats(1);
+    let fused = |c: &[f32; 2]| ((f64::from(c[0]) - m0) / s0 + (f64::from(c[1]) - m1) / s1) / 2.0;
+    let mut imp: Vec<f64> = impostors.iter().map(fused).collect();
+    imp.sort_by(f64::total_cmp);
+    // The fused score a share `far` of impostors reach or exceed.
+    let at_far = |far: f64| imp[((1.0 - far) * imp.len() as f64).floor() as usize];
+    let (t_pass, t_review) = (at_far(1e-3), at_far(1e-2));
+    let (a, b) = calibrate::anchored(t_pass as f32, t_review as f32);
+    let (a, b) = (f64::from(a), f64::from(b));
+    let conf = |t: f64| 1.0 / (1.0 + (-(a * t + b)).exp());
+    eprintln!(
+        "fusion fit on {} impostor pairs: MOBILEFACENET_IMPOSTOR = ({m0:.4}, {s0:.4}), DLIB_IMPOSTOR = ({m1:.4}, {s1:.4})",
+        impostors.len()
+    );
+    eprintln!(
+        "calibration fit: A = {a:.4}, B = {b:.4} (fused score at FAR 1e-3 {t_pass:.4}, at FAR 1e-2 {t_review:.4}); confidence at FAR 1e-4 {:.4}, at FAR 5e-3 {:.4}",
+        conf(at_far(1e-4)),
+        conf(at_far(5e-3))
+    );
 }
 
 /// Score distributions of genuine and impostor pairs.

@@ -8,7 +8,14 @@
 //!
 //! ```sh
 //! cargo run --release -p idv-document --example synth -- OUT_DIR [COUNT] [SEED]
+//! cargo run --release -p idv-document --example synth -- --portraits PEOPLE_DIR OUT_DIR [SEED]
 //! ```
+//! `--portraits` makes document-vs-selfie pairs for face-match evaluation: `PEOPLE_DIR` has
+//! one folder per person (LFW's layout); each person's first photo becomes the portrait of a
+//! TD3 page (tight crop, 120–200 px face, grayscale / halftone / guilloche print, a small
+//! ghost portrait, then one of clean, rotation, perspective, blur or JPEG 55–90), and
+//! `OUT_DIR/pairs.csv` pairs each document with up to 3 other photos of its person (genuine)
+//! and with the second photo of every other person (impostor), for `idv face eval`.
 //! Fonts come from Debian's `fonts-ocr-b` and `fonts-dejavu-core` (see `infra/deps`).
 
 use std::path::{Path, PathBuf};
@@ -526,7 +533,157 @@ fn photograph(doc: &RgbImage, kind: &str, rng: &mut Rng) -> (RgbImage, Option<u8
     (img, quality)
 }
 
+/// A photo prepared as a printed document portrait: cropped so the face spans 120–200 px of a
+/// 250×320 frame, then one print effect.
+fn printed_portrait(photo: &RgbImage, rng: &mut Rng) -> RgbImage {
+    // LFW photos are 250×250 with a ~110 px face in the middle; a `side`-wide crop scaled to
+    // 250 px gives a face of about 110 · 250 / side px.
+    let side = rng.range(140.0, 220.0).min(photo.width() as f32) as u32;
+    let tall = ((side as f32 * 1.28) as u32).min(photo.height());
+    let x = (photo.width() - side) / 2;
+    let y = (photo.height() - tall) / 2;
+    let crop = image::imageops::crop_imm(photo, x, y, side, tall).to_image();
+    let mut p = image::imageops::resize(&crop, 250, 320, image::imageops::FilterType::Triangle);
+    match rng.below(4) {
+        // Grayscale, as many cards print the portrait.
+        0 => {
+            for px in p.pixels_mut() {
+                let g = (0.299 * px[0] as f32 + 0.587 * px[1] as f32 + 0.114 * px[2] as f32) as u8;
+                *px = Rgb([g, g, g]);
+            }
+        }
+        // A halftone screen: each channel thresholded against a 45° dot pattern.
+        1 => {
+            let period = rng.range(2.5, 4.0);
+            for (x, y, px) in p.enumerate_pixels_mut() {
+                let (u, v) = (
+                    (x as f32 + y as f32) / period,
+                    (x as f32 - y as f32) / period,
+                );
+                let dot = ((u * std::f32::consts::PI).sin() * (v * std::f32::consts::PI).sin())
+                    * 0.5
+                    + 0.5;
+                for k in 0..3 {
+                    let level = px[k] as f32 / 255.0;
+                    let inked = 0.6 * level + 0.4 * if level > dot { 1.0 } else { 0.0 };
+                    px[k] = (inked * 255.0) as u8;
+                }
+            }
+        }
+        // Guilloche lines printed over the portrait.
+        2 => {
+            let (f, a) = (rng.range(0.04, 0.09), rng.range(4.0, 9.0));
+            for (x, y, px) in p.enumerate_pixels_mut() {
+                let line =
+                    ((y as f32 * f + (x as f32 * 0.05).sin() * a).sin() * 0.5 + 0.5).powi(12);
+                for k in 0..3 {
+                    px[k] = (px[k] as f32 * (1.0 - 0.35 * line) + 200.0 * 0.35 * line) as u8;
+                }
+            }
+        }
+        _ => {}
+    }
+    p
+}
+
+/// `--portraits PEOPLE_DIR OUT_DIR [SEED]`: see the module doc.
+fn portraits(people: &Path, out: &Path, seed: u64, fonts: &Fonts) {
+    let mut persons: Vec<(String, Vec<PathBuf>)> = std::fs::read_dir(people)
+        .expect("PEOPLE_DIR")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .map(|dir| {
+            let mut photos: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .expect("person folder")
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "jpg" || e == "png"))
+                .collect();
+            photos.sort();
+            let name = dir
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            (name, photos)
+        })
+        .filter(|(_, photos)| photos.len() >= 2)
+        .collect();
+    persons.sort();
+    std::fs::create_dir_all(out).expect("create OUT_DIR");
+    let kinds = ["clean", "rotation", "perspective", "blur", "jpeg"];
+    let mut rng = Rng(seed.max(1));
+    let mut csv = String::from("path_a,path_b,same\n");
+    let mut docs = Vec::new();
+    for (i, (name, photos)) in persons.iter().enumerate() {
+        let photo = image::open(&photos[0]).expect("photo").to_rgb8();
+        let id = identity(&mut rng);
+        let lines = td3_lines(&id);
+        let portrait = printed_portrait(&photo, &mut rng);
+        let mut page = render_td3(&id, &lines, &portrait, fonts, &mut rng);
+        add_ghost(&mut page, &portrait);
+        let kind = kinds[i % kinds.len()];
+        let (shot, quality) = photograph(&page, kind, &mut rng);
+        let quality = if kind == "jpeg" {
+            55 + rng.below(36) as u8
+        } else {
+            quality.unwrap_or(92)
+        };
+        let file = out.join(format!("{name}-{kind}.jpg"));
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality)
+            .encode_image(&shot)
+            .expect("encode");
+        std::fs::write(&file, jpeg).expect("write document");
+        for selfie in photos.iter().skip(1).take(3) {
+            csv.push_str(&format!("{},{},1\n", file.display(), selfie.display()));
+        }
+        docs.push((i, file));
+    }
+    for (i, file) in &docs {
+        for (j, (_, photos)) in persons.iter().enumerate() {
+            if j != *i {
+                csv.push_str(&format!("{},{},0\n", file.display(), photos[1].display()));
+            }
+        }
+    }
+    std::fs::write(out.join("pairs.csv"), csv).expect("write pairs.csv");
+    eprintln!(
+        "wrote {} documents and pairs.csv to {}",
+        docs.len(),
+        out.display()
+    );
+}
+
+/// The small, faded "ghost" copy of the portrait many documents print near the MRZ.
+fn add_ghost(page: &mut RgbImage, portrait: &RgbImage) {
+    let ghost = image::imageops::resize(portrait, 85, 109, image::imageops::FilterType::Triangle);
+    let (gx, gy) = (page.width() - 130, 470);
+    for (x, y, px) in ghost.enumerate_pixels() {
+        let dst = page.get_pixel_mut(gx + x, gy + y);
+        for k in 0..3 {
+            dst[k] = (dst[k] as f32 * 0.55 + px[k] as f32 * 0.45) as u8;
+        }
+    }
+}
+
 fn main() {
+    let fonts = || Fonts {
+        ocrb: load_font(OCRB),
+        sans: load_font(SANS),
+        bold: load_font(SANS_BOLD),
+    };
+    if std::env::args().nth(1).as_deref() == Some("--portraits") {
+        let mut args = std::env::args().skip(2);
+        let usage = "usage: synth --portraits PEOPLE_DIR OUT_DIR [SEED]";
+        let people = PathBuf::from(args.next().expect(usage));
+        let out = PathBuf::from(args.next().expect(usage));
+        let seed = args
+            .next()
+            .map(|s| s.parse().expect("SEED"))
+            .unwrap_or(4242);
+        portraits(&people, &out, seed, &fonts());
+        return;
+    }
     let mut args = std::env::args().skip(1);
     let out = PathBuf::from(args.next().expect("usage: synth OUT_DIR [COUNT] [SEED]"));
     let count: usize = args
@@ -538,11 +695,7 @@ fn main() {
         .map(|s| s.parse().expect("SEED"))
         .unwrap_or(9303);
     std::fs::create_dir_all(&out).expect("create OUT_DIR");
-    let fonts = Fonts {
-        ocrb: load_font(OCRB),
-        sans: load_font(SANS),
-        bold: load_font(SANS_BOLD),
-    };
+    let fonts = fonts();
     let faces = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/faces");
     let portraits: Vec<RgbImage> = std::fs::read_dir(&faces)
         .expect("face fixtures")
@@ -574,7 +727,20 @@ fn main() {
         let td3 = i % 2 == 0;
         let lines = if td3 { td3_lines(&id) } else { td1_lines(&id) };
         let doc = if td3 {
-            render_td3(&id, &lines, rng.pick(&portraits), &fonts, &mut rng)
+            let mut page = render_td3(&id, &lines, rng.pick(&portraits), &fonts, &mut rng);
+            // SYNTH_GHOST=1 adds the small faded ghost portrait (for the portrait-choice fixture).
+            if std::env::var_os("SYNTH_GHOST").is_some() {
+                add_ghost(
+                    &mut page,
+                    &image::imageops::resize(
+                        rng.pick(&portraits),
+                        250,
+                        320,
+                        image::imageops::FilterType::Triangle,
+                    ),
+                );
+            }
+            page
         } else {
             render_td1(&id, &lines, &fonts, &mut rng)
         };

@@ -238,7 +238,7 @@ mod tests {
     fn matched(c: f32) -> Part<MatchReport> {
         Ok(MatchReport {
             confidence: c,
-            cosine: 0.0,
+            similarity: 0.0,
             face_index: 0,
         })
     }

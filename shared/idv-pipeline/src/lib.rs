@@ -104,7 +104,8 @@ impl SelfieReport {
 pub struct MatchReport {
     /// Calibrated confidence in [0, 1].
     pub confidence: f32,
-    pub cosine: f32,
+    /// Fused similarity of the two face models (`idv_vision::calibrate::fuse`).
+    pub similarity: f32,
     /// Index of the matched face in the reference image's faces.
     pub face_index: usize,
 }
@@ -146,9 +147,14 @@ fn size(img: &RgbImage) -> ImageSize {
 type Embedded = (FacesReport, Vec<idv_vision::embed::Embedding>);
 
 impl Engines {
-    /// Faces of an image with embeddings of the main face (or of all faces with `all`).
-    fn faces(&self, img: &RgbImage, all: bool) -> Result<Embedded, VisionError> {
-        let mut faces = self.face.detect(img)?;
+    /// Faces of an image with embeddings of the main face (or of all faces with `all`);
+    /// a document's portrait is re-detected at full resolution (`portrait`).
+    fn faces(&self, img: &RgbImage, all: bool, portrait: bool) -> Result<Embedded, VisionError> {
+        let mut faces = if portrait {
+            self.face.detect_portrait(img)?
+        } else {
+            self.face.detect(img)?
+        };
         if !all {
             // Main face first, so index 0 is the one embedded.
             if let Some(main) = main_face(&faces).cloned() {
@@ -181,10 +187,13 @@ impl Engines {
                 })
             });
             let reference = reference_img.map(|img| {
-                s.spawn(move || self.faces(img, input.multiface && input.document.is_none()))
+                s.spawn(move || {
+                    let document = input.document.is_some();
+                    self.faces(img, input.multiface && !document, document)
+                })
             });
             let selfie = input.selfie.map(|img| {
-                self.faces(img, false).and_then(|(faces, emb)| {
+                self.faces(img, false, false).and_then(|(faces, emb)| {
                     Ok((SelfieReport::assess(&self.face, img, faces.faces)?, emb))
                 })
             });
@@ -223,16 +232,16 @@ impl Engines {
                     },
                 }),
                 (false, Some(s)) => {
-                    let (face_index, cosine) = re
+                    let (face_index, similarity) = re
                         .iter()
-                        .map(|e| e.cosine(s))
+                        .map(|e| e.similarity(s))
                         .enumerate()
                         .max_by(|a, b| a.1.total_cmp(&b.1))
                         .unwrap_or((0, -1.0));
                     debug_assert!(face_index < rf.faces.len());
                     Ok(MatchReport {
-                        confidence: calibrate::confidence(cosine),
-                        cosine,
+                        confidence: calibrate::confidence(similarity),
+                        similarity,
                         face_index,
                     })
                 }

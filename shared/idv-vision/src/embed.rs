@@ -1,4 +1,6 @@
-//! Face embeddings: MobileFaceNet (192-d), on aligned 112×112 RGB crops scaled to (x − 127.5) / 128.
+//! Face embeddings: MobileFaceNet (192-d), on aligned 112×112 RGB crops scaled to (x − 127.5) / 128,
+//! beside dlib's ResNet descriptor ([`crate::descriptor`]); an [`Embedding`] holds both and
+//! compares them with the fused similarity of [`crate::calibrate::fuse`].
 
 use image::RgbImage;
 use ort::value::TensorRef;
@@ -12,19 +14,45 @@ pub const DIM: usize = 192;
 /// The converted model has a fixed batch of two.
 const BATCH: usize = 2;
 
-/// A unit-length face embedding.
+/// A face's two unit-length vectors: MobileFaceNet's and dlib's descriptor.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Embedding(pub Vec<f32>);
+pub struct Embedding {
+    pub mobilefacenet: Vec<f32>,
+    pub dlib: Vec<f32>,
+}
 
 impl Embedding {
-    /// Cosine similarity of two unit vectors, in [-1, 1].
-    pub fn cosine(&self, other: &Embedding) -> f32 {
-        self.0.iter().zip(&other.0).map(|(a, b)| a * b).sum()
+    /// Cosine similarity per model (MobileFaceNet, dlib), each in [-1, 1].
+    pub fn cosines(&self, other: &Embedding) -> [f32; 2] {
+        [
+            dot(&self.mobilefacenet, &other.mobilefacenet),
+            dot(&self.dlib, &other.dlib),
+        ]
+    }
+
+    /// The fused similarity of two faces (see [`crate::calibrate::fuse`]).
+    pub fn similarity(&self, other: &Embedding) -> f32 {
+        crate::calibrate::fuse(self.cosines(other))
     }
 }
 
-/// Embeds aligned crops, two per model run.
-pub fn embed(pool: &SessionPool, crops: &[&RgbImage]) -> Result<Vec<Embedding>, VisionError> {
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// `v` scaled to unit length.
+pub fn unit(v: &[f32]) -> Vec<f32> {
+    let norm = v
+        .iter()
+        .map(|x| x * x)
+        .sum::<f32>()
+        .sqrt()
+        .max(f32::EPSILON);
+    v.iter().map(|x| x / norm).collect()
+}
+
+/// MobileFaceNet vectors of aligned 112×112 crops, two per model run, unit length.
+pub fn embed(pool: &SessionPool, crops: &[&RgbImage]) -> Result<Vec<Vec<f32>>, VisionError> {
     let per = (SIZE * SIZE * 3) as usize;
     let mut out = Vec::with_capacity(crops.len());
     for chunk in crops.chunks(BATCH) {
@@ -48,15 +76,7 @@ pub fn embed(pool: &SessionPool, crops: &[&RgbImage]) -> Result<Vec<Embedding>, 
                 detail: format!("{} values", vectors.len()),
             });
         }
-        for v in vectors.chunks(DIM).take(chunk.len()) {
-            let norm = v
-                .iter()
-                .map(|x| x * x)
-                .sum::<f32>()
-                .sqrt()
-                .max(f32::EPSILON);
-            out.push(Embedding(v.iter().map(|x| x / norm).collect()));
-        }
+        out.extend(vectors.chunks(DIM).take(chunk.len()).map(unit));
     }
     Ok(out)
 }

@@ -6,12 +6,13 @@ use crate::detect::{self, Face};
 use crate::embed::{self, Embedding};
 use crate::liveness::{self, Liveness};
 use crate::runtime::{self, ModelPaths, SessionPool};
-use crate::{VisionError, align, calibrate};
+use crate::{VisionError, align, calibrate, descriptor};
 
 /// Loaded face models, shareable across threads (`Arc<FaceEngine>`).
 pub struct FaceEngine {
     detector: SessionPool,
     embedder: SessionPool,
+    descriptor: SessionPool,
     liveness: [SessionPool; 2],
 }
 
@@ -27,8 +28,8 @@ pub struct FaceReport {
 pub struct FaceMatch {
     /// Calibrated match confidence in [0, 1].
     pub confidence: f32,
-    /// Raw cosine similarity of the two embeddings.
-    pub cosine: f32,
+    /// Fused similarity of the two embeddings ([`calibrate::fuse`]).
+    pub similarity: f32,
     /// Faces found in the first image, best first.
     pub faces_a: Vec<Face>,
     /// Faces found in the second image, best first.
@@ -67,6 +68,13 @@ impl FaceEngine {
                 sessions,
                 threads,
             )?,
+            descriptor: SessionPool::new(
+                env,
+                "dlib_resnet",
+                &paths.file("dlib_resnet.onnx")?,
+                sessions,
+                threads,
+            )?,
             liveness: [live(0)?, live(1)?],
         })
     }
@@ -76,16 +84,113 @@ impl FaceEngine {
         detect::detect(&self.detector, img)
     }
 
+    /// Faces of a document page, best first, with the main portrait re-detected on a
+    /// full-resolution crop around it.
+    ///
+    /// The first pass sees the page scaled down to the detector's 640 px, where a 150 px
+    /// portrait's landmarks are a few pixels off; detecting again on the portrait's
+    /// surroundings at full resolution gives the landmarks alignment needs. The main portrait
+    /// is the largest face: the small "ghost" portrait many documents print beside it is not.
+    pub fn detect_portrait(&self, img: &RgbImage) -> Result<Vec<Face>, VisionError> {
+        let mut faces = self.detect(img)?;
+        let Some(main) = main_face(&faces).cloned() else {
+            return Ok(faces);
+        };
+        if img.width().max(img.height()) <= detect::INPUT {
+            return Ok(faces);
+        }
+        let margin = 0.75 * main.width.max(main.height);
+        let x0 = (main.x - margin).max(0.0) as u32;
+        let y0 = (main.y - margin).max(0.0) as u32;
+        let x1 = ((main.x + main.width + margin) as u32).min(img.width());
+        let y1 = ((main.y + main.height + margin) as u32).min(img.height());
+        if x1 <= x0 + 8 || y1 <= y0 + 8 {
+            return Ok(faces);
+        }
+        let crop = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
+        let (cx, cy) = (
+            main.x + main.width / 2.0 - x0 as f32,
+            main.y + main.height / 2.0 - y0 as f32,
+        );
+        let again = self.detect(&crop)?;
+        let Some(mut refined) = again
+            .into_iter()
+            .filter(|f| f.x <= cx && cx <= f.x + f.width && f.y <= cy && cy <= f.y + f.height)
+            .max_by(|a, b| a.area().total_cmp(&b.area()))
+        else {
+            return Ok(faces);
+        };
+        refined.x += x0 as f32;
+        refined.y += y0 as f32;
+        for lm in &mut refined.landmarks {
+            lm[0] += x0 as f32;
+            lm[1] += y0 as f32;
+        }
+        if let Some(slot) = faces.iter_mut().find(|f| **f == main) {
+            *slot = refined;
+        }
+        Ok(faces)
+    }
+
     /// The aligned 112×112 crop of a face.
     pub fn align(&self, img: &RgbImage, face: &Face) -> RgbImage {
         align::align(img, &face.landmarks)
     }
 
-    /// Embeddings of the given faces of one image.
+    /// Embeddings (both models) of the given faces of one image.
     pub fn embed(&self, img: &RgbImage, faces: &[Face]) -> Result<Vec<Embedding>, VisionError> {
-        let crops: Vec<RgbImage> = faces.iter().map(|f| self.align(img, f)).collect();
-        let refs: Vec<&RgbImage> = crops.iter().collect();
-        embed::embed(&self.embedder, &refs)
+        if faces.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Each face is embedded with its mirror image and the two vectors averaged: on the
+        // document-vs-selfie development pairs this raised TAR at FAR 0.1 % from 93.6 to 94.8 %.
+        let with_mirror = |crop: RgbImage| {
+            let mirror = image::imageops::flip_horizontal(&crop);
+            [crop, mirror]
+        };
+        let crops: Vec<RgbImage> = faces
+            .iter()
+            .flat_map(|f| with_mirror(self.align(img, f)))
+            .collect();
+        let chips: Vec<RgbImage> = faces
+            .iter()
+            .flat_map(|f| {
+                with_mirror(align::align_to(
+                    img,
+                    &f.landmarks,
+                    &align::DLIB_TEMPLATE,
+                    align::DLIB_SIZE,
+                ))
+            })
+            .collect();
+        let (mobile, dlib) = std::thread::scope(|s| {
+            let dlib = s.spawn(|| {
+                descriptor::describe(&self.descriptor, &chips.iter().collect::<Vec<_>>())
+            });
+            let mobile = embed::embed(&self.embedder, &crops.iter().collect::<Vec<_>>());
+            (mobile, dlib.join())
+        });
+        let dlib = dlib.map_err(|_| VisionError::BadOutput {
+            model: "dlib_resnet",
+            detail: "the embedding thread panicked".into(),
+        })??;
+        let mean = |vs: &[Vec<f32>]| {
+            let mut sum = vs[0].clone();
+            for v in &vs[1..] {
+                for (s, x) in sum.iter_mut().zip(v) {
+                    *s += x;
+                }
+            }
+            embed::unit(&sum)
+        };
+        Ok(mobile?
+            .chunks(2)
+            .zip(dlib.chunks(2))
+            .map(|(m, d)| Embedding {
+                mobilefacenet: mean(m),
+                dlib: mean(d),
+            })
+            .collect())
     }
 
     /// Detects and embeds every face of an image.
@@ -107,10 +212,10 @@ impl FaceEngine {
         let mb = main_face(&fb).ok_or(VisionError::NoFace("second image"))?;
         let ea = self.embed(a, std::slice::from_ref(ma))?;
         let eb = self.embed(b, std::slice::from_ref(mb))?;
-        let cosine = ea[0].cosine(&eb[0]);
+        let similarity = ea[0].similarity(&eb[0]);
         Ok(FaceMatch {
-            confidence: calibrate::confidence(cosine),
-            cosine,
+            confidence: calibrate::confidence(similarity),
+            similarity,
             faces_a: fa,
             faces_b: fb,
         })

@@ -3,8 +3,9 @@
 //! * [`runtime`] loads `libonnxruntime.so` once per process and pools sessions.
 //! * [`detect`] finds faces with 5 landmarks (YuNet).
 //! * [`align`] warps a face to the embedding model's canonical 112×112 crop.
-//! * [`embed`] turns an aligned crop into a unit-length 192-d vector (MobileFaceNet).
-//! * [`calibrate`] maps cosine similarity to a match confidence in [0, 1].
+//! * [`embed`] turns an aligned crop into a unit-length 192-d vector (MobileFaceNet), and
+//!   [`descriptor`] a 150×150 chip into dlib's 128-d descriptor; the two are fused.
+//! * [`calibrate`] fuses the two similarities and maps them to a match confidence in [0, 1].
 //! * [`liveness`] scores a selfie's main face for print and screen attacks (MiniFASNet).
 //! * [`FaceEngine`] ties them together.
 //!
@@ -20,6 +21,7 @@
 
 pub mod align;
 pub mod calibrate;
+pub mod descriptor;
 pub mod detect;
 pub mod embed;
 mod engine;

@@ -133,7 +133,7 @@ fn multiface_finds_the_right_person_in_a_group() {
         .unwrap();
     let scores: Vec<f32> = reports
         .iter()
-        .map(|r| r.embedding.cosine(&obama[0].embedding))
+        .map(|r| r.embedding.similarity(&obama[0].embedding))
         .collect();
     let best = scores.iter().cloned().fold(f32::MIN, f32::max);
     let matches = scores
@@ -171,6 +171,61 @@ fn finds_the_portrait_on_document_photos() {
             "{name}: portrait is {share} of the image"
         );
     }
+}
+
+/// Match confidence of a document's main portrait (re-detected) against a selfie's main face.
+fn document_confidence(document: &str, selfie: &str) -> f32 {
+    let (doc, face) = (fixture(document), fixture(selfie));
+    let portraits = engine().detect_portrait(&doc).unwrap();
+    let portrait = main_face(&portraits).expect("a portrait");
+    let faces = engine().detect(&face).unwrap();
+    let main = main_face(&faces).expect("a face");
+    let a = engine()
+        .embed(&doc, std::slice::from_ref(portrait))
+        .unwrap();
+    let b = engine().embed(&face, std::slice::from_ref(main)).unwrap();
+    idv_vision::calibrate::confidence(a[0].similarity(&b[0]))
+}
+
+#[test]
+fn a_document_portrait_matches_its_holder_and_not_another_person() {
+    let doc = "documents/synthetic-td3-obama.jpg";
+    for selfie in [
+        "faces/face_recognition__obama-720p.jpg",
+        "faces/face_recognition__tests_obama3.jpg",
+        "faces/face_recognition__knn_test__obama1.jpg",
+    ] {
+        let c = document_confidence(doc, selfie);
+        assert!(c >= 0.56, "{selfie}: {c}");
+    }
+    // Women's selfies against a man's passport: rejected (below 0.40).
+    for selfie in [
+        "faces/face_recognition__knn_train__rose_leslie__img1.jpg",
+        "faces/face-api.js__amy__amy1.png",
+        "faces/face-api.js__penny__penny1.png",
+        "faces/face-api.js__bernadette__bernadette1.png",
+    ] {
+        let c = document_confidence(doc, selfie);
+        assert!(c < 0.40, "{selfie}: {c}");
+    }
+}
+
+#[test]
+fn the_ghost_portrait_is_not_the_main_face() {
+    let img = fixture("documents/synthetic-td3-obama-ghost.jpg");
+    let faces = engine().detect_portrait(&img).unwrap();
+    assert_eq!(faces.len(), 2, "{faces:?}");
+    let main = main_face(&faces).unwrap();
+    // The portrait is on the left of the page; the ghost, a third of its size, on the right.
+    assert!(main.x + main.width < img.width() as f32 / 2.0, "{main:?}");
+    let ghost = faces.iter().find(|f| *f != main).unwrap();
+    assert!(ghost.area() < main.area() / 4.0, "{ghost:?} vs {main:?}");
+    assert!(
+        document_confidence(
+            "documents/synthetic-td3-obama-ghost.jpg",
+            "faces/face_recognition__obama-720p.jpg"
+        ) >= 0.56
+    );
 }
 
 /// The whole liveness preprocessing (crop window, OpenCV resize, BGR tensor, softmax, both
