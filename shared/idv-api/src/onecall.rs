@@ -87,8 +87,11 @@ fn detection_block(v: &Verification) -> (Value, f64) {
                 .faces
                 .first()
                 .map_or(0.0, |f| f64::from(f.confidence));
+            // `liveness` (0–100, beyond the seed): the selfie's passive liveness score; null when
+            // no face was found. A capture problem (e.g. SELFIE_TOO_CLOSE) is in the decision.
             let mut b = json!({"faceDetected": !s.faces.faces.is_empty(), "confidence": pct(top),
-                "faceCount": s.faces.faces.len()});
+                "faceCount": s.faces.faces.len(),
+                "liveness": s.liveness.map(|l| pct(f64::from(l)))});
             if s.faces.faces.is_empty() {
                 b["error"] = json!({"code": "NO_FACE_DETECTED", "message": "no face was found in the selfie"});
             }

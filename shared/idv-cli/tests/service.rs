@@ -483,6 +483,11 @@ fn every_dialect_end_to_end() {
         "verify-identity",
     );
     assert_eq!(one["verified"], true, "{one}");
+    // The selfie's liveness (0–100) is reported beside the detection; a live selfie passes.
+    assert!(
+        one["faceDetection"]["liveness"].as_f64().unwrap() >= 30.0,
+        "{one}"
+    );
     let overall = 0.4 * one["document"]["confidence"].as_f64().unwrap()
         + 0.2 * one["faceDetection"]["confidence"].as_f64().unwrap()
         + 0.4 * one["faceMatch"]["confidence"].as_f64().unwrap();
