@@ -21,7 +21,7 @@ pub enum BenchCommand {
             default_value = "tests/fixtures/faces/face_recognition__knn_train__obama__obama.jpg"
         )]
         b: PathBuf,
-        /// A document photo for the document-vs-selfie compare (portrait re-detected).
+        /// A document photo for the document-vs-selfie compare.
         #[arg(
             long,
             default_value = "tests/fixtures/documents/synthetic-td3-obama.jpg"
@@ -141,18 +141,19 @@ fn face(a: &PathBuf, b: &PathBuf, document: &PathBuf, runs: usize) -> Result<()>
             Ok(())
         })?;
         let d_pair = t.elapsed();
-        // Document + selfie as a verification compares them: the portrait detected and
-        // re-detected on the page, the selfie detected, both embedded (two models each).
+        // Document + selfie as a verification compares them: the portrait detected on the
+        // page and the selfie, in parallel, both embedded (two models each, with mirrors).
         let t = Instant::now();
         std::thread::scope(|s| -> Result<()> {
             let page = s.spawn(|| -> Result<()> {
-                let faces = engine.detect_portrait(&doc)?;
+                let faces = engine.detect(&doc)?;
                 let face = main_face(&faces).context("no portrait on the document")?;
                 engine.embed(&doc, std::slice::from_ref(face))?;
                 Ok(())
             });
             engine.analyze(&imgs[0])?;
-            page.join().map_err(|_| anyhow::anyhow!("worker panicked"))??;
+            page.join()
+                .map_err(|_| anyhow::anyhow!("worker panicked"))??;
             Ok(())
         })?;
         let d_doc = t.elapsed();

@@ -40,8 +40,8 @@ pub enum FaceCommand {
         #[arg(long)]
         scores: Option<PathBuf>,
     },
-    /// Evaluate face matching on a CSV of pairs (header path_a,path_b,same). path_a is the
-    /// document or reference image: its main face is re-detected as a portrait.
+    /// Evaluate face matching on a CSV of pairs (header path_a,path_b,same); the main (largest)
+    /// face of each image is compared.
     Eval {
         pairs: PathBuf,
         /// Where to write the ROC/DET plot (SVG); default next to the CSV.
@@ -180,11 +180,7 @@ fn eval(
     profile: &idv_pipeline::Profile,
 ) -> Result<()> {
     let pairs = read_pairs(csv)?;
-    // (path, is the document side): documents are re-detected as portraits.
-    let mut images: Vec<(&PathBuf, bool)> = pairs
-        .iter()
-        .flat_map(|p| [(&p.a, true), (&p.b, false)])
-        .collect();
+    let mut images: Vec<&PathBuf> = pairs.iter().flat_map(|p| [&p.a, &p.b]).collect();
     images.sort();
     images.dedup();
 
@@ -195,33 +191,27 @@ fn eval(
         .progress_chars("=> "),
     );
     bar.set_prefix("embedding");
-    let mut embeddings: HashMap<(&PathBuf, bool), Option<Embedding>> = HashMap::new();
-    for (path, portrait) in images {
+    let mut embeddings: HashMap<&PathBuf, Option<Embedding>> = HashMap::new();
+    for path in images {
         let e = load_image(path).ok().and_then(|img| {
-            let faces = if portrait {
-                engine.detect_portrait(&img).ok()?
-            } else {
-                engine.detect(&img).ok()?
-            };
+            let faces = engine.detect(&img).ok()?;
             let face = main_face(&faces)?;
             engine.embed(&img, std::slice::from_ref(face)).ok()?.pop()
         });
         if e.is_none() {
             bar.suspend(|| eprintln!("no face embedded: {}", path.display()));
         }
-        embeddings.insert((path, portrait), e);
+        embeddings.insert(path, e);
         bar.inc(1);
     }
     bar.finish_and_clear();
 
     let cosines: Vec<Option<[f32; 2]>> = pairs
         .iter()
-        .map(
-            |p| match (&embeddings[&(&p.a, true)], &embeddings[&(&p.b, false)]) {
-                (Some(a), Some(b)) => Some(a.cosines(b)),
-                _ => None,
-            },
-        )
+        .map(|p| match (&embeddings[&p.a], &embeddings[&p.b]) {
+            (Some(a), Some(b)) => Some(a.cosines(b)),
+            _ => None,
+        })
         .collect();
     let (mut genuine, mut impostor, mut failed) = (Vec::new(), Vec::new(), 0usize);
     for (p, c) in pairs.iter().zip(&cosines) {

@@ -147,14 +147,11 @@ fn size(img: &RgbImage) -> ImageSize {
 type Embedded = (FacesReport, Vec<idv_vision::embed::Embedding>);
 
 impl Engines {
-    /// Faces of an image with embeddings of the main face (or of all faces with `all`);
-    /// a document's portrait is re-detected at full resolution (`portrait`).
-    fn faces(&self, img: &RgbImage, all: bool, portrait: bool) -> Result<Embedded, VisionError> {
-        let mut faces = if portrait {
-            self.face.detect_portrait(img)?
-        } else {
-            self.face.detect(img)?
-        };
+    /// Faces of an image with embeddings of the main face (or of all faces with `all`).
+    /// On a document the main face is the portrait: the largest face, not the small ghost
+    /// portrait many documents print beside it.
+    fn faces(&self, img: &RgbImage, all: bool) -> Result<Embedded, VisionError> {
+        let mut faces = self.face.detect(img)?;
         if !all {
             // Main face first, so index 0 is the one embedded.
             if let Some(main) = main_face(&faces).cloned() {
@@ -187,13 +184,10 @@ impl Engines {
                 })
             });
             let reference = reference_img.map(|img| {
-                s.spawn(move || {
-                    let document = input.document.is_some();
-                    self.faces(img, input.multiface && !document, document)
-                })
+                s.spawn(move || self.faces(img, input.multiface && input.document.is_none()))
             });
             let selfie = input.selfie.map(|img| {
-                self.faces(img, false, false).and_then(|(faces, emb)| {
+                self.faces(img, false).and_then(|(faces, emb)| {
                     Ok((SelfieReport::assess(&self.face, img, faces.faces)?, emb))
                 })
             });

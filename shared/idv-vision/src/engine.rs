@@ -84,54 +84,6 @@ impl FaceEngine {
         detect::detect(&self.detector, img)
     }
 
-    /// Faces of a document page, best first, with the main portrait re-detected on a
-    /// full-resolution crop around it.
-    ///
-    /// The first pass sees the page scaled down to the detector's 640 px, where a 150 px
-    /// portrait's landmarks are a few pixels off; detecting again on the portrait's
-    /// surroundings at full resolution gives the landmarks alignment needs. The main portrait
-    /// is the largest face: the small "ghost" portrait many documents print beside it is not.
-    pub fn detect_portrait(&self, img: &RgbImage) -> Result<Vec<Face>, VisionError> {
-        let mut faces = self.detect(img)?;
-        let Some(main) = main_face(&faces).cloned() else {
-            return Ok(faces);
-        };
-        if img.width().max(img.height()) <= detect::INPUT {
-            return Ok(faces);
-        }
-        let margin = 0.75 * main.width.max(main.height);
-        let x0 = (main.x - margin).max(0.0) as u32;
-        let y0 = (main.y - margin).max(0.0) as u32;
-        let x1 = ((main.x + main.width + margin) as u32).min(img.width());
-        let y1 = ((main.y + main.height + margin) as u32).min(img.height());
-        if x1 <= x0 + 8 || y1 <= y0 + 8 {
-            return Ok(faces);
-        }
-        let crop = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
-        let (cx, cy) = (
-            main.x + main.width / 2.0 - x0 as f32,
-            main.y + main.height / 2.0 - y0 as f32,
-        );
-        let again = self.detect(&crop)?;
-        let Some(mut refined) = again
-            .into_iter()
-            .filter(|f| f.x <= cx && cx <= f.x + f.width && f.y <= cy && cy <= f.y + f.height)
-            .max_by(|a, b| a.area().total_cmp(&b.area()))
-        else {
-            return Ok(faces);
-        };
-        refined.x += x0 as f32;
-        refined.y += y0 as f32;
-        for lm in &mut refined.landmarks {
-            lm[0] += x0 as f32;
-            lm[1] += y0 as f32;
-        }
-        if let Some(slot) = faces.iter_mut().find(|f| **f == main) {
-            *slot = refined;
-        }
-        Ok(faces)
-    }
-
     /// The aligned 112×112 crop of a face.
     pub fn align(&self, img: &RgbImage, face: &Face) -> RgbImage {
         align::align(img, &face.landmarks)

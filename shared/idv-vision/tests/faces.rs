@@ -173,10 +173,10 @@ fn finds_the_portrait_on_document_photos() {
     }
 }
 
-/// Match confidence of a document's main portrait (re-detected) against a selfie's main face.
+/// Match confidence of a document's main portrait against a selfie's main face.
 fn document_confidence(document: &str, selfie: &str) -> f32 {
     let (doc, face) = (fixture(document), fixture(selfie));
-    let portraits = engine().detect_portrait(&doc).unwrap();
+    let portraits = engine().detect(&doc).unwrap();
     let portrait = main_face(&portraits).expect("a portrait");
     let faces = engine().detect(&face).unwrap();
     let main = main_face(&faces).expect("a face");
@@ -213,7 +213,7 @@ fn a_document_portrait_matches_its_holder_and_not_another_person() {
 #[test]
 fn the_ghost_portrait_is_not_the_main_face() {
     let img = fixture("documents/synthetic-td3-obama-ghost.jpg");
-    let faces = engine().detect_portrait(&img).unwrap();
+    let faces = engine().detect(&img).unwrap();
     assert_eq!(faces.len(), 2, "{faces:?}");
     let main = main_face(&faces).unwrap();
     // The portrait is on the left of the page; the ghost, a third of its size, on the right.
