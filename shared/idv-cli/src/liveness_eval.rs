@@ -56,6 +56,23 @@ struct Sample {
     verdict: &'static str,
 }
 
+impl Sample {
+    /// An image with no face scored yet (counted as not passing).
+    fn unprocessed(path: &Path) -> Sample {
+        Sample {
+            path: path.to_path_buf(),
+            source: String::new(),
+            live: false,
+            score: None,
+            models: None,
+            capture: None,
+            context: None,
+            face_width: None,
+            verdict: "reject",
+        }
+    }
+}
+
 fn images_under(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {}", dir.display()))?
@@ -77,17 +94,7 @@ fn images_under(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 fn evaluate(engine: &FaceEngine, profile: &Profile, path: &Path) -> Result<Sample> {
     let img = load_image(&path.to_path_buf())?;
     let faces = engine.detect(&img)?;
-    let mut sample = Sample {
-        path: path.to_path_buf(),
-        source: String::new(),
-        live: false,
-        score: None,
-        models: None,
-        capture: None,
-        context: None,
-        face_width: None,
-        verdict: "reject",
-    };
+    let mut sample = Sample::unprocessed(path);
     let Some(main) = main_face(&faces).cloned() else {
         return Ok(sample);
     };
@@ -194,17 +201,7 @@ pub fn run(
             Ok(s) => s,
             Err(e) => {
                 bar.suspend(|| eprintln!("{}: {e:#}", path.display()));
-                Sample {
-                    path: path.clone(),
-                    source: String::new(),
-                    live,
-                    score: None,
-                    models: None,
-                    capture: None,
-                    context: None,
-                    face_width: None,
-                    verdict: "reject",
-                }
+                Sample::unprocessed(&path)
             }
         };
         s.source = source;
