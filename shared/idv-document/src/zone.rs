@@ -55,6 +55,10 @@ pub enum ZoneError {
     NotFound,
     #[error("machine-readable zone is malformed: {0}")]
     Malformed(String),
+    /// Text shaped like a zone whose every check digit disagrees (e.g. printed lines on a
+    /// licence front): not taken as an MRZ.
+    #[error("text shaped like a machine-readable zone, but none of its check digits agrees")]
+    NoCheckDigitAgrees,
 }
 
 impl Zone {
@@ -95,10 +99,20 @@ impl Zone {
         {
             parsed = p;
         }
+        let c = &parsed.checks;
+        let digits = [
+            c.document_number,
+            c.date_of_birth,
+            c.date_of_expiry,
+            c.personal_number,
+            c.composite,
+        ];
+        if !digits.contains(&Some(true)) {
+            return Err(ZoneError::NoCheckDigitAgrees);
+        }
         let lines: Vec<String> = parsed.mrz_lines.lines().map(str::to_owned).collect();
         let before: Vec<&str> = input.lines().collect();
         let repairs = diff(&before, &lines);
-        let c = &parsed.checks;
         Ok(Zone {
             format: format_name(&parsed.format),
             valid: parsed.valid(),
@@ -362,6 +376,17 @@ mod tests {
             from: '1',
             to: 'I'
         }));
+    }
+
+    #[test]
+    fn a_zone_whose_every_check_digit_fails_is_not_taken() {
+        // Every check digit of the specimen changed: text shaped like a zone, but no MRZ.
+        let wrong = TD3
+            .replace("C36UTO", "C35UTO")
+            .replace("7408122F1204159", "7408123F1204158");
+        let wrong = wrong.replace("<<<<<10", "<<<<<29");
+        let z = Zone::read(&wrong);
+        assert_eq!(z.unwrap_err(), ZoneError::NoCheckDigitAgrees, "{wrong}");
     }
 
     #[test]
