@@ -7,19 +7,20 @@
 //!
 //! The confidence is a logistic function of the fused similarity, `1 / (1 + e^-(A·s + B))`,
 //! anchored so that the Kairos bands read as false-accept rates on document-vs-selfie pairs:
-//! confidence 0.56 (pass) where 0.1 % of impostors remain, 0.40 (review) where 1 % remain.
+//! confidence 0.56 (pass) where at most 0.1 % of impostors remain, 0.40 (review) where at most
+//! 1 % remain, each with 95 % confidence on the fitting set.
 //! All four constants were fitted by `idv face eval --fit` on 322 people (LFW A–C rendered as
 //! document portraits against their other photos; 621 genuine, 103,362 impostor pairs) and
 //! checked on 258 others (D–G); the README gives both sets' figures.
 
 /// Slope of the anchored logistic (see the module doc and the README for the data).
-pub const A: f32 = 1.1444;
+pub const A: f32 = 1.1113;
 /// Intercept of the anchored logistic.
-pub const B: f32 = -2.7257;
+pub const B: f32 = -2.6722;
 
 /// Impostor cosine mean and standard deviation of MobileFaceNet (embedding averaged with the
 /// mirrored face's), over the fitting set's impostor pairs.
-pub const MOBILEFACENET_IMPOSTOR: (f32, f32) = (0.0091, 0.1436);
+pub const MOBILEFACENET_IMPOSTOR: (f32, f32) = (0.0096, 0.1438);
 /// Impostor cosine mean and standard deviation of dlib's descriptor.
 pub const DLIB_IMPOSTOR: (f32, f32) = (0.8441, 0.0337);
 
@@ -39,8 +40,8 @@ fn logistic(a: f32, b: f32, x: f32) -> f32 {
 }
 
 /// The logistic `(A, B)` that gives confidence 0.56 at fused similarity `t_pass` and 0.40 at
-/// `t_review`: with `t_pass` and `t_review` the scores a share of 0.1 % and 1 % of impostors
-/// reach, the Kairos bands read as false-accept rates (`idv face eval --fit` prints them).
+/// `t_review`: with `t_pass` and `t_review` the scores that 0.1 % and 1 % of impostors reach,
+/// the Kairos bands read as false-accept rates (`idv face eval --fit` finds them).
 pub fn anchored(t_pass: f32, t_review: f32) -> (f32, f32) {
     let logit = |p: f32| (p / (1.0 - p)).ln();
     let a = (logit(0.56) - logit(0.40)) / (t_pass - t_review);
