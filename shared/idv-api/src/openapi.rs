@@ -193,7 +193,11 @@ pub const ROUTES: &[Route] = &[
         summary: "Presigned upload: returns {key, url, method, headers, expiresAt, maxBytes}",
         body: Some((
             JS,
-            &[("contentType", "image/jpeg|image/png|image/webp", false)],
+            &[(
+                "contentType",
+                "image/jpeg|image/png|image/webp|image/bmp",
+                false,
+            )],
         )),
     },
     Route {

@@ -342,6 +342,7 @@ pub async fn image(
     let ct = match idv_image::sniff_format(&bytes) {
         Some(image::ImageFormat::Png) => "image/png",
         Some(image::ImageFormat::WebP) => "image/webp",
+        Some(image::ImageFormat::Bmp) => "image/bmp",
         _ => "image/jpeg",
     };
     Ok(([(header::CONTENT_TYPE, ct)], bytes).into_response())

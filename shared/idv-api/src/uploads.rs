@@ -16,7 +16,7 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-const CONTENT_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
+const CONTENT_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/webp", "image/bmp"];
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -38,7 +38,7 @@ pub async fn create(
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "UNSUPPORTED_IMAGE_FORMAT",
-            "contentType must be image/jpeg, image/png or image/webp",
+            "contentType must be image/jpeg, image/png, image/webp or image/bmp",
         ));
     }
     let key = format!("{}/uploads/{}", tenant.0, uuid::Uuid::new_v4());

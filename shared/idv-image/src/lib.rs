@@ -1,7 +1,7 @@
 //! Image intake shared by every part of idv.
 //!
 //! Every image that enters idv goes through [`decode`]: the format is sniffed from the bytes
-//! (JPEG, PNG and WebP only), the byte size and the declared pixel dimensions are checked
+//! (JPEG, PNG, WebP and BMP — phones and scanners send BMP — nothing else), the byte size and the declared pixel dimensions are checked
 //! against [`Limits`] *before* any pixel is decoded (so a decompression bomb costs nothing),
 //! then the image is decoded and its EXIF orientation applied, so that phone photos arrive
 //! upright.
@@ -70,7 +70,7 @@ pub enum ImageError {
     #[error("the image is {size} bytes; the limit is {limit}")]
     TooLarge { size: usize, limit: usize },
     /// Not JPEG, PNG or WebP.
-    #[error("unsupported image format: only JPEG, PNG and WebP are accepted")]
+    #[error("unsupported image format: only JPEG, PNG, WebP and BMP are accepted")]
     UnsupportedFormat,
     /// Declared dimensions outside [`Limits`], detected before decoding.
     #[error(
@@ -109,7 +109,7 @@ impl ImageError {
     }
 }
 
-/// Sniffs the format from magic bytes; only the three accepted formats are recognised.
+/// Sniffs the format from magic bytes; only the four accepted formats are recognised.
 pub fn sniff_format(bytes: &[u8]) -> Option<ImageFormat> {
     match bytes {
         [0xFF, 0xD8, 0xFF, ..] => Some(ImageFormat::Jpeg),
@@ -129,6 +129,8 @@ pub fn sniff_format(bytes: &[u8]) -> Option<ImageFormat> {
             b'P',
             ..,
         ] => Some(ImageFormat::WebP),
+        // "BM" and the rest of the 14-byte file header.
+        [b'B', b'M', _, _, _, _, _, _, _, _, _, _, _, _, ..] => Some(ImageFormat::Bmp),
         _ => None,
     }
 }
@@ -201,6 +203,21 @@ mod tests {
     fn decodes_png_within_limits() {
         let img = decode(&png(320, 400), &Limits::SELFIE).unwrap();
         assert_eq!((img.width(), img.height()), (320, 400));
+    }
+
+    #[test]
+    fn decodes_bmp_as_phones_and_scanners_send_it() {
+        let mut bmp = Vec::new();
+        let px: Vec<u8> = (0..400 * 320 * 3).map(|i| (i % 251) as u8).collect();
+        image::codecs::bmp::BmpEncoder::new(&mut bmp)
+            .write_image(&px, 400, 320, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        assert_eq!(sniff_format(&bmp), Some(ImageFormat::Bmp));
+        let img = decode_rgb(&bmp, &Limits::DOCUMENT).unwrap();
+        assert_eq!((img.width(), img.height()), (400, 320));
+        assert_eq!(img.as_raw()[..6], px[..6]);
+        // A truncated BMP is corrupt, not a panic.
+        assert!(decode(&bmp[..60], &Limits::ANY).is_err());
     }
 
     #[test]
