@@ -87,15 +87,10 @@ pub fn run(cmd: FaceCommand) -> Result<()> {
         FaceCommand::Liveness { image, profile } => {
             let profile = liveness_eval::profile(profile.as_deref())?;
             let img = load_image(&image)?;
-            let faces = engine.detect(&img)?;
-            let main = main_face(&faces)
-                .context("no face found in the image")?
-                .clone();
-            let live = engine.liveness(&img, &main)?;
-            let mut ordered = faces.clone();
-            ordered.retain(|f| f != &main);
-            ordered.insert(0, main);
-            let report = idv_pipeline::SelfieReport::assess(&engine, &img, ordered)?;
+            let faces = idv_vision::main_first(engine.detect(&img)?);
+            let (report, live) = idv_pipeline::SelfieReport::assess(&engine, &img, faces)?;
+            let live = live.context("no face found in the image")?;
+            let faces = &report.faces.faces;
             let (decision, details) = liveness_eval::decide(&profile, &report);
             print_json(&json!({
                 "faces_liveness": round4(live.score),

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use idv_pipeline::decision::{self, Detail, Outcome};
 use idv_pipeline::{Profile, SelfieReport};
-use idv_vision::{FaceEngine, main_face};
+use idv_vision::{FaceEngine, main_first};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
@@ -93,24 +93,20 @@ fn images_under(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 
 fn evaluate(engine: &FaceEngine, profile: &Profile, path: &Path) -> Result<Sample> {
     let img = load_image(&path.to_path_buf())?;
-    let faces = engine.detect(&img)?;
+    let faces = main_first(engine.detect(&img)?);
     let mut sample = Sample::unprocessed(path);
-    let Some(main) = main_face(&faces).cloned() else {
+    let (report, Some(live)) = SelfieReport::assess(engine, &img, faces)? else {
         return Ok(sample);
     };
-    let live = engine.liveness(&img, &main)?;
+    let main = &report.faces.faces[0];
     sample.score = Some(live.score);
     sample.models = Some(live.models);
     sample.context = Some(idv_vision::liveness::context(
         img.width(),
         img.height(),
-        &main,
+        main,
     ));
     sample.face_width = Some(main.width);
-    let mut ordered = faces;
-    ordered.retain(|f| f != &main);
-    ordered.insert(0, main);
-    let report = SelfieReport::assess(engine, &img, ordered)?;
     sample.capture = report.capture.map(|c| c.code());
     sample.verdict = decide(profile, &report).0;
     Ok(sample)

@@ -9,7 +9,8 @@ pub mod profile;
 use std::time::Instant;
 
 use idv_document::{DocumentEngine, DocumentReport, Ymd};
-use idv_vision::{CaptureIssue, Face, FaceEngine, VisionError, calibrate, liveness, main_face};
+use idv_vision::liveness::Liveness;
+use idv_vision::{CaptureIssue, Face, FaceEngine, VisionError, calibrate, liveness, main_first};
 use image::RgbImage;
 
 pub use decision::{Decision, DecisionReport, Detail};
@@ -77,25 +78,27 @@ pub struct SelfieReport {
 }
 
 impl SelfieReport {
-    /// Liveness of the main face (`faces[0]`) of a selfie whose faces were detected.
+    /// Liveness of the main face (`faces[0]`) of a selfie whose faces were detected; also
+    /// returns that face's per-model [`Liveness`] for tools that show it.
     pub fn assess(
         engine: &FaceEngine,
         img: &RgbImage,
         faces: Vec<Face>,
-    ) -> Result<SelfieReport, VisionError> {
-        let liveness = match faces.first() {
-            Some(face) => Some(engine.liveness(img, face)?.score),
+    ) -> Result<(SelfieReport, Option<Liveness>), VisionError> {
+        let live = match faces.first() {
+            Some(face) => Some(engine.liveness(img, face)?),
             None => None,
         };
         let capture = liveness::capture_all(img.width(), img.height(), &faces);
-        Ok(SelfieReport {
+        let report = SelfieReport {
             faces: FacesReport {
                 size: size(img),
                 faces,
             },
-            liveness,
+            liveness: live.map(|l| l.score),
             capture,
-        })
+        };
+        Ok((report, live))
     }
 }
 
@@ -154,10 +157,7 @@ impl Engines {
         let mut faces = self.face.detect(img)?;
         if !all {
             // Main face first, so index 0 is the one embedded.
-            if let Some(main) = main_face(&faces).cloned() {
-                faces.retain(|f| f != &main);
-                faces.insert(0, main);
-            }
+            faces = main_first(faces);
         }
         let wanted = if all { faces.len() } else { faces.len().min(1) };
         let embeddings = self.face.embed(img, &faces[..wanted])?;
@@ -188,7 +188,7 @@ impl Engines {
             });
             let selfie = input.selfie.map(|img| {
                 self.faces(img, false).and_then(|(faces, emb)| {
-                    Ok((SelfieReport::assess(&self.face, img, faces.faces)?, emb))
+                    Ok((SelfieReport::assess(&self.face, img, faces.faces)?.0, emb))
                 })
             });
             (

@@ -189,3 +189,17 @@ impl FaceEngine {
 pub fn main_face(faces: &[Face]) -> Option<&Face> {
     faces.iter().max_by(|a, b| a.area().total_cmp(&b.area()))
 }
+
+/// `faces` with the [`main_face`] moved to the front (the others keep their order).
+pub fn main_first(mut faces: Vec<Face>) -> Vec<Face> {
+    if let Some(i) = faces
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.area().total_cmp(&b.1.area()))
+        .map(|(i, _)| i)
+    {
+        let main = faces.remove(i);
+        faces.insert(0, main);
+    }
+    faces
+}

@@ -29,7 +29,7 @@ pub mod liveness;
 pub mod runtime;
 
 pub use detect::{Face, FacePrediction, round4};
-pub use engine::{FaceEngine, FaceMatch, FaceReport, main_face};
+pub use engine::{FaceEngine, FaceMatch, FaceReport, main_face, main_first};
 pub use liveness::{CaptureIssue, Liveness};
 pub use runtime::ModelPaths;
 
