@@ -244,6 +244,23 @@ mod tests {
     }
 
     #[test]
+    fn liveness_is_judged_only_when_the_capture_allows() {
+        let p = profile::find("optimal-v0").unwrap();
+        let d = decide(&p, None, false, None, Some(&selfie(0.01)), None);
+        assert_eq!(d.details[0].code, "FAILED_SELFIE_LIVENESS");
+        assert_eq!(
+            d.details[0].description,
+            "Selfie liveness threshold failed: 0.15 < 0.01 (actual) < 0.3"
+        );
+        let mut close = selfie(0.01).unwrap();
+        close.capture = Some(CaptureIssue::TooClose);
+        let d = decide(&p, None, false, None, Some(&Ok(close)), None);
+        assert_eq!(d.details.len(), 1);
+        assert_eq!(d.details[0].code, "SELFIE_TOO_CLOSE");
+        assert_eq!(d.outcome(), Outcome::Review);
+    }
+
+    #[test]
     fn bands_give_reject_review_or_pass() {
         let p = profile::find("optimal-v0").unwrap();
         let d = decide(
