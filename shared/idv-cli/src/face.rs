@@ -324,8 +324,7 @@ fn fit_calibration(pairs: &[Pair], cosines: &[Option<[f32; 2]>]) {
     let safe = |far: f64| far - 1.645 * (far * (1.0 - far) / n).sqrt();
     let (t_pass, t_review) = (at_far(safe(1e-3)), at_far(safe(1e-2)));
     let (a, b) = calibrate::anchored(t_pass as f32, t_review as f32);
-    let (a, b) = (f64::from(a), f64::from(b));
-    let conf = |t: f64| 1.0 / (1.0 + (-(a * t + b)).exp());
+    let conf = |t: f64| calibrate::logistic(a, b, t as f32);
     eprintln!(
         "fusion fit on {} impostor pairs: MOBILEFACENET_IMPOSTOR = ({m0:.4}, {s0:.4}), DLIB_IMPOSTOR = ({m1:.4}, {s1:.4})",
         impostors.len()

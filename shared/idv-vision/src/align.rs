@@ -103,28 +103,31 @@ pub fn align_to(
 ) -> RgbImage {
     let forward = Similarity::estimate(landmarks, template);
     let scale = (forward.a * forward.a + forward.b * forward.b).sqrt();
-    if scale < SHRINK_PREFILTER {
-        // Shrinking a large face with a 2-tap bilinear warp aliases fine detail (print
-        // screens, hair, noise); shrink the face's surroundings with an averaging filter first.
-        // On the LFW document pairs: TAR at FAR 0.1 % 95.7 → 96.1 % (fit), 95.8 → 96.2 % (held out).
-        return align_shrunk(img, landmarks, template, size, scale);
-    }
-    let inv = forward.inverse();
-    warp(img, size, size, |p| inv.apply(p))
+    // Shrinking a large face with a 2-tap bilinear warp aliases fine detail (print screens,
+    // hair, noise); shrink the face's surroundings with an averaging filter first. On the LFW
+    // document pairs: TAR at FAR 0.1 % 95.7 → 96.1 % (fit), 95.8 → 96.2 % (held out).
+    let shrunk = (scale < SHRINK_PREFILTER)
+        .then(|| align_shrunk(img, landmarks, template, size, scale))
+        .flatten();
+    shrunk.unwrap_or_else(|| {
+        let inv = forward.inverse();
+        warp(img, size, size, |p| inv.apply(p))
+    })
 }
 
 /// Below this scale (crop pixels per source pixel) the face is shrunk first.
 const SHRINK_PREFILTER: f32 = 0.8;
 
 /// [`align_to`] for a face much larger than the crop: the region around the landmarks is
-/// resized by `scale` with [`idv_image::resize`] (an averaging filter), then warped.
+/// resized by `scale` with [`idv_image::resize`] (an averaging filter), then warped. `None`
+/// when that region is empty (landmarks outside the image).
 fn align_shrunk(
     img: &RgbImage,
     landmarks: &[[f32; 2]; 5],
     template: &[[f32; 2]; 5],
     size: u32,
     scale: f32,
-) -> RgbImage {
+) -> Option<RgbImage> {
     // The crop covers `size` template pixels around the landmarks, plus a margin.
     let reach = size as f32 / scale;
     let (mut cx, mut cy) = (0.0, 0.0);
@@ -137,8 +140,7 @@ fn align_shrunk(
     let x1 = ((cx + reach) as u32).min(img.width());
     let y1 = ((cy + reach) as u32).min(img.height());
     if x1 <= x0 + 1 || y1 <= y0 + 1 {
-        let inv = Similarity::estimate(landmarks, template).inverse();
-        return warp(img, size, size, |p| inv.apply(p));
+        return None;
     }
     let region = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
     let w = (((x1 - x0) as f32 * scale).round() as u32).max(1);
@@ -147,7 +149,7 @@ fn align_shrunk(
     let (sx, sy) = (w as f32 / (x1 - x0) as f32, h as f32 / (y1 - y0) as f32);
     let moved = landmarks.map(|p| [(p[0] - x0 as f32) * sx, (p[1] - y0 as f32) * sy]);
     let inv = Similarity::estimate(&moved, template).inverse();
-    warp(&small, size, size, |p| inv.apply(p))
+    Some(warp(&small, size, size, |p| inv.apply(p)))
 }
 
 /// Builds a `width`×`height` image whose pixel (u, v) is `img` sampled bilinearly at

@@ -35,7 +35,8 @@ pub fn confidence(similarity: f32) -> f32 {
     logistic(A, B, similarity)
 }
 
-fn logistic(a: f32, b: f32, x: f32) -> f32 {
+/// `1 / (1 + e^-(a·x + b))`: the confidence for constants `(a, b)` (see [`anchored`]).
+pub fn logistic(a: f32, b: f32, x: f32) -> f32 {
     1.0 / (1.0 + (-(a * x + b)).exp())
 }
 

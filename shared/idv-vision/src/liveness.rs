@@ -10,8 +10,9 @@
 //! resized to 80×80 with OpenCV's plain bilinear `INTER_LINEAR` ([`resize_linear`]), BGR planes
 //! of 0–255 floats, softmax, P(live) = class 1.
 //!
-//! The models need room around the face. [`capture`] says when a selfie cannot be judged:
-//! the face fills the frame, is cut by the border, or is too small.
+//! The models need room around the face. [`capture_all`] says when a selfie cannot be judged:
+//! the face fills the frame, is cut by the border, is too small, or shares the frame with a
+//! second face nearly as large.
 
 use image::RgbImage;
 use ort::value::TensorRef;
