@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::aamva::Aamva;
 use crate::date::Ymd;
 use crate::iso2::ALPHA2;
 use crate::zone::Zone;
@@ -12,7 +13,7 @@ pub struct Field<T> {
     pub value: T,
     /// In [0, 1]: 1 for values covered by a verified check digit.
     pub confidence: f64,
-    /// Where it was read: `mrz` or `viz` (the visual zone).
+    /// Where it was read: `mrz`, `barcode` (a PDF417 symbol) or `viz` (the printed fields).
     pub source: &'static str,
 }
 
@@ -52,6 +53,18 @@ pub struct DocumentData {
     pub document_type: Text,
     pub document_name: Text,
     pub place_of_birth: Text,
+    /// The holder's address on one line.
+    pub address: Text,
+    pub address_street: Text,
+    /// A second street line (apartment, suite), where printed.
+    pub address_street2: Text,
+    pub address_city: Text,
+    /// State, province or region code.
+    pub address_state: Text,
+    pub address_postal_code: Text,
+    pub issuing_authority: Text,
+    /// Driving-licence class(es).
+    pub vehicle_class: Text,
 }
 
 /// ISO 3166-1 alpha-2 for an ICAO alpha-3 code (incl. `D` and the British codes).
@@ -78,6 +91,93 @@ pub fn document_kind(code: &str) -> &'static str {
 }
 
 impl DocumentData {
+    /// Sets the date field group (`dob`, `expiry` or `issued`) from a date.
+    fn set_date(&mut self, which: &str, date: Ymd, confidence: f64, source: &'static str, today: Ymd) {
+        let text = Some(Field {
+            value: date.to_string(),
+            confidence,
+            source,
+        });
+        let num = |v: i64| {
+            Some(Field {
+                value: v,
+                confidence,
+                source,
+            })
+        };
+        let (y, m, d) = (num(date.year.into()), num(date.month.into()), num(date.day.into()));
+        match which {
+            "dob" => {
+                (self.dob, self.dob_year, self.dob_month, self.dob_day) = (text, y, m, d);
+                self.age = num(date.years_until(today).into());
+            }
+            "expiry" => {
+                (self.expiry, self.expiry_year, self.expiry_month, self.expiry_day) = (text, y, m, d);
+                self.days_to_expiry = num(date.days() - today.days());
+            }
+            _ => {
+                (self.issued, self.issued_year, self.issued_month, self.issued_day) = (text, y, m, d);
+                self.days_from_issue = num(today.days() - date.days());
+            }
+        }
+    }
+
+    /// Fills the fields of an AAMVA barcode (US/Canadian licence or ID card back).
+    pub fn from_aamva(a: &Aamva, today: Ymd) -> DocumentData {
+        // Error-corrected by the symbol, but not checked against anything else.
+        const CONFIDENCE: f64 = 0.98;
+        let text = |v: Option<&str>| -> Text {
+            v.map(str::trim).filter(|v| !v.is_empty()).map(|v| Field {
+                value: v.to_owned(),
+                confidence: CONFIDENCE,
+                source: "barcode",
+            })
+        };
+        let mut d = DocumentData {
+            first_name: text(a.first_name.as_deref()),
+            middle_name: text(a.middle_name.as_deref()),
+            last_name: text(a.last_name.as_deref()),
+            document_number: text(a.document_number.as_deref()),
+            sex: text(a.sex.as_deref()),
+            address: text(a.address_line().as_deref()),
+            address_street: text(a.address.street.as_deref()),
+            address_street2: text(a.address.street2.as_deref()),
+            address_city: text(a.address.city.as_deref()),
+            address_state: text(a.address.state.as_deref()),
+            address_postal_code: text(a.address.postal_code.as_deref()),
+            vehicle_class: text(a.vehicle_class.as_deref()),
+            issuing_authority: text(a.address.state.as_deref()),
+            document_type: text(Some(a.document_type())),
+            ..DocumentData::default()
+        };
+        let full: Vec<&str> = [&a.first_name, &a.middle_name, &a.last_name]
+            .into_iter()
+            .filter_map(|n| n.as_deref())
+            .collect();
+        d.full_name = text(Some(&full.join(" ")));
+        for (which, date) in [("dob", a.dob), ("expiry", a.expiry), ("issued", a.issued)] {
+            if let Some(date) = date {
+                d.set_date(which, date, CONFIDENCE, "barcode", today);
+            }
+        }
+        if let Some(c) = a.country.as_deref() {
+            d.country_iso3 = text(Some(c));
+            d.country_iso2 = alpha2(c).and_then(|n| text(Some(n)));
+            d.country_full = country_name(c).and_then(|n| text(Some(n)));
+        }
+        let kind = if a.document_type() == "id_card" {
+            "identification card"
+        } else {
+            "driving licence"
+        };
+        let name = match (a.address.state.as_deref(), d.country_full.as_ref()) {
+            (Some(s), Some(c)) => format!("{} ({s}) {kind}", c.value),
+            _ => kind.to_owned(),
+        };
+        d.document_name = text(Some(&name));
+        d
+    }
+
     /// Fills the fields the MRZ holds. `today` sets age and days to expiry.
     pub fn from_zone(zone: &Zone, today: Ymd) -> DocumentData {
         let p = &zone.parsed;

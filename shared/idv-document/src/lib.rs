@@ -8,13 +8,16 @@
 //! * [`checks`] turns findings into stable codes (`DOCUMENT_EXPIRED`, `FAKE_ID`, …).
 //! * [`DocumentEngine`] reads a front (and optional back) photo end to end.
 
+pub mod aamva;
 pub mod checks;
 pub mod data;
 pub mod date;
 mod iso2;
 pub mod ocr;
+pub mod pdf417;
 pub mod quality;
 pub mod specimens;
+pub mod truth;
 pub mod zone;
 
 mod engine;
