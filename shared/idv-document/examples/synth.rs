@@ -9,7 +9,11 @@
 //! ```sh
 //! cargo run --release -p idv-document --example synth -- OUT_DIR [COUNT] [SEED]
 //! cargo run --release -p idv-document --example synth -- --portraits PEOPLE_DIR OUT_DIR [SEED]
+//! cargo run --release -p idv-document --example synth -- --backs AAMVA_DIR OUT_DIR [SEED] [PER]
 //! ```
+//! `--backs` photographs licence backs: each `NAME.png` PDF417 render of `AAMVA_DIR` is put on
+//! a card with printed lines, turned by up to ±12° (or upside down), and given one of
+//! perspective, blur or JPEG 55–85, at a size of 650–1300 px for the card; each photo's JSON is the payload's ground truth.
 //! `--portraits` makes document-vs-selfie pairs for face-match evaluation: `PEOPLE_DIR` has
 //! one folder per person (LFW's layout); each person's first photo becomes the portrait of a
 //! TD3 page (tight crop, 120–200 px face, grayscale / halftone / guilloche print, a small
@@ -533,6 +537,110 @@ fn photograph(doc: &RgbImage, kind: &str, rng: &mut Rng) -> (RgbImage, Option<u8
     (img, quality)
 }
 
+/// A licence back: a pale card with a few printed lines and the PDF417 render below them.
+fn render_back(barcode: &RgbImage, fonts: &Fonts, rng: &mut Rng) -> RgbImage {
+    let (w, h) = (1012u32, 638u32);
+    let tint = [
+        rng.range(215.0, 250.0),
+        rng.range(215.0, 250.0),
+        rng.range(215.0, 250.0),
+    ];
+    let mut card = RgbImage::from_fn(w, h, |x, y| {
+        let wave = ((x as f32 * 0.05).sin() + (y as f32 * 0.07).cos()) * 4.0;
+        Rgb(tint.map(|t| (t + wave).clamp(0.0, 255.0) as u8))
+    });
+    let small = pen(&fonts.sans, 18.0, [40, 40, 60]);
+    let lines = [
+        "ORGAN DONOR  Y    VETERAN",
+        "RESTRICTIONS: CORRECTIVE LENSES",
+        "ENDORSEMENTS: NONE",
+    ];
+    for (i, line) in lines.iter().enumerate() {
+        draw_text(&mut card, &small, 40.0, 24.0 + 26.0 * i as f32, line);
+    }
+    // The symbol, scaled to 88–94 % of the card's width, below the text, on white.
+    let bw = (w as f32 * rng.range(0.88, 0.94)) as u32;
+    let bh = (barcode.height() as f32 * bw as f32 / barcode.width() as f32) as u32;
+    let bh = bh.min(h - 120);
+    let symbol = image::imageops::resize(barcode, bw, bh, image::imageops::FilterType::Triangle);
+    let (x0, y0) = ((w - bw) / 2, h - bh - 24);
+    image::imageops::replace(&mut card, &symbol, x0.into(), y0.into());
+    card
+}
+
+/// Photographs of licence backs made from AAMVA renders (`NAME.png` + `NAME.json`).
+fn backs(dir: &Path, out: &Path, seed: u64, per: usize, fonts: &Fonts) {
+    std::fs::create_dir_all(out).expect("create OUT_DIR");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("AAMVA_DIR")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("json"))
+        .filter(|p| p.with_extension("png").exists())
+        .collect();
+    names.sort();
+    let mut rng = Rng(seed.max(1));
+    let kinds = ["rotation", "perspective", "blur", "jpeg", "upside-down"];
+    let mut n = 0;
+    for json in &names {
+        let barcode = image::open(json.with_extension("png"))
+            .expect("render")
+            .to_rgb8();
+        let mut truth: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(json).expect("truth")).expect("json");
+        for k in 0..per {
+            let kind = kinds[(n + k) % kinds.len()];
+            let card = render_back(&barcode, fonts, &mut rng);
+            let (w, h) = (card.width() as f32, card.height() as f32);
+            let margin = 0.1 * w;
+            let (ow, oh) = ((w + 2.0 * margin) as u32, (h + 2.0 * margin) as u32);
+            let center = [ow as f32 / 2.0, oh as f32 / 2.0];
+            let mut corners = [
+                [margin, margin],
+                [margin + w, margin],
+                [margin + w, margin + h],
+                [margin, margin + h],
+            ];
+            // Every photo is turned by up to 12°, and mildly off-square.
+            let j = if kind == "perspective" { 0.05 } else { 0.015 } * w;
+            corners = corners.map(|[x, y]| [x + rng.range(-j, j), y + rng.range(-j, j)]);
+            let mut deg = rng.range(-12.0, 12.0);
+            if kind == "upside-down" {
+                deg += 180.0;
+            }
+            let mut img = place(&card, rotate(corners, center, deg), ow, oh, &mut rng);
+            if kind == "blur" {
+                img = image::imageops::blur(&img, rng.range(0.6, 1.2));
+            }
+            // Photos arrive at many sizes: the card 650–1300 px wide.
+            let size = rng.range(0.65, 1.3);
+            img = image::imageops::resize(
+                &img,
+                (img.width() as f32 * size) as u32,
+                (img.height() as f32 * size) as u32,
+                image::imageops::FilterType::Triangle,
+            );
+            let quality = if kind == "jpeg" {
+                55 + rng.below(30) as u8
+            } else {
+                90
+            };
+            let stem = json.file_stem().and_then(|s| s.to_str()).unwrap_or("back");
+            let name = format!("{stem}-{k}-{kind}");
+            let mut jpeg = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality)
+                .encode_image(&img)
+                .expect("encode");
+            std::fs::write(out.join(format!("{name}.jpg")), jpeg).expect("write image");
+            truth["image"] = format!("{name}.jpg").into();
+            truth["distortion"] = kind.into();
+            truth["turned"] = deg.into();
+            std::fs::write(out.join(format!("{name}.json")), truth.to_string()).expect("truth");
+        }
+        n += per;
+    }
+    eprintln!("wrote {n} licence backs to {}", out.display());
+}
+
 /// A photo prepared as a printed document portrait: cropped so the face spans 120–200 px of a
 /// 250×320 frame, then one print effect.
 fn printed_portrait(photo: &RgbImage, rng: &mut Rng) -> RgbImage {
@@ -672,6 +780,16 @@ fn main() {
         sans: load_font(SANS),
         bold: load_font(SANS_BOLD),
     };
+    if std::env::args().nth(1).as_deref() == Some("--backs") {
+        let mut args = std::env::args().skip(2);
+        let usage = "usage: synth --backs AAMVA_DIR OUT_DIR [SEED] [PER_PAYLOAD]";
+        let dir = PathBuf::from(args.next().expect(usage));
+        let out = PathBuf::from(args.next().expect(usage));
+        let seed = args.next().map(|s| s.parse().expect("SEED")).unwrap_or(417);
+        let per = args.next().map(|s| s.parse().expect("PER")).unwrap_or(3);
+        backs(&dir, &out, seed, per, &fonts());
+        return;
+    }
     if std::env::args().nth(1).as_deref() == Some("--portraits") {
         let mut args = std::env::args().skip(2);
         let usage = "usage: synth --portraits PEOPLE_DIR OUT_DIR [SEED]";
