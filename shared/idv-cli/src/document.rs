@@ -23,7 +23,8 @@ pub enum DocumentCommand {
         #[arg(long, default_value_t = 18)]
         minimum_age: i64,
     },
-    /// Read every image of DIR that has a ground-truth NAME.json ({"mrz": [lines], "distortion"?}).
+    /// Read every image of DIR that has a ground-truth NAME.json: {"mrz": [lines]} (MRZ
+    /// documents) or {"document_type", "fields": {…}} (any document; field-by-field rates).
     Eval {
         dir: PathBuf,
         /// Exit with an error unless at least this share of documents has every field right.
@@ -75,18 +76,25 @@ pub fn scan_json(r: &DocumentReport) -> Value {
             "repairs": z.repairs,
             "side": r.mrz_side,
         })),
+        "document_type": r.document_type,
+        "barcode": r.barcode,
         "data": r.data,
         "checks": r.checks,
         "quality": r.quality,
     })
 }
 
-/// Ground truth for one evaluation image.
+/// Ground truth for one evaluation image: an MRZ, or fields.
 #[derive(serde::Deserialize)]
 struct Truth {
+    #[serde(default)]
     mrz: Vec<String>,
     #[serde(default)]
     distortion: Option<String>,
+    #[serde(default)]
+    fields: Option<idv_document::truth::TruthFields>,
+    #[serde(default)]
+    document_type: Option<String>,
 }
 
 #[derive(Default)]
@@ -107,8 +115,16 @@ fn eval(engine: &DocumentEngine, dir: &Path) -> Result<f64> {
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
         }
-        let truth: Truth = serde_json::from_str(&std::fs::read_to_string(&path)?)
-            .with_context(|| format!("{}: expected {{\"mrz\": [lines]}}", path.display()))?;
+        let truth: Truth =
+            serde_json::from_str(&std::fs::read_to_string(&path)?).with_context(|| {
+                format!(
+                    "{}: expected {{\"mrz\": [lines]}} or {{\"fields\": {{…}}}}",
+                    path.display()
+                )
+            })?;
+        if truth.mrz.is_empty() && truth.fields.is_none() {
+            continue;
+        }
         let image = ["jpg", "png", "jpeg", "webp"]
             .iter()
             .map(|e| path.with_extension(e))
@@ -117,6 +133,9 @@ fn eval(engine: &DocumentEngine, dir: &Path) -> Result<f64> {
         items.push((image, truth));
     }
     items.sort_by(|a, b| a.0.cmp(&b.0));
+    if items.iter().any(|(_, t)| t.fields.is_some()) {
+        return eval_fields(engine, &items);
+    }
     let bar = ProgressBar::new(items.len() as u64).with_style(
         ProgressStyle::with_template(
             "reading [{bar:40}] {pos}/{len} documents, {elapsed} elapsed, eta {eta}",
@@ -190,6 +209,100 @@ fn eval(engine: &DocumentEngine, dir: &Path) -> Result<f64> {
         json!({"documents": total.documents, "mrz_found": total.found, "mrz_exact": total.exact, "fields_exact": total.fields, "glare_flagged": total.glare, "blur_flagged": total.blurry})
     );
     Ok(total.fields as f64 / total.documents.max(1) as f64)
+}
+
+/// Field-by-field evaluation: per-field exact rates, documents with every field exact,
+/// document-type accuracy and read time.
+fn eval_fields(engine: &DocumentEngine, items: &[(PathBuf, Truth)]) -> Result<f64> {
+    use std::collections::BTreeMap;
+    let bar = ProgressBar::new(items.len() as u64).with_style(
+        ProgressStyle::with_template("reading [{bar:40}] {pos}/{len} documents, eta {eta}")?
+            .progress_chars("=> "),
+    );
+    let settings = CheckSettings::default();
+    let today = Ymd::today();
+    let mut per_field: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut by_kind: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let (mut all_exact, mut typed, mut with_type, mut documents) = (0, 0, 0, 0);
+    let mut times = Vec::new();
+    for (image, truth) in items {
+        let Some(fields) = &truth.fields else {
+            continue;
+        };
+        documents += 1;
+        let img = load_image(image)?;
+        let t = Instant::now();
+        let report = engine.read(&img, None, &settings, today)?;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        let outcome = idv_document::truth::compare(&report.data, fields);
+        for o in &outcome {
+            let e = per_field.entry(o.key).or_default();
+            e.0 += usize::from(o.exact);
+            e.1 += 1;
+        }
+        let exact = outcome.iter().all(|o| o.exact);
+        all_exact += usize::from(exact);
+        let kind = truth.distortion.clone().unwrap_or_else(|| "none".into());
+        let k = by_kind.entry(kind).or_default();
+        k.0 += usize::from(exact);
+        k.1 += 1;
+        if let Some(expected) = &truth.document_type {
+            with_type += 1;
+            typed += usize::from(report.document_type == Some(expected.as_str()));
+        }
+        if !exact
+            || truth
+                .document_type
+                .as_deref()
+                .is_some_and(|e| report.document_type != Some(e))
+        {
+            let wrong: Vec<String> = outcome
+                .iter()
+                .filter(|o| !o.exact)
+                .map(|o| format!("{}: {:?} ≠ {:?}", o.key, o.got, o.expected))
+                .collect();
+            bar.suspend(|| {
+                eprintln!(
+                    "{}: type {:?}; {}",
+                    image.display(),
+                    report.document_type,
+                    wrong.join("; ")
+                )
+            });
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        times
+            .get(((times.len() as f64 * q) as usize).min(times.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    eprintln!(
+        "read time: median {:.1} ms, p95 {:.1} ms",
+        at(0.5),
+        at(0.95)
+    );
+    for (key, (ok, n)) in &per_field {
+        eprintln!("{key:16} {ok:4}/{n:<4} {:5.1} %", pct(*ok, *n));
+    }
+    for (kind, (ok, n)) in &by_kind {
+        eprintln!(
+            "{kind:12} {ok:4}/{n:<4} all fields exact {:5.1} %",
+            pct(*ok, *n)
+        );
+    }
+    let fields: BTreeMap<&str, f64> = per_field
+        .iter()
+        .map(|(k, (ok, n))| (*k, *ok as f64 / *n as f64))
+        .collect();
+    println!(
+        "{}",
+        json!({"documents": documents, "all_fields_exact": all_exact, "document_type_right": typed, "document_type_given": with_type, "field_exact_rate": fields, "median_ms": at(0.5), "p95_ms": at(0.95)})
+    );
+    Ok(all_exact as f64 / documents.max(1) as f64)
 }
 
 fn pct(n: usize, d: usize) -> f64 {

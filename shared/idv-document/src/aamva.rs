@@ -121,9 +121,7 @@ fn header(text: &str) -> Option<(String, u8, &str)> {
 /// True for a three-letter element id (`DAQ`, `DCS`, `ZCA`, …).
 fn is_element_id(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() >= 3
-        && b[..3].iter().all(|c| c.is_ascii_uppercase())
-        && (b[0] == b'D' || b[0] == b'Z')
+    b.len() >= 3 && b[..3].iter().all(|c| c.is_ascii_uppercase()) && (b[0] == b'D' || b[0] == b'Z')
 }
 
 /// Reads an AAMVA payload.
@@ -190,10 +188,7 @@ pub fn parse(payload: &str) -> Result<Aamva, AamvaError> {
     let mut first = get("DAC");
     let mut middle = get("DAD");
     let split_given = |given: &str| -> (Option<String>, Option<String>) {
-        let words: Vec<&str> = given
-            .split([',', ' '])
-            .filter(|w| !w.is_empty())
-            .collect();
+        let words: Vec<&str> = given.split([',', ' ']).filter(|w| !w.is_empty()).collect();
         (
             words.first().map(|w| (*w).to_owned()),
             (words.len() > 1).then(|| words[1..].join(" ")),
@@ -217,9 +212,10 @@ pub fn parse(payload: &str) -> Result<Aamva, AamvaError> {
             // LAST,FIRST,MIDDLE[,SUFFIX] (or LAST,FIRST MIDDLE).
             let parts: Vec<&str> = full.split(',').map(str::trim).collect();
             out.last_name = clean(parts[0]);
-            let given = parts.get(1..3).map(|p| p.join(" ")).unwrap_or_else(|| {
-                parts.get(1).map(|p| (*p).to_owned()).unwrap_or_default()
-            });
+            let given = parts
+                .get(1..3)
+                .map(|p| p.join(" "))
+                .unwrap_or_else(|| parts.get(1).map(|p| (*p).to_owned()).unwrap_or_default());
             (first, middle) = split_given(&given);
             out.suffix = parts.get(3).and_then(|s| clean(s));
         } else {
@@ -237,7 +233,11 @@ pub fn parse(payload: &str) -> Result<Aamva, AamvaError> {
     out.first_name = first;
     out.middle_name = middle;
     out.suffix = out.suffix.or_else(|| get("DCU")).or_else(|| get("DAE"));
-    for (id, name) in [("DDE", "last_name"), ("DDF", "first_name"), ("DDG", "middle_name")] {
+    for (id, name) in [
+        ("DDE", "last_name"),
+        ("DDF", "first_name"),
+        ("DDG", "middle_name"),
+    ] {
         if get(id).as_deref() == Some("T") {
             out.truncated.push(name);
         }
@@ -258,9 +258,11 @@ pub fn parse(payload: &str) -> Result<Aamva, AamvaError> {
     // Address.
     let state = get("DAJ").or_else(|| get("DAO"));
     let canadian = state.as_deref().is_some_and(|s| PROVINCES.contains(&s));
-    out.country = get("DCG")
-        .filter(|c| c == "USA" || c == "CAN")
-        .or_else(|| state.as_ref().map(|_| if canadian { "CAN" } else { "USA" }.into()));
+    out.country = get("DCG").filter(|c| c == "USA" || c == "CAN").or_else(|| {
+        state
+            .as_ref()
+            .map(|_| if canadian { "CAN" } else { "USA" }.into())
+    });
     let postal = get("DAK").or_else(|| get("DAP")).map(|p| {
         let p: String = p.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
         if p.len() >= 5 && p[..5].bytes().all(|b| b.is_ascii_digit()) {

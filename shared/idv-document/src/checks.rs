@@ -57,13 +57,14 @@ fn check(code: &'static str, confidence: f64, decision: Decision, description: S
     }
 }
 
-/// Checks on the read zone and data.
-pub fn zone_checks(zone: &Zone, data: &DocumentData, settings: &CheckSettings) -> Vec<Check> {
+/// `DOCUMENT_EXPIRED` and `UNDERAGE` from the dates read.
+fn dated(data: &DocumentData, settings: &CheckSettings) -> Vec<Check> {
     let mut out = Vec::new();
     if let Some(days) = &data.days_to_expiry
         && days.value < 0
     {
-        let confidence = if days.confidence >= 1.0 { 0.995 } else { 0.7 };
+        // Sure when the date is covered by a check digit or an error-corrected barcode.
+        let confidence = if days.confidence >= 0.98 { 0.995 } else { 0.7 };
         out.push(check(
             "DOCUMENT_EXPIRED",
             confidence,
@@ -71,6 +72,61 @@ pub fn zone_checks(zone: &Zone, data: &DocumentData, settings: &CheckSettings) -
             format!("Document has already expired ({} days ago).", -days.value),
         ));
     }
+    if let Some(age) = &data.age
+        && age.value < settings.minimum_age
+    {
+        out.push(check(
+            "UNDERAGE",
+            age.confidence,
+            Decision::Reject,
+            format!(
+                "Holder is {} years old; the minimum is {}.",
+                age.value, settings.minimum_age
+            ),
+        ));
+    }
+    out
+}
+
+/// Checks on extracted data, whatever it was read from: expiry, age, specimen names.
+pub fn data_checks(data: &DocumentData, settings: &CheckSettings) -> Vec<Check> {
+    let mut out = dated(data, settings);
+    let text = |f: &Option<crate::data::Field<String>>| {
+        f.as_ref()
+            .map(|f| f.value.to_uppercase())
+            .unwrap_or_default()
+    };
+    let given = [text(&data.first_name), text(&data.middle_name)].join(" ");
+    if let Some(why) = specimens::match_specimen(
+        &text(&data.country_iso3),
+        &text(&data.document_number),
+        &text(&data.last_name),
+        given.trim(),
+    ) {
+        out.push(fake(&why));
+    }
+    out
+}
+
+fn fake(why: &str) -> Check {
+    check(
+        "FAKE_ID",
+        1.0,
+        Decision::Reject,
+        format!(
+            "The document uploaded is a fake or sample document, not an authentic document: {why}."
+        ),
+    )
+}
+
+/// `FAKE_ID` when printed text on the document carries a specimen word (SPECIMEN, SAMPLE, …).
+pub fn specimen_text(lines: &[String]) -> Option<Check> {
+    specimens::specimen_word(lines).map(|w| fake(&format!("the document is printed with \"{w}\"")))
+}
+
+/// Checks on the read zone and data.
+pub fn zone_checks(zone: &Zone, data: &DocumentData, settings: &CheckSettings) -> Vec<Check> {
+    let mut out = dated(data, settings);
     if !zone.valid {
         let failed: Vec<&str> = [
             ("document number", zone.checks.document_number),
@@ -99,27 +155,59 @@ pub fn zone_checks(zone: &Zone, data: &DocumentData, settings: &CheckSettings) -
     if let Some(why) =
         specimens::match_specimen(&p.issuing_country, number, &p.surname, &p.given_names)
     {
-        out.push(check(
-            "FAKE_ID",
-            1.0,
-            Decision::Reject,
-            format!("The document uploaded is a fake or sample document, not an authentic document: {why}."),
-        ));
-    }
-    if let Some(age) = &data.age
-        && age.value < settings.minimum_age
-    {
-        out.push(check(
-            "UNDERAGE",
-            age.confidence,
-            Decision::Reject,
-            format!(
-                "Holder is {} years old; the minimum is {}.",
-                age.value, settings.minimum_age
-            ),
-        ));
+        out.push(fake(&why));
     }
     out
+}
+
+/// Disagreements between two reads of one document (front print vs back barcode, printed
+/// fields vs MRZ): `FRONT_BACK_MISMATCH` between sides, `VIZ_MRZ_MISMATCH` between the printed
+/// fields and the MRZ. Only fields both sources read are compared.
+pub fn sources_agree(
+    a: &DocumentData,
+    b: &DocumentData,
+    a_name: &str,
+    b_name: &str,
+) -> Option<Check> {
+    let norm = |f: &Option<crate::data::Field<String>>, key: &str| {
+        f.as_ref().map(|f| crate::truth::normalise(key, &f.value))
+    };
+    let mut diffs = Vec::new();
+    for (name, x, y, key) in [
+        ("surname", &a.last_name, &b.last_name, "last_name"),
+        ("given name", &a.first_name, &b.first_name, "first_name"),
+        ("date of birth", &a.dob, &b.dob, "dob"),
+        (
+            "document number",
+            &a.document_number,
+            &b.document_number,
+            "document_number",
+        ),
+        ("date of expiry", &a.expiry, &b.expiry, "expiry"),
+    ] {
+        if let (Some(x), Some(y)) = (norm(x, key), norm(y, key))
+            && x != y
+        {
+            diffs.push(name);
+        }
+    }
+    let code = if [a_name, b_name].contains(&"MRZ") && [a_name, b_name].contains(&"printed fields")
+    {
+        "VIZ_MRZ_MISMATCH"
+    } else {
+        "FRONT_BACK_MISMATCH"
+    };
+    (!diffs.is_empty()).then(|| {
+        check(
+            code,
+            0.9,
+            Decision::Reject,
+            format!(
+                "The {a_name} and the {b_name} disagree: {}.",
+                diffs.join(", ")
+            ),
+        )
+    })
 }
 
 /// `MRZ_NOT_FOUND` (a document without a readable zone).

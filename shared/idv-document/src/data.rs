@@ -92,7 +92,14 @@ pub fn document_kind(code: &str) -> &'static str {
 
 impl DocumentData {
     /// Sets the date field group (`dob`, `expiry` or `issued`) from a date.
-    fn set_date(&mut self, which: &str, date: Ymd, confidence: f64, source: &'static str, today: Ymd) {
+    fn set_date(
+        &mut self,
+        which: &str,
+        date: Ymd,
+        confidence: f64,
+        source: &'static str,
+        today: Ymd,
+    ) {
         let text = Some(Field {
             value: date.to_string(),
             confidence,
@@ -105,18 +112,32 @@ impl DocumentData {
                 source,
             })
         };
-        let (y, m, d) = (num(date.year.into()), num(date.month.into()), num(date.day.into()));
+        let (y, m, d) = (
+            num(date.year.into()),
+            num(date.month.into()),
+            num(date.day.into()),
+        );
         match which {
             "dob" => {
                 (self.dob, self.dob_year, self.dob_month, self.dob_day) = (text, y, m, d);
                 self.age = num(date.years_until(today).into());
             }
             "expiry" => {
-                (self.expiry, self.expiry_year, self.expiry_month, self.expiry_day) = (text, y, m, d);
+                (
+                    self.expiry,
+                    self.expiry_year,
+                    self.expiry_month,
+                    self.expiry_day,
+                ) = (text, y, m, d);
                 self.days_to_expiry = num(date.days() - today.days());
             }
             _ => {
-                (self.issued, self.issued_year, self.issued_month, self.issued_day) = (text, y, m, d);
+                (
+                    self.issued,
+                    self.issued_year,
+                    self.issued_month,
+                    self.issued_day,
+                ) = (text, y, m, d);
                 self.days_from_issue = num(today.days() - date.days());
             }
         }

@@ -10,6 +10,33 @@ use crate::date::Ymd;
 use crate::ocr::Ocr;
 use crate::quality::{self, Quality};
 use crate::zone::Zone;
+use crate::{aamva, pdf417};
+
+/// What kind of document the caller says it is (the one-call `documentType`); `Auto` decides
+/// from the image.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hint {
+    #[default]
+    Auto,
+    Passport,
+    DriversLicense,
+    NationalId,
+}
+
+/// A PDF417 symbol read from one side.
+#[derive(Debug, Clone, Serialize)]
+pub struct BarcodeReport {
+    pub format: &'static str,
+    /// `front` or `back`.
+    pub side: &'static str,
+    /// AAMVA card design standard version (0: pre-standard header).
+    pub aamva_version: u8,
+    /// Issuer identification number.
+    pub iin: String,
+    /// Degrees the photo was turned to decode it.
+    pub turned: f32,
+}
 
 /// Loaded OCR models; build once per process and share (`Arc<DocumentEngine>`).
 pub struct DocumentEngine {
@@ -19,8 +46,13 @@ pub struct DocumentEngine {
 /// What idv read from a document and what it found wrong with it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DocumentReport {
+    /// What the document is: `passport`, `national_id`, `visa`, `travel_document`,
+    /// `drivers_license`, `id_card`, or `None` when nothing identified it.
+    pub document_type: Option<&'static str>,
     /// The machine-readable zone, when one was read.
     pub mrz: Option<Zone>,
+    /// The AAMVA barcode, when one was read.
+    pub barcode: Option<BarcodeReport>,
     pub data: DocumentData,
     pub checks: Vec<Check>,
     /// Quality of the front photo.
@@ -28,6 +60,9 @@ pub struct DocumentReport {
     /// Which side the MRZ was read from: `front` or `back`.
     pub mrz_side: Option<&'static str>,
 }
+
+/// A side's AAMVA barcode: the symbol and its parsed data.
+type Aamva = (pdf417::Symbol, aamva::Aamva);
 
 impl DocumentEngine {
     /// Loads the OCR models from `models/dist` (see [`ModelPaths::locate`]).
@@ -60,6 +95,19 @@ impl DocumentEngine {
         Ok(Zone::read_ocr(&lines).map_err(|e| e.to_string()))
     }
 
+    /// Reads the AAMVA barcode of one side, if it has one (`thorough`: also when the symbol
+    /// cannot be located, at the cost of more attempts).
+    pub fn read_barcode(img: &RgbImage, thorough: bool) -> Option<Aamva> {
+        let gray = image::imageops::grayscale(img);
+        let symbol = if thorough {
+            pdf417::decode(&gray)?
+        } else {
+            pdf417::decode_located(&gray)?
+        };
+        let data = aamva::parse(&symbol.text).ok()?;
+        Some((symbol, data))
+    }
+
     /// Reads a document: front, and back when given (a TD1 card's MRZ is on the back).
     pub fn read(
         &self,
@@ -68,23 +116,58 @@ impl DocumentEngine {
         settings: &CheckSettings,
         today: Ymd,
     ) -> Result<DocumentReport, VisionError> {
-        // Image quality runs beside the OCR of the front.
-        let (quality, front_zone) = std::thread::scope(|scope| {
+        self.read_as(front, back, settings, today, Hint::Auto)
+    }
+
+    /// [`read`](Self::read) with the caller's word on what the document is: a driving licence
+    /// is searched for a barcode first, a passport never.
+    pub fn read_as(
+        &self,
+        front: &RgbImage,
+        back: Option<&RgbImage>,
+        settings: &CheckSettings,
+        today: Ymd,
+        hint: Hint,
+    ) -> Result<DocumentReport, VisionError> {
+        let barcodes = hint != Hint::Passport;
+        // A first look for a located barcode (a licence back sent as the document): when it
+        // reads, the MRZ search is skipped. Image quality runs beside it all.
+        let (quality, (front_code, front_zone)) = std::thread::scope(|scope| {
             let quality = scope.spawn(|| quality::measure(front));
-            let zone = self.read_zone(front);
+            let code = if barcodes {
+                Self::read_barcode(front, false)
+            } else {
+                None
+            };
+            let zone = match code {
+                Some(_) => Ok(Err("the front carries a barcode".to_owned())),
+                None => self.read_zone(front),
+            };
             (
                 quality.join().unwrap_or(Quality {
                     sharpness: 0.0,
                     glare: 0.0,
                 }),
-                zone,
+                (code, zone),
             )
         });
         let front_zone = front_zone?;
         let mut checks = checks::quality_checks(&quality, settings);
-        let back_zone = match back {
-            Some(b) => Some(self.read_zone(b)?),
+        // No MRZ either: the thorough barcode search (a licence hint asks for it too).
+        let front_code = match front_code {
+            Some(c) => Some(c),
+            None if barcodes && (front_zone.is_err() || hint == Hint::DriversLicense) => {
+                Self::read_barcode(front, true)
+            }
             None => None,
+        };
+        let back_code = match back {
+            Some(b) if barcodes && front_code.is_none() => Self::read_barcode(b, true),
+            _ => None,
+        };
+        let back_zone = match back {
+            Some(b) if back_code.is_none() => Some(self.read_zone(b)?),
+            _ => None,
         };
         let (zone, side, missing) = match (front_zone, back_zone) {
             (Ok(f), Some(Ok(b))) => {
@@ -100,17 +183,44 @@ impl DocumentEngine {
             (Err(_), Some(Ok(b))) => (Some(b), Some("back"), None),
             (Err(e), Some(Err(_))) | (Err(e), None) => (None, None, Some(e)),
         };
-        let data = zone
-            .as_ref()
-            .map(|z| DocumentData::from_zone(z, today))
-            .unwrap_or_default();
+        let code = front_code
+            .map(|c| (c, "front"))
+            .or(back_code.map(|c| (c, "back")));
+        let mut data = DocumentData::default();
+        let mut document_type = None;
+        let mut barcode = None;
+        if let Some(((symbol, a), side)) = &code {
+            data = DocumentData::from_aamva(a, today);
+            document_type = Some(a.document_type());
+            barcode = Some(BarcodeReport {
+                format: "PDF417",
+                side,
+                aamva_version: a.version,
+                iin: a.iin.clone(),
+                turned: symbol.turned,
+            });
+        }
         match (&zone, missing) {
-            (Some(z), _) => checks.extend(checks::zone_checks(z, &data, settings)),
-            (None, Some(why)) => checks.push(checks::zone_missing(&why)),
-            (None, None) => {}
+            (Some(z), _) => {
+                let from_zone = DocumentData::from_zone(z, today);
+                if code.is_some() {
+                    checks.extend(checks::sources_agree(&from_zone, &data, "MRZ", "barcode"));
+                } else {
+                    document_type = Some(crate::data::document_kind(&z.parsed.document_type));
+                    data = from_zone;
+                }
+                checks.extend(checks::zone_checks(z, &data, settings));
+            }
+            (None, Some(why)) if code.is_none() => checks.push(checks::zone_missing(&why)),
+            _ => {}
+        }
+        if zone.is_none() && code.is_some() {
+            checks.extend(checks::data_checks(&data, settings));
         }
         Ok(DocumentReport {
+            document_type,
             mrz: zone,
+            barcode,
             data,
             checks,
             quality,

@@ -25,5 +25,5 @@ mod engine;
 pub use checks::{Check, CheckSettings, Decision};
 pub use data::DocumentData;
 pub use date::Ymd;
-pub use engine::{DocumentEngine, DocumentReport};
+pub use engine::{BarcodeReport, DocumentEngine, DocumentReport, Hint};
 pub use zone::{Zone, ZoneError};

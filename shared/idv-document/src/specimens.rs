@@ -58,6 +58,33 @@ pub const SPECIMEN_NAMES: &[(&str, &str, &str)] = &[
     ("MINTA", "*", "Hungarian specimens"),
 ];
 
+/// Words printed across specimen and sample documents, in the languages issuers use.
+pub const SPECIMEN_WORDS: &[&str] = &[
+    "SPECIMEN",
+    "SAMPLE",
+    "MUSTER",
+    "ESPECIMEN",
+    "ESPÉCIMEN",
+    "SPÉCIMEN",
+    "SPECIMENE",
+    "CAMPIONE",
+    "EXEMPLAR",
+    "VZOR",
+    "MINTA",
+    "WZÓR",
+    "VOID",
+];
+
+/// The first specimen word standing as a whole word in the printed lines.
+pub fn specimen_word(lines: &[String]) -> Option<&'static str> {
+    lines.iter().find_map(|line| {
+        let upper = line.to_uppercase();
+        upper
+            .split(|c: char| !c.is_alphanumeric())
+            .find_map(|w| SPECIMEN_WORDS.iter().copied().find(|s| *s == w))
+    })
+}
+
 /// Why a document looks like a specimen, or `None`.
 pub fn match_specimen(state: &str, number: &str, surname: &str, given: &str) -> Option<String> {
     if SPECIMEN_STATES.contains(&state) {
@@ -95,6 +122,12 @@ mod tests {
         assert!(match_specimen("SWE", "59000002", "SPECIMEN", "SVEN").is_some());
         assert!(match_specimen("FRA", "L898902C3", "DOE", "JANE").is_some());
         assert!(match_specimen("D", "X1", "MUSTERMANN", "ERIKA").is_some());
+    }
+
+    #[test]
+    fn finds_specimen_words_as_whole_words() {
+        assert_eq!(specimen_word(&["Muster / Specimen".into()]), Some("MUSTER"));
+        assert_eq!(specimen_word(&["SAMPLESON ST".into()]), None);
     }
 
     #[test]

@@ -86,19 +86,39 @@ pub fn compare(data: &DocumentData, truth: &TruthFields) -> Vec<FieldOutcome> {
         ("dob", &truth.dob, got(&data.dob)),
         ("expiry", &truth.expiry, got(&data.expiry)),
         ("issued", &truth.issued, got(&data.issued)),
-        ("document_number", &truth.document_number, got(&data.document_number)),
+        (
+            "document_number",
+            &truth.document_number,
+            got(&data.document_number),
+        ),
         ("sex", &truth.sex, got(&data.sex)),
         ("street", &address.street, got(&data.address_street)),
         ("street2", &address.street2, got(&data.address_street2)),
         ("city", &address.city, got(&data.address_city)),
         ("state", &address.state, got(&data.address_state)),
-        ("postal_code", &address.postal_code, got(&data.address_postal_code)),
+        (
+            "postal_code",
+            &address.postal_code,
+            got(&data.address_postal_code),
+        ),
         ("country", &truth.country, got(&data.country_iso3)),
-        ("vehicle_class", &truth.vehicle_class, got(&data.vehicle_class)),
-        ("nationality", &truth.nationality, got(&data.nationality_iso3)),
+        (
+            "vehicle_class",
+            &truth.vehicle_class,
+            got(&data.vehicle_class),
+        ),
+        (
+            "nationality",
+            &truth.nationality,
+            got(&data.nationality_iso3),
+        ),
     ];
     let more = [
-        ("place_of_birth", &truth.place_of_birth, got(&data.place_of_birth)),
+        (
+            "place_of_birth",
+            &truth.place_of_birth,
+            got(&data.place_of_birth),
+        ),
         (
             "issuing_authority",
             &truth.issuing_authority,

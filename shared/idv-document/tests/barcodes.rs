@@ -75,7 +75,10 @@ fn parses_every_field_of_real_aamva_payloads() {
         }
         assert_eq!(Some(a.document_type()), t.document_type.as_deref());
     }
-    eprintln!("{all_exact}/{} payloads with every field exact", jsons.len());
+    eprintln!(
+        "{all_exact}/{} payloads with every field exact",
+        jsons.len()
+    );
     assert_eq!(jsons.len(), 33);
     assert!(all_exact >= 32, "{all_exact}/33");
 }
