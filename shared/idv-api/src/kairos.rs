@@ -67,10 +67,12 @@ pub fn biometric(v: &Verification, reference: &str) -> Value {
 pub fn document(v: &Verification) -> Value {
     part_json(&v.document, |d| {
         json!({
+            "document_type": d.document_type,
             "data": d.data,
             "mrz": d.mrz.as_ref().map(|z| json!({
                 "format": z.format, "lines": z.lines, "valid": z.valid, "side": d.mrz_side,
             })),
+            "barcode": d.barcode,
             "quality": d.quality,
         })
     })

@@ -331,12 +331,12 @@ pub fn id_verification(v: &Verification, sides: usize) -> Value {
     let mut fields = Vec::new();
     let mut warning = String::new();
     let result = match &v.document {
-        Some(Ok(d)) if d.mrz.is_some() => {
+        Some(Ok(d)) if d.document_type.is_some() => {
             let data = serde_json::to_value(&d.data).unwrap_or_default();
-            let z = d.mrz.as_ref().expect("checked");
-            let kind = match z.parsed.document_type.chars().next() {
-                Some('P') => "PASSPORT",
-                Some('V') => "VISA",
+            let kind = match d.document_type {
+                Some("passport") | Some("travel_document") => "PASSPORT",
+                Some("visa") => "VISA",
+                Some("drivers_license") => "DRIVING_LICENSE",
                 _ => "IDENTITY",
             };
             fields.push(field("Normal", "TYPE", kind));
@@ -351,6 +351,12 @@ pub fn id_verification(v: &Verification, sides: usize) -> Value {
                 ("NATIONALITY", "nationality_full"),
                 ("ISSUING_STATE", "country_iso3"),
                 ("PERSONAL_NUMBER", "personal_number"),
+                ("MIDDLE_NAME", "middle_name"),
+                ("ISSUE_DATE", "issued"),
+                ("ADDRESS", "address"),
+                ("PLACE_OF_BIRTH", "place_of_birth"),
+                ("ISSUING_AUTHORITY", "issuing_authority"),
+                ("VEHICLE_CLASS", "vehicle_class"),
             ] {
                 if let Some(s) = data[name]["value"].as_str() {
                     fields.push(field("Normal", code, s));
@@ -358,7 +364,9 @@ pub fn id_verification(v: &Verification, sides: usize) -> Value {
                     fields.push(field("Normal", code, n.to_string()));
                 }
             }
-            fields.push(field("Normal", "MRZ", z.lines.join("\n")));
+            if let Some(z) = &d.mrz {
+                fields.push(field("Normal", "MRZ", z.lines.join("\n")));
+            }
             let has = |c: &str| v.decision.has(c);
             let test = |ok: bool| if ok { "OK" } else { "FAIL" };
             fields.push(field(
@@ -366,16 +374,18 @@ pub fn id_verification(v: &Verification, sides: usize) -> Value {
                 "TEST_EXPIRY_DATE",
                 test(!has("DOCUMENT_EXPIRED")),
             ));
-            fields.push(field(
-                "Validation",
-                "TEST_MRZ_CHECKSUMS",
-                test(!has("MRZ_CHECKSUM_FAILED")),
-            ));
+            if d.mrz.is_some() {
+                fields.push(field(
+                    "Validation",
+                    "TEST_MRZ_CHECKSUMS",
+                    test(!has("MRZ_CHECKSUM_FAILED")),
+                ));
+            }
             fields.push(field("Validation", "TEST_SPECIMEN", test(!has("FAKE_ID"))));
             fields.push(field(
                 "Validation",
                 "TEST_SIDE_CORRESPONDENCE",
-                test(!has("FRONT_BACK_MISMATCH")),
+                test(!has("FRONT_BACK_MISMATCH") && !has("VIZ_MRZ_MISMATCH")),
             ));
             fields.push(field(
                 "Validation",

@@ -20,12 +20,23 @@ fn pct(v: f64) -> f64 {
     (v * 10_000.0).round() / 100.0
 }
 
-fn document_type(code: &str) -> &'static str {
-    match code.chars().next() {
-        Some('P') => "passport",
-        Some('V') => "visa",
-        Some('I') | Some('A') | Some('C') => "national_id",
-        _ => "unknown",
+/// The one-call `documentType`: passport, drivers_license or national_id (a US/Canadian
+/// state ID card counts as a national ID; a visa keeps its own name).
+fn document_type(kind: &str) -> &str {
+    match kind {
+        "travel_document" => "passport",
+        "id_card" => "national_id",
+        k => k,
+    }
+}
+
+/// The caller's `documentType` as an engine hint.
+fn hint(fields: &input::Fields) -> idv_document::Hint {
+    match fields.text("documentType").as_deref() {
+        Some("passport") => idv_document::Hint::Passport,
+        Some("drivers_license") => idv_document::Hint::DriversLicense,
+        Some("national_id") => idv_document::Hint::NationalId,
+        _ => idv_document::Hint::Auto,
     }
 }
 
@@ -38,7 +49,7 @@ fn document_confidence(d: &DocumentReport) -> f64 {
         .flatten()
         .filter_map(|(_, f)| f["confidence"].as_f64())
         .collect();
-    if c.is_empty() || d.mrz.is_none() {
+    if c.is_empty() || d.document_type.is_none() {
         0.0
     } else {
         c.iter().sum::<f64>() / c.len() as f64
@@ -52,18 +63,13 @@ fn document_block(p: &Option<Part<DocumentReport>>) -> (Value, f64) {
                 serde_json::to_value(&d.data).unwrap_or_default()[name]["value"].clone()
             };
             let conf = document_confidence(d);
-            let code = d
-                .mrz
-                .as_ref()
-                .map(|z| z.parsed.document_type.clone())
-                .unwrap_or_default();
             (
                 json!({
-                    "documentType": if d.mrz.is_some() { json!(document_type(&code)) } else { Value::Null },
+                    "documentType": d.document_type.map(document_type),
                     "fullName": f("full_name"), "firstName": f("first_name"), "lastName": f("last_name"),
                     "dateOfBirth": f("dob"), "gender": f("sex"), "nationality": f("nationality_full"),
                     "documentNumber": f("document_number"), "expirationDate": f("expiry"),
-                    "issuingCountry": f("country_iso3"), "address": Value::Null,
+                    "issuingCountry": f("country_iso3"), "address": f("address"),
                     "confidence": pct(conf),
                     "checks": d.checks,
                 }),
@@ -176,6 +182,7 @@ pub async fn verify_identity(
     let profile = state::profile(fields.text("profile").as_deref())?;
     let threshold = profile.face_match.review_below;
     let mut job = OwnedInputs::new(profile);
+    job.document_hint = hint(&fields);
     document_images(&state, &tenant, &fields, &mut job).await?;
     job.selfie = input::image(&state, &tenant, &fields, "faceImage", Limits::SELFIE, true)
         .await?
@@ -211,6 +218,7 @@ pub async fn document_scan(
     let (fields, tenant) = request(&state, &headers, req).await?;
     check_document_type(&fields)?;
     let mut job = OwnedInputs::new(state::profile(fields.text("profile").as_deref())?);
+    job.document_hint = hint(&fields);
     document_images(&state, &tenant, &fields, &mut job).await?;
     let v = state.verify(job).await?;
     Ok(Json(document_block(&v.document).0))

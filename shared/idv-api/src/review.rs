@@ -82,23 +82,45 @@ fn s(v: &Value, name: &str) -> String {
 }
 
 /// LINK's `extractedData`, prefilled from the automatic reading.
-pub fn extracted_data(data: &Value, document_code: &str) -> Value {
-    let kind = match document_code.chars().next() {
-        Some('P') => "PASSPORT",
-        Some('I') | Some('A') | Some('C') => "IDENTITY_CARD",
+pub fn extracted_data(data: &Value, document_type: Option<&str>) -> Value {
+    let kind = match document_type {
+        Some("passport") | Some("travel_document") => "PASSPORT",
+        Some("national_id") | Some("id_card") => "IDENTITY_CARD",
+        Some("drivers_license") => "DRIVING_LICENSE",
+        Some("visa") => "VISA",
         _ => "",
     };
-    let empty_address =
-        json!({"addressLine1": "", "addressLine2": "", "addressLine3": "", "addressLine4": ""});
-    let mut parsed = empty_address.clone();
-    for k in ["city", "postalCode", "stateOrProvince"] {
-        parsed[k] = json!("");
-    }
+    // Street lines, then "CITY, STATE POSTCODE" as the last line (as printed on a card).
+    let region = [s(data, "address_state"), s(data, "address_postal_code")]
+        .into_iter()
+        .filter(|v| !v.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let last_line = [s(data, "address_city"), region]
+        .into_iter()
+        .filter(|v| !v.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let lines: Vec<String> = [
+        s(data, "address_street"),
+        s(data, "address_street2"),
+        last_line,
+    ]
+    .into_iter()
+    .filter(|l| !l.is_empty())
+    .collect();
+    let line = |i: usize| json!(lines.get(i).cloned().unwrap_or_default());
+    let address = json!({"addressLine1": line(0), "addressLine2": line(1), "addressLine3": line(2), "addressLine4": ""});
+    let mut parsed = address.clone();
+    parsed["city"] = json!(s(data, "address_city"));
+    parsed["postalCode"] = json!(s(data, "address_postal_code"));
+    parsed["stateOrProvince"] = json!(s(data, "address_state"));
     json!({
         "documentAttributes": {
             "countryCodeOfIssuance": s(data, "country_iso3"), "dateOfExpiry": s(data, "expiry"),
             "dateOfIssuance": s(data, "issued"), "documentNumber": s(data, "document_number"),
-            "documentType": kind, "issuingAuthority": "", "stateOrProvinceOfIssuance": "",
+            "documentType": kind, "issuingAuthority": s(data, "issuing_authority"),
+            "stateOrProvinceOfIssuance": if kind == "DRIVING_LICENSE" { s(data, "address_state") } else { String::new() },
         },
         "personAttributes": {
             "dateOfBirth": s(data, "dob"), "gender": s(data, "sex"),
@@ -109,7 +131,7 @@ pub fn extracted_data(data: &Value, document_code: &str) -> Value {
             "firstSurname": s(data, "last_name"), "fullName": s(data, "full_name"),
             "givenNames": s(data, "first_name"), "secondSurname": "", "surname": s(data, "last_name"),
         },
-        "address": {"parsedAddress": parsed, "unparsedAddress": empty_address},
+        "address": {"parsedAddress": parsed, "unparsedAddress": address},
     })
 }
 
@@ -134,15 +156,12 @@ pub async fn open_case(
         stored
             .push(json!({"caption": caption, "key": key, "width": w, "height": h, "faces": faces}));
     }
-    let (data, code) = match &v.document {
+    let (data, kind) = match &v.document {
         Some(Ok(d)) => (
             serde_json::to_value(&d.data).unwrap_or_default(),
-            d.mrz
-                .as_ref()
-                .map(|z| z.parsed.document_type.clone())
-                .unwrap_or_default(),
+            d.document_type,
         ),
-        _ => (Value::Null, String::new()),
+        _ => (Value::Null, None),
     };
     let case = json!({
         "id": id, "tenant": tenant, "status": "pending", "received_at": crate::kairos::timestamp(),
@@ -154,7 +173,7 @@ pub async fn open_case(
             "liveness": match &v.selfie { Some(Ok(s)) => json!(s.liveness), _ => Value::Null },
             "data": data,
         },
-        "extractedData": extracted_data(&data, &code),
+        "extractedData": extracted_data(&data, kind),
     });
     state
         .records

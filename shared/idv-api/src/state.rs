@@ -66,6 +66,7 @@ impl AppState {
             engines.verify(&Inputs {
                 document: job.document.as_ref(),
                 document_back: job.document_back.as_ref(),
+                document_hint: job.document_hint,
                 reference: job.reference.as_ref(),
                 selfie: job.selfie.as_ref(),
                 multiface: job.multiface,
@@ -82,6 +83,8 @@ impl AppState {
 pub struct OwnedInputs {
     pub document: Option<image::RgbImage>,
     pub document_back: Option<image::RgbImage>,
+    /// What the caller says the document is (one-call `documentType`).
+    pub document_hint: idv_document::Hint,
     pub reference: Option<image::RgbImage>,
     pub selfie: Option<image::RgbImage>,
     pub multiface: bool,
@@ -93,6 +96,7 @@ impl OwnedInputs {
         OwnedInputs {
             document: None,
             document_back: None,
+            document_hint: idv_document::Hint::Auto,
             reference: None,
             selfie: None,
             multiface: false,

@@ -305,6 +305,7 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
     let v = engines.verify(&Inputs {
         document: Some(&document),
         document_back: back.as_ref(),
+        document_hint: idv_document::Hint::Auto,
         reference: None,
         selfie: Some(&selfie),
         multiface: false,

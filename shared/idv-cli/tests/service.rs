@@ -29,6 +29,8 @@ const DOC: &str = "documents/synthetic-td3-obama.jpg";
 const SELFIE: &str = "faces/face_recognition__obama-720p.jpg";
 const OTHER: &str = "faces/face_recognition__knn_train__biden__biden.jpg";
 const SPECIMEN: &str = "documents/passport-td3.jpg";
+/// A US licence back (California's AAMVA sample payload, expired 2019) photographed turned.
+const LICENCE_BACK: &str = "documents/licence-back-ca.jpg";
 
 struct Server {
     child: Child,
@@ -679,6 +681,85 @@ fn every_dialect_end_to_end() {
 }
 
 /// A 400×400 grey PNG: an image without a face.
+/// A licence back read from its barcode, in every dialect: type, address, expiry.
+#[test]
+fn licence_back_barcode_in_every_dialect() {
+    let dir = std::env::temp_dir().join(format!("idv-licence-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tenant(&dir, "acme");
+    let server = start(&dir);
+    let s = &server;
+    let onecall: &[(&str, &str)] = &[("x-api-key", a["api_key"].as_str().unwrap())];
+    let (st, scan) = s.form(
+        "/v1/document/scan",
+        onecall,
+        &[
+            ("documentImage", file(LICENCE_BACK)),
+            ("documentType", Part::Text("drivers_license".into())),
+        ],
+    );
+    assert_eq!(st, 200, "{scan}");
+    assert_eq!(scan["documentType"], "drivers_license", "{scan}");
+    assert_eq!(scan["lastName"], "HARPER");
+    assert_eq!(scan["documentNumber"], "F1485768");
+    assert_eq!(scan["dateOfBirth"], "1973-07-05");
+    assert_eq!(scan["address"], "671 BLUEBERRY HILL DR, MILPITAS, CA 95035");
+    let checks: Vec<&str> = scan["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["code"].as_str())
+        .collect();
+    assert!(checks.contains(&"DOCUMENT_EXPIRED"), "{checks:?}");
+    assert!(!checks.contains(&"MRZ_NOT_FOUND"), "{checks:?}");
+
+    let kairos: &[(&str, &str)] = &[
+        ("app_id", a["app_id"].as_str().unwrap()),
+        ("app_key", a["app_key"].as_str().unwrap()),
+    ];
+    let (st, j) = s.form(
+        "/v0.1/document-verification",
+        kairos,
+        &[("document", file(LICENCE_BACK))],
+    );
+    assert_eq!(st, 200, "{j}");
+    let id = j["api_req_uuid"].as_str().unwrap().to_string();
+    let doc = s.poll(&format!("/v0.1/document-verification/{id}"), kairos);
+    let d = &doc["response_data"]["document"];
+    assert_eq!(d["document_type"], "drivers_license", "{d}");
+    assert_eq!(d["data"]["address_city"]["value"], "MILPITAS");
+    assert_eq!(d["data"]["vehicle_class"]["value"], "C");
+    assert_eq!(d["data"]["issued"]["value"], "2016-02-02");
+    assert_eq!(d["data"]["issued"]["source"], "barcode");
+    assert_eq!(d["barcode"]["iin"], "636014");
+
+    let (_, tok) = s.json(
+        "/auth/token",
+        &[],
+        json!({"user": a["link_user"], "password": a["link_password"]}),
+    );
+    let bearer = format!("Bearer {}", tok["token"].as_str().unwrap());
+    let (st, v) = s.json(
+        "/identity/verify",
+        &[("authorization", &bearer)],
+        json!({"id": "licence-1", "images": [{"content": std64(LICENCE_BACK)}], "expeditorCountry": "US"}),
+    );
+    assert_eq!(st, 200, "{v}");
+    let field = |code: &str| {
+        v["idVerification"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == code)
+            .map(|f| f["value"].clone())
+    };
+    assert_eq!(field("TYPE"), Some(json!("DRIVING_LICENSE")), "{v}");
+    assert_eq!(field("SURNAME"), Some(json!("HARPER")));
+    assert_eq!(field("VEHICLE_CLASS"), Some(json!("C")));
+    assert_eq!(field("TEST_EXPIRY_DATE"), Some(json!("FAIL")));
+    assert_eq!(field("MRZ"), None);
+}
+
 fn blank_png() -> Vec<u8> {
     let img = image::RgbImage::from_pixel(400, 400, image::Rgb([128, 128, 128]));
     let mut out = std::io::Cursor::new(Vec::new());

@@ -215,6 +215,8 @@ impl DocumentEngine {
             _ => {}
         }
         if zone.is_none() && code.is_some() {
+            // The symbol decoded with its error correction: glare did not hide anything.
+            checks.retain(|c| c.code != "GLARE");
             checks.extend(checks::data_checks(&data, settings));
         }
         Ok(DocumentReport {

@@ -8,7 +8,7 @@ pub mod profile;
 
 use std::time::Instant;
 
-use idv_document::{DocumentEngine, DocumentReport, Ymd};
+use idv_document::{DocumentEngine, DocumentReport, Hint, Ymd};
 use idv_vision::liveness::Liveness;
 use idv_vision::{CaptureIssue, Face, FaceEngine, VisionError, calibrate, liveness, main_first};
 use image::RgbImage;
@@ -117,6 +117,8 @@ pub struct MatchReport {
 pub struct Inputs<'a> {
     pub document: Option<&'a RgbImage>,
     pub document_back: Option<&'a RgbImage>,
+    /// What the caller says the document is.
+    pub document_hint: Hint,
     /// A reference photo compared with the selfie instead of the document portrait
     /// (biometric verification). Ignored when `document` is given.
     pub reference: Option<&'a RgbImage>,
@@ -179,7 +181,13 @@ impl Engines {
             let document = input.document.map(|front| {
                 s.spawn(move || {
                     self.document
-                        .read(front, input.document_back, &settings, input.today)
+                        .read_as(
+                            front,
+                            input.document_back,
+                            &settings,
+                            input.today,
+                            input.document_hint,
+                        )
                         .map_err(PartError::engine)
                 })
             });
