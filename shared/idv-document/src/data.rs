@@ -92,7 +92,7 @@ pub fn document_kind(code: &str) -> &'static str {
 
 impl DocumentData {
     /// Sets the date field group (`dob`, `expiry` or `issued`) from a date.
-    fn set_date(
+    pub(crate) fn set_date(
         &mut self,
         which: &str,
         date: Ymd,
@@ -139,6 +139,27 @@ impl DocumentData {
                     self.issued_day,
                 ) = (text, y, m, d);
                 self.days_from_issue = num(today.days() - date.days());
+            }
+        }
+    }
+
+    /// Takes from `other` the descriptive fields this read lacks (address, authority,
+    /// classes, place of birth, middle name): a machine-readable source wins where both read.
+    pub fn fill_missing(&mut self, other: &DocumentData) {
+        for (mine, theirs) in [
+            (&mut self.address, &other.address),
+            (&mut self.address_street, &other.address_street),
+            (&mut self.address_street2, &other.address_street2),
+            (&mut self.address_city, &other.address_city),
+            (&mut self.address_state, &other.address_state),
+            (&mut self.address_postal_code, &other.address_postal_code),
+            (&mut self.issuing_authority, &other.issuing_authority),
+            (&mut self.vehicle_class, &other.vehicle_class),
+            (&mut self.place_of_birth, &other.place_of_birth),
+            (&mut self.middle_name, &other.middle_name),
+        ] {
+            if mine.is_none() {
+                mine.clone_from(theirs);
             }
         }
     }

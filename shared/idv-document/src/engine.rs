@@ -10,7 +10,10 @@ use crate::date::Ymd;
 use crate::ocr::Ocr;
 use crate::quality::{self, Quality};
 use crate::zone::Zone;
-use crate::{aamva, pdf417};
+use crate::{aamva, pdf417, viz};
+
+/// Longer side of the text-detection input for printed fields (small print on a card).
+const VIZ_DET_SIDE: u32 = 960;
 
 /// What kind of document the caller says it is (the one-call `documentType`); `Auto` decides
 /// from the image.
@@ -108,6 +111,18 @@ impl DocumentEngine {
         Some((symbol, data))
     }
 
+    /// Reads the printed fields of a card front (no MRZ, no barcode).
+    pub fn read_printed(&self, img: &RgbImage, today: Ymd) -> Result<viz::Printed, VisionError> {
+        let mut boxes = self.ocr.detect_at(img, VIZ_DET_SIDE)?;
+        // Titles, photos and signatures stand out by their height; field lines do not.
+        let mut heights: Vec<f32> = boxes.iter().map(|b| b.height).collect();
+        heights.sort_by(f32::total_cmp);
+        let median = heights.get(heights.len() / 2).copied().unwrap_or(0.0);
+        boxes.retain(|b| b.height >= 6.0 && b.width >= b.height && b.height < 1.8 * median);
+        let lines = self.ocr.read_texts(img, &boxes)?;
+        Ok(viz::read(&lines, today))
+    }
+
     /// Reads a document: front, and back when given (a TD1 card's MRZ is on the back).
     pub fn read(
         &self,
@@ -139,8 +154,13 @@ impl DocumentEngine {
             } else {
                 None
             };
+            // A driving licence carries no MRZ on its front (an EU licence's, if any, is on
+            // the back).
             let zone = match code {
                 Some(_) => Ok(Err("the front carries a barcode".to_owned())),
+                None if hint == Hint::DriversLicense => {
+                    Ok(Err("a driving licence front has no MRZ".to_owned()))
+                }
                 None => self.read_zone(front),
             };
             (
@@ -153,10 +173,11 @@ impl DocumentEngine {
         });
         let front_zone = front_zone?;
         let mut checks = checks::quality_checks(&quality, settings);
-        // No MRZ either: the thorough barcode search (a licence hint asks for it too).
+        // The thorough barcode search on the front only when the caller says it is a licence
+        // (a back sent alone); a card front without a barcode would pay for it in vain.
         let front_code = match front_code {
             Some(c) => Some(c),
-            None if barcodes && (front_zone.is_err() || hint == Hint::DriversLicense) => {
+            None if hint == Hint::DriversLicense && back.is_none() => {
                 Self::read_barcode(front, true)
             }
             None => None,
@@ -200,6 +221,17 @@ impl DocumentEngine {
                 turned: symbol.turned,
             });
         }
+        // The printed fields of a front that carries neither an MRZ nor a barcode (a licence
+        // or ID-card front; a TD1 card whose MRZ is on the back).
+        let front_code = matches!(&code, Some((_, "front")));
+        let printed = if side != Some("front") && !front_code && hint != Hint::Passport {
+            Some(self.read_printed(front, today)?).filter(|p| {
+                let d = &p.data;
+                d.document_number.is_some() || d.last_name.is_some() || d.dob.is_some()
+            })
+        } else {
+            None
+        };
         match (&zone, missing) {
             (Some(z), _) => {
                 let from_zone = DocumentData::from_zone(z, today);
@@ -211,13 +243,35 @@ impl DocumentEngine {
                 }
                 checks.extend(checks::zone_checks(z, &data, settings));
             }
-            (None, Some(why)) if code.is_none() => checks.push(checks::zone_missing(&why)),
+            (None, Some(why)) if code.is_none() && printed.is_none() => {
+                checks.push(checks::zone_missing(&why))
+            }
             _ => {}
         }
         if zone.is_none() && code.is_some() {
             // The symbol decoded with its error correction: glare did not hide anything.
             checks.retain(|c| c.code != "GLARE");
             checks.extend(checks::data_checks(&data, settings));
+        }
+        if let Some(p) = &printed {
+            if zone.is_none() && code.is_none() {
+                document_type = p.document_type;
+                data = p.data.clone();
+                checks.extend(checks::data_checks(&data, settings));
+            } else {
+                let other = if code.is_some() { "barcode" } else { "MRZ" };
+                checks.extend(checks::sources_agree(
+                    &p.data,
+                    &data,
+                    "printed fields",
+                    other,
+                ));
+                document_type = document_type.or(p.document_type);
+                data.fill_missing(&p.data);
+            }
+            if !checks.iter().any(|c| c.code == "FAKE_ID") {
+                checks.extend(checks::specimen_text(&p.lines));
+            }
         }
         Ok(DocumentReport {
             document_type,

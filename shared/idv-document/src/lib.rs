@@ -18,6 +18,7 @@ pub mod pdf417;
 pub mod quality;
 pub mod specimens;
 pub mod truth;
+pub mod viz;
 pub mod zone;
 
 mod engine;

@@ -1,0 +1,859 @@
+//! The printed-field path: fields of a card front without an MRZ (US/Canadian driving
+//! licences and ID cards, EU licences), from its OCR lines.
+//!
+//! Cards label their fields, with words (`DOB`, `EXP`, `LN`, `Family name`) and, on the
+//! AAMVA 2016 and EU designs, with numbers (`1` surname, `2` given names, `3` birth,
+//! `4a` issue, `4b` expiry, `4c` authority, `4d`/`5` number, `8` address, `9` classes,
+//! `15` sex). A label's value follows it on the line, or stands in the box to its right or
+//! just below it. What no label names is found by its place and form: the dates by order
+//! (birth < issue < expiry), the name lines above the address, the address by its last line
+//! (`CITY, ST 12345`).
+
+use std::collections::HashMap;
+
+use crate::data::{DocumentData, Field};
+use crate::date::Ymd;
+use crate::ocr::TextLine;
+
+/// What a label names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    Number,
+    Expiry,
+    Issued,
+    Birth,
+    Last,
+    Given,
+    Sex,
+    Class,
+    Address,
+    Authority,
+    /// A field idv does not return (height, eyes, restrictions, …): its value is skipped.
+    Other,
+}
+
+/// Word labels, longest first within a key (matched as whole tokens, or glued to a value at
+/// the start of a line).
+const WORDS: &[(&str, Key)] = &[
+    ("DLN", Key::Number),
+    ("DL#", Key::Number),
+    ("DL", Key::Number),
+    ("LIC#", Key::Number),
+    ("LIC", Key::Number),
+    ("IDN", Key::Number),
+    ("ID#", Key::Number),
+    ("ID", Key::Number),
+    ("EXPIRES", Key::Expiry),
+    ("EXP", Key::Expiry),
+    ("ISSUED", Key::Issued),
+    ("ISS", Key::Issued),
+    ("DOB", Key::Birth),
+    ("LN", Key::Last),
+    ("FN", Key::Given),
+    ("SEX", Key::Sex),
+    ("CLASS", Key::Class),
+    ("CLASSIFICATIONS", Key::Class),
+    ("END", Key::Other),
+    ("ENDORSE", Key::Other),
+    ("ENDORSEMENTS", Key::Other),
+    ("RSTR", Key::Other),
+    ("REST", Key::Other),
+    ("RESTR", Key::Other),
+    ("RESTRICTIONS", Key::Other),
+    ("HGT", Key::Other),
+    ("HEIGHT", Key::Other),
+    ("WGT", Key::Other),
+    ("WEIGHT", Key::Other),
+    ("EYES", Key::Other),
+    ("HAIR", Key::Other),
+    ("DD", Key::Other),
+    ("DUPS", Key::Other),
+    ("REPLACED", Key::Other),
+    ("RACE", Key::Other),
+    ("TYPE", Key::Other),
+];
+
+/// Phrases that label a field on their own line (the value below or to the right).
+const PHRASES: &[(&str, Key)] = &[
+    ("CUSTOMER IDENTIFIER", Key::Number),
+    ("LICENSE NUMBER", Key::Number),
+    ("LICENCE NUMBER", Key::Number),
+    ("FAMILY NAME", Key::Last),
+    ("SURNAME", Key::Last),
+    ("LAST NAME", Key::Last),
+    ("GIVEN NAMES", Key::Given),
+    ("GIVEN NAME", Key::Given),
+    ("FIRST NAME", Key::Given),
+    ("DATE OF BIRTH", Key::Birth),
+    ("DATE OF EXP", Key::Expiry),
+    ("EXPIRATION DATE", Key::Expiry),
+    ("DATE OF ISSUE", Key::Issued),
+    ("ISSUE DATE", Key::Issued),
+    ("ADDRESS", Key::Address),
+];
+
+/// The field numbers of the AAMVA 2016 and EU designs.
+fn numbered(n: &str) -> Option<Key> {
+    Some(match n {
+        "1" => Key::Last,
+        "2" => Key::Given,
+        "3" => Key::Birth,
+        "4A" => Key::Issued,
+        "4B" => Key::Expiry,
+        "4C" => Key::Authority,
+        "4D" => Key::Number,
+        "5" => Key::Other,
+        "8" => Key::Address,
+        "9" => Key::Class,
+        "9A" | "12" | "16" | "17" | "18" | "19" => Key::Other,
+        "15" => Key::Sex,
+        _ => return None,
+    })
+}
+
+/// The number each word label carries on the numbered designs.
+fn number_of(key: Key) -> &'static str {
+    match key {
+        Key::Birth => "3",
+        Key::Issued => "4A",
+        Key::Expiry => "4B",
+        Key::Number => "4D",
+        Key::Sex => "15",
+        Key::Class => "9",
+        _ => "",
+    }
+}
+
+/// Where a label stands on the card and what follows it on its line.
+#[derive(Debug, Clone)]
+struct Labelled {
+    key: Key,
+    value: String,
+    /// Estimated x of the label and the line it is on.
+    x: f32,
+    line: usize,
+}
+
+fn upper(s: &str) -> String {
+    s.to_uppercase()
+}
+
+/// A word label at the start of `token`: the label and the rest glued to it (`DLI1234568`,
+/// `LNCARDHOLDER`, `4BEXP:08/05/2020`).
+fn word_label(token: &str, first: bool) -> Option<(Key, String)> {
+    let t = token.trim_end_matches(':');
+    if let Some((_, k)) = WORDS.iter().find(|(w, _)| *w == t) {
+        return Some((*k, String::new()));
+    }
+    // `NUMBER` + `WORD` glued: 4BEXP, 9AEND, 16HGT, 4ALSS (OCR: l for I).
+    let digits = t.chars().take_while(char::is_ascii_digit).count();
+    if digits > 0 && digits < t.len() {
+        let rest = &t[digits..];
+        let (num, rest) = match rest.chars().next() {
+            Some(c @ 'A'..='D')
+                if WORDS.iter().any(|(w, _)| {
+                    rest[1..].starts_with(w) || rest[1..].replace('L', "I").starts_with(w)
+                }) =>
+            {
+                (format!("{}{c}", &t[..digits]), &rest[1..])
+            }
+            _ => (t[..digits].to_owned(), rest),
+        };
+        let rest = if rest.starts_with("LSS") {
+            rest.replacen("LSS", "ISS", 1)
+        } else {
+            rest.to_owned()
+        };
+        if let Some((k, tail)) = word_label(&rest, true) {
+            return Some((k, tail));
+        }
+        // A bare field number glued to its value (`8123 MAIN ST` is left to the address).
+        let _ = num;
+    }
+    if !first {
+        return None;
+    }
+    // A word label glued to its value at the start of a line.
+    for (w, k) in WORDS {
+        if let Some(rest) = token.strip_prefix(w) {
+            let rest = rest.trim_start_matches(':');
+            let fits = match k {
+                Key::Number => rest.chars().any(|c| c.is_ascii_digit()),
+                Key::Last | Key::Given => rest.len() >= 2 && rest.chars().all(char::is_alphabetic),
+                Key::Expiry | Key::Issued | Key::Birth => {
+                    rest.starts_with(|c: char| c.is_ascii_digit())
+                }
+                _ => !rest.is_empty(),
+            };
+            if fits && !rest.is_empty() {
+                return Some((*k, rest.to_owned()));
+            }
+        }
+    }
+    None
+}
+
+/// The labels of every line, with their inline values.
+fn labels(lines: &[TextLine]) -> Vec<Labelled> {
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let text = upper(&line.text);
+        if let Some((_, k)) = PHRASES
+            .iter()
+            .find(|(p, _)| text.trim_end_matches(':') == *p)
+        {
+            out.push(Labelled {
+                key: *k,
+                value: String::new(),
+                x: line.bbox.cx - line.bbox.width / 2.0,
+                line: i,
+            });
+            continue;
+        }
+        let tokens: Vec<&str> = text.split_whitespace().collect();
+        let len = text.chars().count().max(1) as f32;
+        let left = line.bbox.cx - line.bbox.width / 2.0;
+        let mut offset = 0usize;
+        let mut current: Option<Labelled> = None;
+        let mut pending_number: Option<Key> = None;
+        for (j, tok) in tokens.iter().enumerate() {
+            let at = text[offset..].find(tok).map_or(offset, |p| p + offset);
+            offset = at + tok.len();
+            let x = left + line.bbox.width * at as f32 / len;
+            let bare = tok.trim_end_matches(['.', ':']);
+            let found = if let Some(k) = numbered(bare).filter(|_| bare.len() <= 2) {
+                // A field number: its label word (if any) follows; else the value does.
+                pending_number = Some(k);
+                if let Some(c) = current.take() {
+                    out.push(c);
+                }
+                current = Some(Labelled {
+                    key: k,
+                    value: String::new(),
+                    x,
+                    line: i,
+                });
+                continue;
+            } else {
+                word_label(tok, j == 0)
+            };
+            match found {
+                Some((k, tail)) => {
+                    if pending_number.take().is_some()
+                        && let Some(c) = current.as_mut()
+                        && c.value.is_empty()
+                    {
+                        // `3 DOB`: the word names the numbered field.
+                        c.key = k;
+                        c.value = tail;
+                        continue;
+                    }
+                    // A value ending in the number of the label that follows (`99993 DOB`
+                    // read from `9999 3 DOB`).
+                    if let Some(c) = current.as_mut() {
+                        let n = number_of(k);
+                        if !n.is_empty() && c.value.ends_with(n) && c.value.len() > n.len() + 4 {
+                            c.value.truncate(c.value.len() - n.len());
+                        }
+                    }
+                    if let Some(c) = current.take() {
+                        out.push(c);
+                    }
+                    current = Some(Labelled {
+                        key: k,
+                        value: tail,
+                        x,
+                        line: i,
+                    });
+                }
+                None => {
+                    pending_number = None;
+                    if let Some(c) = current.as_mut() {
+                        if !c.value.is_empty() {
+                            c.value.push(' ');
+                        }
+                        c.value.push_str(tok);
+                    }
+                }
+            }
+        }
+        if let Some(c) = current.take() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A date in `text`: `MM/DD/YYYY` (US order) or `DD.MM.YYYY` (`us` false), separators `/`,
+/// `-`, `.`, or a month name (`AUG`); the first date found.
+pub fn find_date(text: &str, us: bool) -> Option<Ymd> {
+    let chars: Vec<char> = text.chars().collect();
+    for start in 0..chars.len() {
+        if !chars[start].is_ascii_digit() || (start > 0 && chars[start - 1].is_ascii_digit()) {
+            continue;
+        }
+        let rest: String = chars[start..].iter().collect();
+        let parts: Vec<&str> = rest.split(|c: char| !c.is_ascii_digit()).take(3).collect();
+        if parts.len() < 3 {
+            continue;
+        }
+        let (a, b, c) = (parts[0], parts[1], parts[2]);
+        if a.is_empty() || b.is_empty() || a.len() > 2 || b.len() > 2 || c.len() < 4 {
+            continue;
+        }
+        // The separators: one character each.
+        let sep1 = rest.chars().nth(a.len());
+        if !matches!(sep1, Some('/' | '-' | '.' | ' ')) {
+            continue;
+        }
+        let year: i32 = c[..4].parse().ok()?;
+        let (x, y): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
+        let (month, day) = if us { (x, y) } else { (y, x) };
+        if (1900..=2100).contains(&year) && (1..=12).contains(&month) && (1..=31).contains(&day) {
+            return Some(Ymd { year, month, day });
+        }
+    }
+    None
+}
+
+/// `CITY, ST 12345` (or `CITY ST 12345-6789`): (city, state, 5-digit ZIP).
+fn city_line(text: &str) -> Option<(String, String, String)> {
+    let t = upper(text);
+    let words: Vec<&str> = t.split_whitespace().collect();
+    let zip_at = words.iter().rposition(|w| {
+        let d: String = w.chars().take_while(char::is_ascii_digit).collect();
+        d.len() == 5
+    })?;
+    if zip_at == 0 {
+        return None;
+    }
+    let zip: String = words[zip_at].chars().take(5).collect();
+    // The state: the word before the ZIP, or glued to the city (`CASTLE.DE`, `RALEIGH,NC`).
+    let before = words[zip_at - 1];
+    let (city_tail, state) = match before.rsplit_once([',', '.']) {
+        Some((c, s)) if s.len() == 2 => (c.to_owned(), s.to_owned()),
+        _ if before.len() == 2 && before.chars().all(|c| c.is_ascii_alphabetic()) => {
+            (String::new(), before.to_owned())
+        }
+        _ => return None,
+    };
+    let mut city: Vec<String> = words[..zip_at - 1]
+        .iter()
+        .map(|w| (*w).to_owned())
+        .collect();
+    if !city_tail.is_empty() {
+        city.push(city_tail);
+    }
+    let city = city
+        .join(" ")
+        .trim_end_matches([',', '.'])
+        .trim()
+        .to_owned();
+    (!city.is_empty() && state.chars().all(|c| c.is_ascii_alphabetic()))
+        .then_some((city, state, zip))
+}
+
+/// What the card says it is, from its title words.
+pub fn classify(lines: &[TextLine]) -> Option<&'static str> {
+    let all = upper(
+        &lines
+            .iter()
+            .map(|l| l.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    let has = |w: &str| all.contains(w);
+    const LICENCE: [&str; 14] = [
+        "DRIVER LICENSE",
+        "DRIVER'S LICENSE",
+        "DRIVERLICENSE",
+        "DRIVERS LICENSE",
+        "DRIVING LICENCE",
+        "DRIVER'S LICENCE",
+        "PERMIS DE CONDUIRE",
+        "FÜHRERSCHEIN",
+        "RIJBEWIJS",
+        "PATENTE DI GUIDA",
+        "PERMISO DE CONDUCCI",
+        "PRAWO JAZDY",
+        "KÖRKORT",
+        "CARTA DE CONDU",
+    ];
+    const NATIONAL: [&str; 7] = [
+        "IDENTITY CARD",
+        "CARTE NATIONALE D'IDENTIT",
+        "PERSONALAUSWEIS",
+        "DOCUMENTO NACIONAL DE IDENTIDAD",
+        "CARTA D'IDENTIT",
+        "IDENTITEITSKAART",
+        "DOWÓD OSOBISTY",
+    ];
+    if LICENCE.iter().any(|w| has(w)) || (has("DRIVER") && has("LICEN")) {
+        Some("drivers_license")
+    } else if has("IDENTIFICATION CARD") || (has("IDENTIFICATION") && has("CARD")) {
+        Some("id_card")
+    } else if NATIONAL.iter().any(|w| has(w)) {
+        Some("national_id")
+    } else {
+        None
+    }
+}
+
+/// US and Canadian cards: month before day. Anything else prints the day first.
+fn us_layout(lines: &[TextLine]) -> bool {
+    lines.iter().any(|l| {
+        let t = upper(&l.text);
+        t.split_whitespace().any(|w| w == "USA" || w == "CANADA")
+            || t.contains("DRIVER LICENSE")
+            || t.contains("DRIVER'S LICENSE")
+            || t.contains("DRIVERLICENSE")
+            || t.contains("IDENTIFICATION CARD")
+            || t.contains("IDENTIFICATION")
+    })
+}
+
+fn left(l: &TextLine) -> f32 {
+    l.bbox.cx - l.bbox.width / 2.0
+}
+
+fn is_name(text: &str) -> bool {
+    let t = text.trim();
+    t.len() >= 2
+        && t.chars()
+            .all(|c| c.is_alphabetic() || matches!(c, ' ' | ',' | '-' | '\''))
+}
+
+/// Whether `v` can be the value of a field labelled `key`.
+fn valid(key: Key, v: &str, us: bool) -> bool {
+    let v = v.trim();
+    match key {
+        Key::Number => {
+            v.len() >= 4 && v.chars().any(|c| c.is_ascii_digit()) && find_date(v, us).is_none()
+        }
+        Key::Expiry | Key::Issued | Key::Birth => find_date(v, us).is_some(),
+        Key::Sex => matches!(v.split_whitespace().next(), Some("M" | "F" | "X")),
+        Key::Class => v.split_whitespace().next().is_some_and(|c| {
+            c != "NONE"
+                && c.split(['/', ',']).all(|p| {
+                    !p.is_empty() && p.len() <= 3 && p.chars().all(|ch| ch.is_ascii_alphanumeric())
+                })
+        }),
+        Key::Last | Key::Given => is_name(v),
+        _ => !v.is_empty(),
+    }
+}
+
+/// The lines that may hold a label's value when its own line has none, nearest first: to its
+/// right on the same row, or straight below it.
+fn values_near(lines: &[TextLine], lab: &Labelled, taken: &[bool]) -> Vec<usize> {
+    let own = &lines[lab.line].bbox;
+    let h = own.height.max(8.0);
+    let mut found: Vec<(f32, usize)> = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if i == lab.line || taken[i] {
+            continue;
+        }
+        let b = &l.bbox;
+        let dy = b.cy - own.cy;
+        let dx = left(l) - lab.x;
+        let right = dy.abs() < 0.6 * h && left(l) > own.cx + own.width / 2.0 - 2.0 && dx < 8.0 * h;
+        let below = dy > 0.4 * h
+            && dy < 2.2 * h
+            && lab.x > left(l) - 1.5 * h
+            && lab.x < b.cx + b.width / 2.0;
+        if right || below {
+            found.push((dy.abs() + dx.abs() * 0.3, i));
+        }
+    }
+    found.sort_by(|a, b| a.0.total_cmp(&b.0));
+    found.into_iter().map(|(_, i)| i).collect()
+}
+
+/// A read of the printed fields.
+#[derive(Debug, Clone, Default)]
+pub struct Printed {
+    pub document_type: Option<&'static str>,
+    pub data: DocumentData,
+    /// Every line read, for specimen words and cross-checks.
+    pub lines: Vec<String>,
+}
+
+/// Assigns the printed lines to fields.
+pub fn read(lines: &[TextLine], today: Ymd) -> Printed {
+    // Big boxes are titles, photos and signatures; tiny ones are noise.
+    let median_h = {
+        let mut h: Vec<f32> = lines.iter().map(|l| l.bbox.height).collect();
+        h.sort_by(f32::total_cmp);
+        h.get(h.len() / 2).copied().unwrap_or(20.0)
+    };
+    let lines: Vec<TextLine> = lines
+        .iter()
+        .filter(|l| {
+            l.bbox.height < 1.8 * median_h && l.confidence > 0.6 && !l.text.trim().is_empty()
+        })
+        .cloned()
+        .collect();
+    let us = us_layout(&lines);
+    let labelled = labels(&lines);
+    // Lines that start with a field number: the card uses the numbered design.
+    let numbered_lines = lines
+        .iter()
+        .filter(|l| {
+            let t = upper(&l.text);
+            let first = t.split_whitespace().next().unwrap_or("");
+            let digits = first.chars().take_while(char::is_ascii_digit).count();
+            (1..=2).contains(&digits)
+                && numbered(&first[..digits.min(first.len())]).is_some()
+                && first.len() <= 6
+                && !first.contains('/')
+        })
+        .count();
+    let mut taken = vec![false; lines.len()];
+    let mut values: HashMap<Key, String> = HashMap::new();
+    // A line that is only a field number (`8`) may as well be a value (a class `8` for `B`).
+    let bare = |i: usize| numbered(upper(&lines[i].text).trim().trim_end_matches('.')).is_some();
+    for lab in &labelled {
+        taken[lab.line] |= !bare(lab.line);
+    }
+    for lab in &labelled {
+        if lab.key == Key::Other || values.contains_key(&lab.key) {
+            continue;
+        }
+        let v = lab.value.trim().to_owned();
+        if valid(lab.key, &v, us) {
+            values.insert(lab.key, v);
+            continue;
+        }
+        if !v.is_empty() {
+            continue;
+        }
+        // The value box: its first word for short fields, all of it otherwise.
+        for i in values_near(&lines, lab, &taken) {
+            let t = upper(&lines[i].text);
+            let v = match lab.key {
+                Key::Sex | Key::Class => t.split_whitespace().next().unwrap_or("").to_owned(),
+                _ => t,
+            };
+            if valid(lab.key, &v, us) {
+                values.insert(lab.key, v);
+                taken[i] = true;
+                break;
+            }
+        }
+    }
+
+    let mut d = DocumentData::default();
+    let conf = |v: f32| f64::from(v).min(0.9);
+    let field = |v: &str, c: f64| -> Option<Field<String>> {
+        let v = v.split_whitespace().collect::<Vec<_>>().join(" ");
+        (!v.is_empty()).then_some(Field {
+            value: v,
+            confidence: c,
+            source: "viz",
+        })
+    };
+    let mean_conf =
+        conf(lines.iter().map(|l| l.confidence).sum::<f32>() / lines.len().max(1) as f32);
+
+    // Dates: labelled, then by order among every date printed.
+    let mut dates: Vec<Ymd> = lines
+        .iter()
+        .filter_map(|l| find_date(&l.text, us))
+        .collect();
+    dates.sort();
+    dates.dedup();
+    let labelled_date = |k: Key| values.get(&k).and_then(|v| find_date(v, us));
+    let mut birth = labelled_date(Key::Birth);
+    let mut expiry = labelled_date(Key::Expiry);
+    let mut issued = labelled_date(Key::Issued);
+    let free: Vec<Ymd> = dates
+        .iter()
+        .copied()
+        .filter(|d| Some(*d) != birth && Some(*d) != expiry && Some(*d) != issued)
+        .collect();
+    if birth.is_none() {
+        birth = free.first().copied().filter(|d| d.years_until(today) >= 10);
+    }
+    let free: Vec<Ymd> = free.into_iter().filter(|d| Some(*d) != birth).collect();
+    if expiry.is_none() {
+        expiry = free
+            .last()
+            .copied()
+            .filter(|d| birth.is_none_or(|b| *d > b));
+    }
+    let free: Vec<Ymd> = free.into_iter().filter(|d| Some(*d) != expiry).collect();
+    if issued.is_none() {
+        issued = free
+            .iter()
+            .copied()
+            .find(|d| birth.is_none_or(|b| *d > b) && expiry.is_none_or(|e| *d < e) && *d <= today);
+    }
+    for (which, date) in [("dob", birth), ("expiry", expiry), ("issued", issued)] {
+        if let Some(date) = date {
+            d.set_date(which, date, mean_conf, "viz", today);
+        }
+    }
+
+    // Number: labelled (without a `NO.` prefix and spaces), else the longest code-like token.
+    let number = values.get(&Key::Number).map(|v| {
+        let v = v.trim_start_matches(['#', ':', '.']).trim();
+        let v = ["NO.", "NO:", "NO ", "O.", "NO"]
+            .iter()
+            .find_map(|p| v.strip_prefix(p))
+            .unwrap_or(v);
+        let first: Vec<&str> = v.split_whitespace().collect();
+        // Digits in groups (`99 999 999`) belong together; a word after them does not.
+        let mut out = String::new();
+        for w in first {
+            if out.is_empty() || w.chars().all(|c| c.is_ascii_digit()) {
+                out.push_str(w.trim_matches([':', '.']));
+            } else {
+                break;
+            }
+        }
+        out
+    });
+    let number = number.filter(|n| n.len() >= 4).or_else(|| {
+        lines
+            .iter()
+            .map(|l| upper(&l.text))
+            .filter(|t| !t.contains(' '))
+            .filter(|t| {
+                let digits = t.chars().filter(char::is_ascii_digit).count();
+                t.len() >= 7
+                    && digits * 2 >= t.len()
+                    && find_date(t, us).is_none()
+                    && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+            .max_by_key(|t| t.len())
+    });
+    d.document_number = number.as_deref().and_then(|n| field(n, mean_conf));
+
+    // Address: the city line, the street line(s) above it.
+    let city_at = lines.iter().position(|l| city_line(&l.text).is_some());
+    let mut name_lines: Vec<usize> = Vec::new();
+    if let Some(ci) = city_at {
+        let (city, state, zip) = city_line(&lines[ci].text).unwrap_or_default();
+        let city_left = left(&lines[ci]);
+        let h = lines[ci].bbox.height;
+        // Lines above, left-aligned with the city line (or one field number to its left).
+        let mut above: Vec<usize> = (0..lines.len())
+            .filter(|&i| {
+                i != ci
+                    && lines[i].bbox.cy < lines[ci].bbox.cy - 0.4 * h
+                    && lines[i].bbox.cy > lines[ci].bbox.cy - 8.0 * h
+                    && (left(&lines[i]) - city_left).abs() < 2.5 * h
+            })
+            .collect();
+        above.sort_by(|&a, &b| lines[b].bbox.cy.total_cmp(&lines[a].bbox.cy));
+        let mut street: Vec<String> = Vec::new();
+        let numbered_card = numbered_lines >= 2;
+        for &i in &above {
+            let t = upper(&lines[i].text);
+            let t = t.trim();
+            if bare(i) {
+                continue;
+            }
+            if labelled
+                .iter()
+                .any(|l| l.line == i && matches!(l.key, Key::Last | Key::Given))
+            {
+                name_lines.push(i);
+                continue;
+            }
+            if labelled
+                .iter()
+                .any(|l| l.line == i && l.key != Key::Address)
+            {
+                break;
+            }
+            let t = t.strip_prefix("8 ").unwrap_or(t);
+            let starts_digit = t.starts_with(|c: char| c.is_ascii_digit());
+            if street.len() < 2
+                && name_lines.is_empty()
+                && (starts_digit
+                    || street.is_empty()
+                    || t.starts_with("APT")
+                    || t.starts_with("UNIT")
+                    || t.starts_with("SUITE"))
+                && !is_name(t)
+            {
+                // `8123 MAIN ST` on a numbered card: the field number glued to the street
+                // (the line starts left of the city line, where the field numbers stand).
+                let t =
+                    if numbered_card && t.starts_with('8') && left(&lines[i]) < city_left - 0.3 * h
+                    {
+                        t[1..].trim_start().to_owned()
+                    } else {
+                        t.to_owned()
+                    };
+                street.insert(0, t);
+            } else if is_name(t) && name_lines.len() < 2 {
+                name_lines.push(i);
+            } else {
+                break;
+            }
+        }
+        // A second street line is one without a house number (`APT. 1`).
+        let fix = |s: &str| -> String {
+            let mut out = String::new();
+            let chars: Vec<char> = s.chars().collect();
+            for (k, c) in chars.iter().enumerate() {
+                out.push(*c);
+                if *c == '.' && chars.get(k + 1).is_some_and(char::is_ascii_digit) {
+                    out.push(' ');
+                }
+            }
+            out
+        };
+        d.address_street = street.first().and_then(|s| field(&fix(s), mean_conf));
+        d.address_street2 = street.get(1).and_then(|s| field(&fix(s), mean_conf));
+        d.address_city = field(&city, mean_conf);
+        d.address_state = field(&state, mean_conf);
+        d.address_postal_code = field(&zip, mean_conf);
+        let line = [street.join(", "), format!("{city}, {state} {zip}")]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ");
+        d.address = field(&line, mean_conf);
+        if us {
+            d.issuing_authority = field(&state, mean_conf);
+        }
+    } else if let Some(a) = values.get(&Key::Address) {
+        d.address = field(a, mean_conf);
+    }
+
+    // Names: labelled, else the name lines above the address (bottom-up order reversed).
+    name_lines.reverse();
+    let strip_num = |t: &str| -> String {
+        let t = t.trim();
+        match t.split_once(' ') {
+            Some((n, rest)) if numbered(n.trim_end_matches('.')).is_some() => rest.to_owned(),
+            _ => t.to_owned(),
+        }
+    };
+    let mut last = values.get(&Key::Last).cloned();
+    let mut given = values.get(&Key::Given).cloned();
+    let unlabelled: Vec<String> = name_lines
+        .iter()
+        .filter(|&&i| {
+            !taken[i]
+                && !labelled
+                    .iter()
+                    .any(|l| l.line == i && matches!(l.key, Key::Last | Key::Given))
+        })
+        .map(|&i| strip_num(&upper(&lines[i].text)))
+        .filter(|t| is_name(t))
+        .collect();
+    match (last.is_some(), given.is_some(), unlabelled.as_slice()) {
+        (false, true, [.., l]) => last = Some(l.clone()),
+        (true, false, [g, ..]) => given = Some(g.clone()),
+        (false, false, [one]) => {
+            if let Some((l, g)) = one.split_once(',') {
+                last = Some(l.trim().to_owned());
+                given = Some(g.trim().to_owned());
+            } else {
+                let words: Vec<&str> = one.split_whitespace().collect();
+                if words.len() >= 2 {
+                    given = Some(words[..words.len() - 1].join(" "));
+                    last = words.last().map(|w| (*w).to_owned());
+                }
+            }
+        }
+        (false, false, [a, b]) => {
+            // `LAST` over `FIRST, MIDDLE` (comma), the numbered order (1 then 2), or the
+            // older `FIRST` over `LAST`.
+            if b.contains(',') || numbered_lines >= 2 {
+                (last, given) = (Some(a.clone()), Some(b.replace(',', " ")));
+            } else {
+                (given, last) = (Some(a.clone()), Some(b.clone()));
+            }
+        }
+        _ => {}
+    }
+    if let Some(g) = given {
+        let g = g.replace(',', " ");
+        let words: Vec<&str> = g.split_whitespace().collect();
+        d.first_name = words.first().and_then(|w| field(w, mean_conf));
+        d.middle_name = (words.len() > 1)
+            .then(|| words[1..].join(" "))
+            .and_then(|m| field(&m, mean_conf));
+    }
+    d.last_name = last
+        .as_deref()
+        .map(|l| l.trim_end_matches(','))
+        .and_then(|l| field(l, mean_conf));
+    let full: Vec<String> = [&d.first_name, &d.middle_name, &d.last_name]
+        .into_iter()
+        .filter_map(|f| f.as_ref().map(|f| f.value.clone()))
+        .collect();
+    d.full_name = field(&full.join(" "), mean_conf);
+
+    d.sex = values
+        .get(&Key::Sex)
+        .and_then(|v| v.split_whitespace().next().map(str::to_owned))
+        .filter(|s| matches!(s.as_str(), "M" | "F" | "X"))
+        .and_then(|s| field(&s, mean_conf));
+    // Class codes start with a letter: a lone `8` is a `B` misread.
+    d.vehicle_class = values
+        .get(&Key::Class)
+        .and_then(|v| {
+            v.split_whitespace()
+                .next()
+                .map(|s| s.trim_matches([':', '.']).to_owned())
+        })
+        .map(|s| if s == "8" { "B".to_owned() } else { s })
+        .filter(|s| !s.is_empty() && s.len() <= 12 && s != "NONE")
+        .and_then(|s| field(&s, mean_conf));
+    if let Some(a) = values.get(&Key::Authority) {
+        d.issuing_authority = field(a, mean_conf);
+    }
+    if us {
+        d.country_iso3 = field("USA", mean_conf);
+        d.country_iso2 = field("US", mean_conf);
+        d.country_full = field("United States of America", mean_conf);
+    }
+    let document_type = classify(&lines);
+    d.document_type = document_type.and_then(|t| field(t, mean_conf));
+    Printed {
+        document_type,
+        data: d,
+        lines: lines.iter().map(|l| l.text.clone()).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_dates_in_both_orders() {
+        assert_eq!(
+            find_date("EXP 08/31/2014", true).unwrap().to_string(),
+            "2014-08-31"
+        );
+        assert_eq!(
+            find_date("4b. 31.01.2028", false).unwrap().to_string(),
+            "2028-01-31"
+        );
+        assert_eq!(
+            find_date("x04/30/2022", true).unwrap().to_string(),
+            "2022-04-30"
+        );
+        assert_eq!(find_date("5'-09\"", true), None);
+    }
+
+    #[test]
+    fn splits_city_lines() {
+        assert_eq!(
+            city_line("NEW CASTLE.DE 19720-0000"),
+            Some(("NEW CASTLE".into(), "DE".into(), "19720".into()))
+        );
+        assert_eq!(
+            city_line("HARRISBURG, PA 17101-0000"),
+            Some(("HARRISBURG".into(), "PA".into(), "17101".into()))
+        );
+        assert_eq!(city_line("123 MAIN STREET"), None);
+    }
+}
