@@ -10,7 +10,12 @@
 //! cargo run --release -p idv-document --example synth -- OUT_DIR [COUNT] [SEED]
 //! cargo run --release -p idv-document --example synth -- --portraits PEOPLE_DIR OUT_DIR [SEED]
 //! cargo run --release -p idv-document --example synth -- --backs AAMVA_DIR OUT_DIR [SEED] [PER]
+//! cargo run --release -p idv-document --example synth -- --fronts AAMVA_DIR OUT_DIR [SEED]
 //! ```
+//! `--fronts` renders licence fronts with numbered fields: per AAMVA ground truth one card of
+//! the US design (4d DLN, 3 DOB, 4b EXP, 4a ISS, 1, 2, 8 address, 9 CLASS, 15 SEX; US dates)
+//! and one of the EU design with a random holder (1. to 5., 9.; day-first dates, place of
+//! birth, issuing authority), each photographed with one distortion.
 //! `--backs` photographs licence backs: each `NAME.png` PDF417 render of `AAMVA_DIR` is put on
 //! a card with printed lines, turned by up to ±12° (or upside down), and given one of
 //! perspective, blur or JPEG 55–85, at a size of 650–1300 px for the card; each photo's JSON is the payload's ground truth.
@@ -568,6 +573,215 @@ fn render_back(barcode: &RgbImage, fonts: &Fonts, rng: &mut Rng) -> RgbImage {
     card
 }
 
+/// EU licence issuers: (country code on the card, title, authority, place of birth).
+const EU: &[(&str, &str, &str, &str)] = &[
+    ("D", "FÜHRERSCHEIN", "LANDRATSAMT MUSTERKREIS", "BERLIN"),
+    ("F", "PERMIS DE CONDUIRE", "PREFECTURE DE PARIS", "LYON"),
+    ("NL", "RIJBEWIJS", "GEMEENTE UTRECHT", "AMSTERDAM"),
+    ("IRL", "DRIVING LICENCE", "ROAD SAFETY AUTHORITY", "DUBLIN"),
+    ("PL", "PRAWO JAZDY", "STAROSTA KRAKOWSKI", "KRAKOW"),
+    ("I", "PATENTE DI GUIDA", "MIT-UCO", "ROMA"),
+];
+
+/// A licence front with numbered fields: the US AAMVA design (from an AAMVA payload's
+/// ground truth `t`) or, when `t` is `None`, an EU design with a random identity.
+fn render_front(
+    t: Option<&serde_json::Value>,
+    f: &Fonts,
+    rng: &mut Rng,
+) -> (RgbImage, serde_json::Value) {
+    let (w, h) = (1012u32, 638u32);
+    let mut card = security_print(w, h, rng);
+    let label = |card: &mut RgbImage, x: f32, y: f32, text: &str| {
+        draw_text(card, &pen(&f.sans, 17.0, [150, 30, 30]), x, y + 6.0, text)
+    };
+    let value = |card: &mut RgbImage, x: f32, y: f32, text: &str| {
+        draw_text(card, &pen(&f.bold, 27.0, [25, 25, 40]), x, y, text)
+    };
+    // The photo area: a grey block with a face-like oval.
+    for y in 120..470 {
+        for x in 40..300 {
+            let (dx, dy) = ((x as f32 - 170.0) / 90.0, (y as f32 - 270.0) / 120.0);
+            let v = if dx * dx + dy * dy < 1.0 { 150 } else { 205 };
+            card.put_pixel(x, y, Rgb([v, v, v + 10]));
+        }
+    }
+    let (x0, x1) = (330.0, 360.0);
+    let truth;
+    if let Some(t) = t {
+        let fl = &t["fields"];
+        let s = |k: &str| fl[k].as_str().unwrap_or("").to_string();
+        let us_date = |iso: &str| {
+            let p: Vec<&str> = iso.split('-').collect();
+            if p.len() == 3 {
+                format!("{}/{}/{}", p[1], p[2], p[0])
+            } else {
+                String::new()
+            }
+        };
+        let a = &fl["address"];
+        let state = a["state"].as_str().unwrap_or("");
+        draw_text(
+            &mut card,
+            &pen(&f.bold, 44.0, [30, 50, 120]),
+            40.0,
+            30.0,
+            &format!("STATE OF {state}"),
+        );
+        let kind = if t["document_type"] == "id_card" {
+            "IDENTIFICATION CARD"
+        } else {
+            "DRIVER LICENSE"
+        };
+        draw_text(
+            &mut card,
+            &pen(&f.bold, 30.0, [30, 50, 120]),
+            560.0,
+            40.0,
+            kind,
+        );
+        draw_text(
+            &mut card,
+            &pen(&f.sans, 20.0, [30, 50, 120]),
+            900.0,
+            90.0,
+            "USA",
+        );
+        let mut y = 120.0;
+        label(&mut card, x0, y, "4d DLN");
+        value(&mut card, x0 + 80.0, y, &s("document_number"));
+        if let Some(c) = fl["vehicle_class"].as_str() {
+            label(&mut card, 760.0, y, "9 CLASS");
+            value(&mut card, 850.0, y, c);
+        }
+        y += 42.0;
+        label(&mut card, x0, y, "3 DOB");
+        value(&mut card, x0 + 70.0, y, &us_date(&s("dob")));
+        y += 42.0;
+        label(&mut card, x0, y, "4b EXP");
+        value(&mut card, x0 + 75.0, y, &us_date(&s("expiry")));
+        label(&mut card, 680.0, y, "4a ISS");
+        value(&mut card, 755.0, y, &us_date(&s("issued")));
+        y += 50.0;
+        label(&mut card, x0, y, "1");
+        value(&mut card, x1, y, &s("last_name"));
+        y += 36.0;
+        label(&mut card, x0, y, "2");
+        let given = [s("first_name"), s("middle_name")].join(" ");
+        value(&mut card, x1, y, given.trim());
+        y += 36.0;
+        label(&mut card, x0, y, "8");
+        value(&mut card, x1, y, a["street"].as_str().unwrap_or(""));
+        y += 32.0;
+        value(
+            &mut card,
+            x1,
+            y,
+            &format!(
+                "{}, {} {}",
+                a["city"].as_str().unwrap_or(""),
+                state,
+                a["postal_code"].as_str().unwrap_or("")
+            ),
+        );
+        y += 48.0;
+        label(&mut card, x0, y, "15 SEX");
+        value(&mut card, x0 + 75.0, y, &s("sex"));
+        label(&mut card, 560.0, y, "16 HGT");
+        value(&mut card, 640.0, y, "5'-09\"");
+        y += 40.0;
+        label(&mut card, x0, y, "5 DD");
+        value(&mut card, x0 + 60.0, y, "0123456789ABC");
+        let mut fields = fl.clone();
+        if let Some(m) = fields.as_object_mut() {
+            m.remove("country");
+        }
+        truth = serde_json::json!({"document_type": t["document_type"], "fields": fields});
+    } else {
+        let (code, title, authority, place) = *rng.pick(EU);
+        let id = identity(rng);
+        let eu_date = |(y, m, d): (i32, u32, u32)| format!("{d:02}.{m:02}.{y}");
+        let issued = (id.expiry.0 - 10, id.expiry.1, id.expiry.2);
+        draw_text(
+            &mut card,
+            &pen(&f.bold, 40.0, [30, 50, 120]),
+            140.0,
+            30.0,
+            title,
+        );
+        draw_text(
+            &mut card,
+            &pen(&f.bold, 34.0, [250, 220, 0]),
+            50.0,
+            30.0,
+            code,
+        );
+        let classes = *rng.pick(&["AM/A1/B", "B", "A/B/BE", "B/C1", "AM/B"]);
+        let rows: [(&str, String); 8] = [
+            ("1.", id.surname.clone()),
+            ("2.", id.given.clone()),
+            ("3.", format!("{} {place}", eu_date(id.dob))),
+            ("4a.", eu_date(issued)),
+            ("4b.", eu_date(id.expiry)),
+            ("4c.", authority.to_string()),
+            ("5.", id.number.clone()),
+            ("9.", classes.to_string()),
+        ];
+        for (i, (l, v)) in rows.iter().enumerate() {
+            let y = 110.0 + 56.0 * i as f32;
+            label(&mut card, x0, y, l);
+            value(&mut card, x0 + 50.0, y, v);
+        }
+        let given: Vec<&str> = id.given.split_whitespace().collect();
+        let iso = |(y, m, d): (i32, u32, u32)| format!("{y:04}-{m:02}-{d:02}");
+        let mut fields = serde_json::json!({
+            "first_name": given[0], "last_name": id.surname, "dob": iso(id.dob),
+            "expiry": iso(id.expiry), "issued": iso(issued), "document_number": id.number,
+            "place_of_birth": place, "issuing_authority": authority, "vehicle_class": classes,
+        });
+        if given.len() > 1 {
+            fields["middle_name"] = given[1..].join(" ").into();
+        }
+        truth = serde_json::json!({"document_type": "drivers_license", "fields": fields});
+    }
+    (card, truth)
+}
+
+/// Photographed licence fronts: a US numbered design per AAMVA ground truth of `AAMVA_DIR`,
+/// and as many EU designs with random holders.
+fn fronts(dir: &Path, out: &Path, seed: u64, fonts: &Fonts) {
+    std::fs::create_dir_all(out).expect("create OUT_DIR");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("AAMVA_DIR")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("json"))
+        .collect();
+    names.sort();
+    let mut rng = Rng(seed.max(1));
+    let kinds = ["rotation", "perspective", "blur", "jpeg", "clean"];
+    let mut n = 0;
+    for json in &names {
+        let t: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(json).expect("truth")).expect("json");
+        for us in [true, false] {
+            let (card, mut truth) = render_front(us.then_some(&t), fonts, &mut rng);
+            let kind = kinds[n % kinds.len()];
+            let (img, quality) = photograph(&card, kind, &mut rng);
+            let stem = json.file_stem().and_then(|s| s.to_str()).unwrap_or("front");
+            let name = format!("{}-{stem}-{kind}", if us { "us" } else { "eu" });
+            let mut jpeg = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality.unwrap_or(90))
+                .encode_image(&img)
+                .expect("encode");
+            std::fs::write(out.join(format!("{name}.jpg")), jpeg).expect("write image");
+            truth["distortion"] = kind.into();
+            std::fs::write(out.join(format!("{name}.json")), truth.to_string()).expect("truth");
+            n += 1;
+        }
+    }
+    eprintln!("wrote {n} licence fronts to {}", out.display());
+}
+
 /// Photographs of licence backs made from AAMVA renders (`NAME.png` + `NAME.json`).
 fn backs(dir: &Path, out: &Path, seed: u64, per: usize, fonts: &Fonts) {
     std::fs::create_dir_all(out).expect("create OUT_DIR");
@@ -780,6 +994,18 @@ fn main() {
         sans: load_font(SANS),
         bold: load_font(SANS_BOLD),
     };
+    if std::env::args().nth(1).as_deref() == Some("--fronts") {
+        let mut args = std::env::args().skip(2);
+        let usage = "usage: synth --fronts AAMVA_DIR OUT_DIR [SEED]";
+        let dir = PathBuf::from(args.next().expect(usage));
+        let out = PathBuf::from(args.next().expect(usage));
+        let seed = args
+            .next()
+            .map(|s| s.parse().expect("SEED"))
+            .unwrap_or(1801);
+        fronts(&dir, &out, seed, &fonts());
+        return;
+    }
     if std::env::args().nth(1).as_deref() == Some("--backs") {
         let mut args = std::env::args().skip(2);
         let usage = "usage: synth --backs AAMVA_DIR OUT_DIR [SEED] [PER_PAYLOAD]";

@@ -118,7 +118,7 @@ impl DocumentEngine {
         let mut heights: Vec<f32> = boxes.iter().map(|b| b.height).collect();
         heights.sort_by(f32::total_cmp);
         let median = heights.get(heights.len() / 2).copied().unwrap_or(0.0);
-        boxes.retain(|b| b.height >= 6.0 && b.width >= b.height && b.height < 1.8 * median);
+        boxes.retain(|b| b.height >= 6.0 && b.width >= 0.5 * b.height && b.height < 1.8 * median);
         let lines = self.ocr.read_texts(img, &boxes)?;
         Ok(viz::read(&lines, today))
     }

@@ -28,6 +28,8 @@ enum Key {
     Class,
     Address,
     Authority,
+    /// Field 5: the licence number (EU) or the document discriminator (US).
+    Five,
     /// A field idv does not return (height, eyes, restrictions, …): its value is skipped.
     Other,
 }
@@ -102,7 +104,7 @@ fn numbered(n: &str) -> Option<Key> {
         "4B" => Key::Expiry,
         "4C" => Key::Authority,
         "4D" => Key::Number,
-        "5" => Key::Other,
+        "5" => Key::Five,
         "8" => Key::Address,
         "9" => Key::Class,
         "9A" | "12" | "16" | "17" | "18" | "19" => Key::Other,
@@ -220,7 +222,7 @@ fn labels(lines: &[TextLine]) -> Vec<Labelled> {
             let at = text[offset..].find(tok).map_or(offset, |p| p + offset);
             offset = at + tok.len();
             let x = left + line.bbox.width * at as f32 / len;
-            let bare = tok.trim_end_matches(['.', ':']);
+            let bare = tok.trim_end_matches(['.', ':', ',']);
             let found = if let Some(k) = numbered(bare).filter(|_| bare.len() <= 2) {
                 // A field number: its label word (if any) follows; else the value does.
                 pending_number = Some(k);
@@ -489,12 +491,42 @@ pub fn read(lines: &[TextLine], today: Ymd) -> Printed {
     let lines: Vec<TextLine> = lines
         .iter()
         .filter(|l| {
-            l.bbox.height < 1.8 * median_h && l.confidence > 0.6 && !l.text.trim().is_empty()
+            // Field numbers and one-letter values (a class `C`, a sex `F`) are read with less
+            // certainty than longer text; a label still has to claim them.
+            let short = l.text.trim().chars().count() <= 3;
+            l.bbox.height < 1.8 * median_h
+                && (l.confidence > 0.6 || (short && l.confidence > 0.2))
+                && !l.text.trim().is_empty()
         })
         .cloned()
         .collect();
+    // Card coordinates: every box turned back by the lines' median angle, so that "to the
+    // right" and "below" hold on a photo taken at an angle.
+    let mut angles: Vec<f32> = lines
+        .iter()
+        .filter(|l| l.bbox.width > 2.0 * l.bbox.height)
+        .map(|l| l.bbox.angle)
+        .collect();
+    angles.sort_by(f32::total_cmp);
+    let theta = angles.get(angles.len() / 2).copied().unwrap_or(0.0);
+    let (sin, cos) = theta.sin_cos();
+    let lines: Vec<TextLine> = lines
+        .into_iter()
+        .map(|mut l| {
+            let (x, y) = (l.bbox.cx, l.bbox.cy);
+            l.bbox.cx = x * cos + y * sin;
+            l.bbox.cy = -x * sin + y * cos;
+            l.bbox.angle -= theta;
+            l
+        })
+        .collect();
     let us = us_layout(&lines);
-    let labelled = labels(&lines);
+    let mut labelled = labels(&lines);
+    for lab in &mut labelled {
+        if lab.key == Key::Five {
+            lab.key = if us { Key::Other } else { Key::Number };
+        }
+    }
     // Lines that start with a field number: the card uses the numbered design.
     let numbered_lines = lines
         .iter()
@@ -511,7 +543,8 @@ pub fn read(lines: &[TextLine], today: Ymd) -> Printed {
     let mut taken = vec![false; lines.len()];
     let mut values: HashMap<Key, String> = HashMap::new();
     // A line that is only a field number (`8`) may as well be a value (a class `8` for `B`).
-    let bare = |i: usize| numbered(upper(&lines[i].text).trim().trim_end_matches('.')).is_some();
+    let bare =
+        |i: usize| numbered(upper(&lines[i].text).trim().trim_end_matches(['.', ','])).is_some();
     for lab in &labelled {
         taken[lab.line] |= !bare(lab.line);
     }
@@ -651,7 +684,8 @@ pub fn read(lines: &[TextLine], today: Ymd) -> Printed {
         for &i in &above {
             let t = upper(&lines[i].text);
             let t = t.trim();
-            if bare(i) {
+            // Field numbers and specks (a label read as `N`) stand between the lines.
+            if bare(i) || t.chars().count() <= 2 {
                 continue;
             }
             if labelled
@@ -746,6 +780,43 @@ pub fn read(lines: &[TextLine], today: Ymd) -> Printed {
         .map(|&i| strip_num(&upper(&lines[i].text)))
         .filter(|t| is_name(t))
         .collect();
+    // One name labelled, the other not (its small field number missed): the other is the
+    // free name line next to it, above the given names or below the surname.
+    let neighbour = |value: &str, above: bool| -> Option<String> {
+        let at = lines.iter().position(|l| upper(&l.text).contains(value))?;
+        let b = &lines[at].bbox;
+        lines
+            .iter()
+            .enumerate()
+            .filter(|(i, l)| {
+                let dy = if above {
+                    b.cy - l.bbox.cy
+                } else {
+                    l.bbox.cy - b.cy
+                };
+                *i != at
+                    && !taken[*i]
+                    && dy > 0.5 * b.height
+                    && dy < 2.5 * b.height
+                    && (left(l) - left(&lines[at])).abs() < 2.0 * b.height
+                    && is_name(&upper(&l.text))
+            })
+            .min_by(|a, c| {
+                (a.1.bbox.cy - b.cy)
+                    .abs()
+                    .total_cmp(&(c.1.bbox.cy - b.cy).abs())
+            })
+            .map(|(_, l)| strip_num(&upper(&l.text)))
+    };
+    if last.is_none()
+        && let Some(g) = &given
+    {
+        last = neighbour(g, true);
+    } else if given.is_none()
+        && let Some(l) = &last
+    {
+        given = neighbour(l, false);
+    }
     match (last.is_some(), given.is_some(), unlabelled.as_slice()) {
         (false, true, [.., l]) => last = Some(l.clone()),
         (true, false, [g, ..]) => given = Some(g.clone()),
@@ -806,6 +877,15 @@ pub fn read(lines: &[TextLine], today: Ymd) -> Printed {
         .map(|s| if s == "8" { "B".to_owned() } else { s })
         .filter(|s| !s.is_empty() && s.len() <= 12 && s != "NONE")
         .and_then(|s| field(&s, mean_conf));
+    // EU field 3: the date of birth, then the place of birth.
+    if let Some(b) = values.get(&Key::Birth).filter(|_| !us) {
+        let place: Vec<&str> = b
+            .split_whitespace()
+            .skip_while(|t| find_date(t, us).is_none())
+            .skip(1)
+            .collect();
+        d.place_of_birth = field(&place.join(" "), mean_conf);
+    }
     if let Some(a) = values.get(&Key::Authority) {
         d.issuing_authority = field(a, mean_conf);
     }
