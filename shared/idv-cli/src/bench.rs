@@ -30,10 +30,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         runs: usize,
     },
-    /// Document engine latency on one photo (default: the ICAO specimen TD3 photo, 1334×880).
+    /// Document engine latency, per path: the MRZ path on a passport photo (default: the ICAO
+    /// specimen TD3 photo, 1334×880), the barcode path on a licence back, the printed-field
+    /// path on a licence front.
     Document {
         #[arg(long, default_value = "tests/fixtures/documents/passport-td3.jpg")]
         image: PathBuf,
+        #[arg(long, default_value = "tests/fixtures/documents/licence-back-ca.jpg")]
+        back: PathBuf,
+        #[arg(
+            long,
+            default_value = "tests/fixtures/documents/licence-front-us-il.jpg"
+        )]
+        front: PathBuf,
         #[arg(long, default_value_t = 30)]
         runs: usize,
     },
@@ -70,7 +79,15 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             document,
             runs,
         } => face(&a, &b, &document, runs),
-        BenchCommand::Document { image, runs } => document(&image, runs),
+        BenchCommand::Document {
+            image,
+            back,
+            front,
+            runs,
+        } => {
+            document(&image, runs)?;
+            cards(&back, &front, runs)
+        }
         BenchCommand::Certify { runs } => certify(runs),
         BenchCommand::Service {
             document,
@@ -230,6 +247,107 @@ fn document(path: &PathBuf, runs: usize) -> Result<()> {
     ] {
         let (median, p95) = stats(samples);
         println!("{name:38} median {median:7.1} ms   p95 {p95:7.1} ms   ({runs} runs)");
+    }
+    Ok(())
+}
+
+/// The barcode path on a licence back and the printed-field path on a licence front, stage by
+/// stage (as `idv document scan` reads them, no hint).
+fn cards(back: &PathBuf, front: &PathBuf, runs: usize) -> Result<()> {
+    let engine = idv_document::DocumentEngine::load_default()?;
+    let decode = |p: &PathBuf| -> Result<image::RgbImage> {
+        Ok(idv_image::decode_rgb(
+            &std::fs::read(p)?,
+            &idv_image::Limits::ANY,
+        )?)
+    };
+    let (back_img, front_img) = (decode(back)?, decode(front)?);
+    let settings = idv_document::CheckSettings::default();
+    let today = idv_document::Ymd::today();
+    let time = |f: &mut dyn FnMut() -> Result<()>| -> Result<Vec<Duration>> {
+        let mut v = Vec::new();
+        for i in 0..runs + 2 {
+            let t = Instant::now();
+            f()?;
+            if i >= 2 {
+                v.push(t.elapsed());
+            }
+        }
+        Ok(v)
+    };
+    println!(
+        "licence back {}x{}, front {}x{}",
+        back_img.width(),
+        back_img.height(),
+        front_img.width(),
+        front_img.height()
+    );
+    let gray = image::imageops::grayscale(&back_img);
+    let rows: Vec<(&str, Vec<Duration>)> = vec![
+        (
+            "back: PDF417 locate + decode",
+            time(&mut || {
+                anyhow::ensure!(
+                    idv_document::pdf417::decode_located(&gray).is_some(),
+                    "no symbol"
+                );
+                Ok(())
+            })?,
+        ),
+        (
+            "back: read (barcode + AAMVA + checks)",
+            time(&mut || {
+                let r = engine.read(&back_img, None, &settings, today)?;
+                anyhow::ensure!(
+                    r.barcode.is_some(),
+                    "no barcode read from {}",
+                    back.display()
+                );
+                Ok(())
+            })?,
+        ),
+        (
+            "front: text detection (960 px)",
+            time(&mut || Ok(engine.ocr().detect_at(&front_img, 960).map(|_| ())?))?,
+        ),
+        (
+            "front: printed fields (detect + read + assign)",
+            time(&mut || Ok(engine.read_printed(&front_img, today).map(|_| ())?))?,
+        ),
+        (
+            "front: read (no hint: barcode look, MRZ search, printed fields)",
+            time(&mut || {
+                let r = engine.read(&front_img, None, &settings, today)?;
+                anyhow::ensure!(
+                    r.data.last_name.is_some(),
+                    "no name read from {}",
+                    front.display()
+                );
+                Ok(())
+            })?,
+        ),
+        (
+            "front: read (hint drivers_license)",
+            time(&mut || {
+                let r = engine.read_as(
+                    &front_img,
+                    None,
+                    &settings,
+                    today,
+                    idv_document::Hint::DriversLicense,
+                )?;
+                anyhow::ensure!(
+                    r.data.last_name.is_some(),
+                    "no name read from {}",
+                    front.display()
+                );
+                Ok(())
+            })?,
+        ),
+    ];
+    for (name, mut samples) in rows {
+        let (median, p95) = stats(&mut samples);
+        println!("{name:62} median {median:7.1} ms   p95 {p95:7.1} ms   ({runs} runs)");
     }
     Ok(())
 }

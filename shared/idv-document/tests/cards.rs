@@ -14,7 +14,10 @@ fn engine() -> &'static DocumentEngine {
 }
 
 fn path(name: &str) -> String {
-    format!("{}/../../tests/fixtures/documents/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../../tests/fixtures/documents/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 fn fixture(name: &str) -> RgbImage {
@@ -40,7 +43,8 @@ fn codes(r: &DocumentReport) -> Vec<&'static str> {
 
 /// Every field of the fixture's ground truth, read exactly.
 fn assert_fields(r: &DocumentReport, truth_file: &str) {
-    let t: Truth = serde_json::from_str(&std::fs::read_to_string(path(truth_file)).unwrap()).unwrap();
+    let t: Truth =
+        serde_json::from_str(&std::fs::read_to_string(path(truth_file)).unwrap()).unwrap();
     let wrong: Vec<_> = truth::compare(&r.data, &t.fields)
         .into_iter()
         .filter(|o| !o.exact)
@@ -70,7 +74,11 @@ fn an_eu_licence_front_gives_place_of_birth_and_authority() {
 
 #[test]
 fn front_and_back_of_one_licence_agree_and_the_barcode_wins() {
-    let r = read("licence-front-us-il.jpg", Some("licence-back-il.jpg"), Hint::Auto);
+    let r = read(
+        "licence-front-us-il.jpg",
+        Some("licence-back-il.jpg"),
+        Hint::Auto,
+    );
     assert_fields(&r, "licence-back-il.json");
     let b = r.barcode.as_ref().expect("the back's barcode");
     assert_eq!(b.side, "back");
@@ -81,13 +89,21 @@ fn front_and_back_of_one_licence_agree_and_the_barcode_wins() {
 
 #[test]
 fn a_back_of_another_licence_is_a_mismatch() {
-    let r = read("licence-front-us-il.jpg", Some("licence-back-ca.jpg"), Hint::Auto);
+    let r = read(
+        "licence-front-us-il.jpg",
+        Some("licence-back-ca.jpg"),
+        Hint::Auto,
+    );
     let mismatch = r
         .checks
         .iter()
         .find(|c| c.code == "FRONT_BACK_MISMATCH")
         .unwrap_or_else(|| panic!("{:?}", codes(&r)));
-    assert!(mismatch.description.contains("surname"), "{}", mismatch.description);
+    assert!(
+        mismatch.description.contains("surname"),
+        "{}",
+        mismatch.description
+    );
 }
 
 #[test]
