@@ -73,6 +73,7 @@ pub fn document(v: &Verification) -> Value {
                 "format": z.format, "lines": z.lines, "valid": z.valid, "side": d.mrz_side,
             })),
             "barcode": d.barcode,
+            "licence_line": d.licence_line.as_ref().map(|l| json!({"line": l.line, "issuing_state": l.issuing_state})),
             "quality": d.quality,
         })
     })

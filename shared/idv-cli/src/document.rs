@@ -78,6 +78,7 @@ pub fn scan_json(r: &DocumentReport) -> Value {
         })),
         "document_type": r.document_type,
         "barcode": r.barcode,
+        "licence_line": r.licence_line,
         "data": r.data,
         "checks": r.checks,
         "quality": r.quality,

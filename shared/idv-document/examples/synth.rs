@@ -573,15 +573,65 @@ fn render_back(barcode: &RgbImage, fonts: &Fonts, rng: &mut Rng) -> RgbImage {
     card
 }
 
-/// EU licence issuers: (country code on the card, title, authority, place of birth).
-const EU: &[(&str, &str, &str, &str)] = &[
-    ("D", "FÜHRERSCHEIN", "LANDRATSAMT MUSTERKREIS", "BERLIN"),
-    ("F", "PERMIS DE CONDUIRE", "PREFECTURE DE PARIS", "LYON"),
-    ("NL", "RIJBEWIJS", "GEMEENTE UTRECHT", "AMSTERDAM"),
-    ("IRL", "DRIVING LICENCE", "ROAD SAFETY AUTHORITY", "DUBLIN"),
-    ("PL", "PRAWO JAZDY", "STAROSTA KRAKOWSKI", "KRAKOW"),
-    ("I", "PATENTE DI GUIDA", "MIT-UCO", "ROMA"),
+/// EU licence issuers: (country code on the card, title, authority, place of birth, ICAO code).
+const EU: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "D",
+        "FÜHRERSCHEIN",
+        "LANDRATSAMT MUSTERKREIS",
+        "BERLIN",
+        "D<<",
+    ),
+    (
+        "F",
+        "PERMIS DE CONDUIRE",
+        "PREFECTURE DE PARIS",
+        "LYON",
+        "FRA",
+    ),
+    ("NL", "RIJBEWIJS", "GEMEENTE UTRECHT", "AMSTERDAM", "NLD"),
+    (
+        "IRL",
+        "DRIVING LICENCE",
+        "ROAD SAFETY AUTHORITY",
+        "DUBLIN",
+        "IRL",
+    ),
+    ("PL", "PRAWO JAZDY", "STAROSTA KRAKOWSKI", "KRAKOW", "POL"),
+    ("I", "PATENTE DI GUIDA", "MIT-UCO", "ROMA", "ITA"),
 ];
+
+/// The back of an EU licence: a table of categories and the one-line MRZ (`D1`, the state,
+/// a configuration digit, the licence number, fillers, a check digit over the 29 before).
+fn render_eu_back(state: &str, number: &str, f: &Fonts, rng: &mut Rng) -> (RgbImage, String) {
+    let mut card = security_print(1012, 638, rng);
+    for (i, cat) in ["AM", "A1", "A2", "A", "B1", "B", "C1", "C", "D1", "D"]
+        .iter()
+        .enumerate()
+    {
+        draw_text(
+            &mut card,
+            &pen(&f.sans, 20.0, [40, 40, 60]),
+            60.0,
+            40.0 + 34.0 * i as f32,
+            &format!("9. {cat}    10. --.--.----    11. --.--.----"),
+        );
+    }
+    let body = format!("D1{state}1{number:<<23}").replace(' ', "<");
+    let body: String = body.chars().take(29).collect();
+    let line = format!("{body}{}", mrz::check_digit(&body).expect("MRZ characters"));
+    draw_text(
+        &mut card,
+        &Pen {
+            pitch: Some(2.54 * 12.5),
+            ..pen(&f.ocrb, 46.0, [20, 20, 20])
+        },
+        40.0,
+        540.0,
+        &line,
+    );
+    (card, line)
+}
 
 /// A licence front with numbered fields: the US AAMVA design (from an AAMVA payload's
 /// ground truth `t`) or, when `t` is `None`, an EU design with a random identity.
@@ -698,7 +748,7 @@ fn render_front(
         }
         truth = serde_json::json!({"document_type": t["document_type"], "fields": fields});
     } else {
-        let (code, title, authority, place) = *rng.pick(EU);
+        let (code, title, authority, place, icao) = *rng.pick(EU);
         let id = identity(rng);
         let eu_date = |(y, m, d): (i32, u32, u32)| format!("{d:02}.{m:02}.{y}");
         let issued = (id.expiry.0 - 10, id.expiry.1, id.expiry.2);
@@ -742,7 +792,7 @@ fn render_front(
         if given.len() > 1 {
             fields["middle_name"] = given[1..].join(" ").into();
         }
-        truth = serde_json::json!({"document_type": "drivers_license", "fields": fields});
+        truth = serde_json::json!({"document_type": "drivers_license", "fields": fields, "issuer_icao": icao});
     }
     (card, truth)
 }
@@ -777,6 +827,19 @@ fn fronts(dir: &Path, out: &Path, seed: u64, fonts: &Fonts) {
             truth["distortion"] = kind.into();
             std::fs::write(out.join(format!("{name}.json")), truth.to_string()).expect("truth");
             n += 1;
+            // The EU card's back, with its one-line MRZ.
+            if let (Some(icao), Some(number)) = (
+                truth["issuer_icao"].as_str(),
+                truth["fields"]["document_number"].as_str(),
+            ) {
+                let (back, line) = render_eu_back(icao, number, fonts, &mut rng);
+                let (img, _) = photograph(&back, "rotation", &mut rng);
+                img.save(out.join(format!("{name}-back.jpg")))
+                    .expect("write back");
+                let t = serde_json::json!({"licence_line": line, "side": "back"});
+                std::fs::write(out.join(format!("{name}-back.json")), t.to_string())
+                    .expect("truth");
+            }
         }
     }
     eprintln!("wrote {n} licence fronts to {}", out.display());

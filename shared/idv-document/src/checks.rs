@@ -216,6 +216,19 @@ pub fn sources_agree(
     })
 }
 
+/// `VIZ_MRZ_MISMATCH`: the printed licence number is not in the licence's MRZ line.
+pub fn licence_line_mismatch(number: &str) -> Check {
+    check(
+        "VIZ_MRZ_MISMATCH",
+        0.9,
+        Decision::Review,
+        format!(
+            "The printed licence number ({} characters) does not appear in the machine-readable line.",
+            number.chars().count()
+        ),
+    )
+}
+
 /// `MRZ_NOT_FOUND` (a document without a readable zone).
 pub fn zone_missing(detail: &str) -> Check {
     check(

@@ -164,6 +164,23 @@ impl DocumentData {
         }
     }
 
+    /// The issuing state of a verified licence line, where nothing else gave it.
+    pub fn mark_licence_line(&mut self, l: &crate::licence_line::LicenceLine) {
+        let text = |v: &str| {
+            Some(Field {
+                value: v.to_owned(),
+                confidence: 1.0,
+                source: "mrz",
+            })
+        };
+        let state = l.issuing_state.as_str();
+        if self.country_iso3.is_none() {
+            self.country_iso3 = text(state);
+            self.country_iso2 = alpha2(state).and_then(text);
+            self.country_full = country_name(state).and_then(text);
+        }
+    }
+
     /// Fills the fields of an AAMVA barcode (US/Canadian licence or ID card back).
     pub fn from_aamva(a: &Aamva, today: Ymd) -> DocumentData {
         // Error-corrected by the symbol, but not checked against anything else.

@@ -10,7 +10,7 @@ use crate::date::Ymd;
 use crate::ocr::Ocr;
 use crate::quality::{self, Quality};
 use crate::zone::Zone;
-use crate::{aamva, pdf417, viz};
+use crate::{aamva, licence_line, pdf417, viz};
 
 /// Longer side of the text-detection input for printed fields (small print on a card).
 const VIZ_DET_SIDE: u32 = 960;
@@ -54,6 +54,8 @@ pub struct DocumentReport {
     pub document_type: Option<&'static str>,
     /// The machine-readable zone, when one was read.
     pub mrz: Option<Zone>,
+    /// The one-line MRZ of an EU driving licence, when one was read (verified check digit).
+    pub licence_line: Option<licence_line::LicenceLine>,
     /// The AAMVA barcode, when one was read.
     pub barcode: Option<BarcodeReport>,
     pub data: DocumentData,
@@ -63,6 +65,9 @@ pub struct DocumentReport {
     /// Which side the MRZ was read from: `front` or `back`.
     pub mrz_side: Option<&'static str>,
 }
+
+/// A side's MRZ, or why there is none and the licence line found instead.
+type ZoneOrLine = (Result<Zone, String>, Option<licence_line::LicenceLine>);
 
 /// A side's AAMVA barcode: the symbol and its parsed data.
 type Aamva = (pdf417::Symbol, aamva::Aamva);
@@ -91,11 +96,22 @@ impl DocumentEngine {
 
     /// Reads the MRZ of one side, if it has one.
     pub fn read_zone(&self, img: &RgbImage) -> Result<Result<Zone, String>, VisionError> {
+        Ok(self.read_zone_or_line(img)?.0)
+    }
+
+    /// Reads the MRZ of one side; when there is none, the one-line MRZ of an EU licence.
+    fn read_zone_or_line(&self, img: &RgbImage) -> Result<ZoneOrLine, VisionError> {
         let (lines, _) = self.ocr.mrz_lines(img)?;
         if lines.is_empty() {
-            return Ok(Err("no text lines shaped like an MRZ".into()));
+            return Ok((Err("no text lines shaped like an MRZ".into()), None));
         }
-        Ok(Zone::read_ocr(&lines).map_err(|e| e.to_string()))
+        match Zone::read_ocr(&lines) {
+            Ok(z) => Ok((Ok(z), None)),
+            Err(e) => Ok((
+                Err(e.to_string()),
+                lines.iter().find_map(|l| licence_line::read(&l.text)),
+            )),
+        }
     }
 
     /// Reads the AAMVA barcode of one side, if it has one (`thorough`: also when the symbol
@@ -157,11 +173,11 @@ impl DocumentEngine {
             // A driving licence carries no MRZ on its front (an EU licence's, if any, is on
             // the back).
             let zone = match code {
-                Some(_) => Ok(Err("the front carries a barcode".to_owned())),
+                Some(_) => Ok((Err("the front carries a barcode".to_owned()), None)),
                 None if hint == Hint::DriversLicense => {
-                    Ok(Err("a driving licence front has no MRZ".to_owned()))
+                    Ok((Err("a driving licence front has no MRZ".to_owned()), None))
                 }
-                None => self.read_zone(front),
+                None => self.read_zone_or_line(front),
             };
             (
                 quality.join().unwrap_or(Quality {
@@ -171,7 +187,7 @@ impl DocumentEngine {
                 (code, zone),
             )
         });
-        let front_zone = front_zone?;
+        let (front_zone, front_line) = front_zone?;
         let mut checks = checks::quality_checks(&quality, settings);
         // The thorough barcode search on the front only when the caller says it is a licence
         // (a back sent alone); a card front without a barcode would pay for it in vain.
@@ -186,10 +202,14 @@ impl DocumentEngine {
             Some(b) if barcodes && front_code.is_none() => Self::read_barcode(b, true),
             _ => None,
         };
-        let back_zone = match back {
-            Some(b) if back_code.is_none() => Some(self.read_zone(b)?),
-            _ => None,
+        let (back_zone, back_line) = match back {
+            Some(b) if back_code.is_none() => {
+                let (zone, line) = self.read_zone_or_line(b)?;
+                (Some(zone), line)
+            }
+            _ => (None, None),
         };
+        let licence_line = front_line.or(back_line);
         let (zone, side, missing) = match (front_zone, back_zone) {
             (Ok(f), Some(Ok(b))) => {
                 checks.extend(checks::front_back(&f, &b));
@@ -243,7 +263,7 @@ impl DocumentEngine {
                 }
                 checks.extend(checks::zone_checks(z, &data, settings));
             }
-            (None, Some(why)) if code.is_none() && printed.is_none() => {
+            (None, Some(why)) if code.is_none() && printed.is_none() && licence_line.is_none() => {
                 checks.push(checks::zone_missing(&why))
             }
             _ => {}
@@ -273,8 +293,27 @@ impl DocumentEngine {
                 checks.extend(checks::specimen_text(&p.lines));
             }
         }
+        // An EU licence's one-line MRZ: its state, and the printed number checked against it.
+        if let Some(l) = &licence_line {
+            document_type = document_type.or(Some("drivers_license"));
+            data.mark_licence_line(l);
+            if let Some(n) = &data.document_number
+                && n.source == "viz"
+            {
+                if l.holds(&n.value) {
+                    data.document_number = Some(crate::data::Field {
+                        value: n.value.clone(),
+                        confidence: 1.0,
+                        source: "mrz",
+                    });
+                } else {
+                    checks.push(checks::licence_line_mismatch(&n.value));
+                }
+            }
+        }
         Ok(DocumentReport {
             document_type,
+            licence_line,
             mrz: zone,
             barcode,
             data,

@@ -18,6 +18,7 @@ pub mod checks;
 pub mod data;
 pub mod date;
 mod iso2;
+pub mod licence_line;
 pub mod ocr;
 pub mod pdf417;
 pub mod quality;

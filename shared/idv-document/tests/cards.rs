@@ -68,8 +68,33 @@ fn a_us_licence_front_is_read_from_its_printed_fields() {
 fn an_eu_licence_front_gives_place_of_birth_and_authority() {
     let r = read("licence-front-eu.jpg", None, Hint::DriversLicense);
     assert_fields(&r, "licence-front-eu.json");
-    assert_eq!(r.data.dob.as_ref().unwrap().value, "2000-06-08");
+    assert_eq!(r.data.place_of_birth.as_ref().unwrap().source, "viz");
     assert!(!codes(&r).contains(&"DOCUMENT_EXPIRED"));
+}
+
+#[test]
+fn an_eu_licence_line_confirms_the_printed_number_or_disagrees() {
+    let r = read(
+        "licence-front-eu.jpg",
+        Some("licence-back-eu.jpg"),
+        Hint::Auto,
+    );
+    assert_fields(&r, "licence-front-eu.json");
+    let line = r.licence_line.as_ref().expect("the back's licence line");
+    assert_eq!(line.issuing_state, "IRL");
+    let number = r.data.document_number.as_ref().unwrap();
+    assert_eq!((number.source, number.confidence), ("mrz", 1.0));
+    assert_eq!(r.data.country_iso3.as_ref().unwrap().value, "IRL");
+    assert!(r.mrz.is_none());
+    assert!(!codes(&r).contains(&"MRZ_NOT_FOUND"), "{:?}", codes(&r));
+    // Another licence's back: its line does not hold this card's number.
+    let r = read(
+        "licence-front-eu.jpg",
+        Some("licence-back-eu-other.jpg"),
+        Hint::Auto,
+    );
+    assert!(r.licence_line.is_some());
+    assert!(codes(&r).contains(&"VIZ_MRZ_MISMATCH"), "{:?}", codes(&r));
 }
 
 #[test]
