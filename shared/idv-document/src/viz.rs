@@ -28,6 +28,8 @@ enum Key {
     Class,
     Address,
     Authority,
+    /// Place of birth (its own label on ID cards; part of field 3 on EU licences).
+    Place,
     /// Field 5: the licence number (EU) or the document discriminator (US).
     Five,
     /// A field idv does not return (height, eyes, restrictions, …): its value is skipped.
@@ -75,24 +77,98 @@ const WORDS: &[(&str, Key)] = &[
     ("TYPE", Key::Other),
 ];
 
-/// Phrases that label a field on their own line (the value below or to the right).
+/// Phrases that label a field on their own line (the value below or to the right), in the
+/// languages of EU and North American cards; bilingual labels (`NOM / SURNAME`) match when
+/// every part is a label of the same field.
 const PHRASES: &[(&str, Key)] = &[
     ("CUSTOMER IDENTIFIER", Key::Number),
     ("LICENSE NUMBER", Key::Number),
     ("LICENCE NUMBER", Key::Number),
+    ("DOCUMENT NUMBER", Key::Number),
+    ("DOCUMENT NO", Key::Number),
+    ("DOCUMENT NO.", Key::Number),
+    ("CARD NO", Key::Number),
+    ("CARD NO.", Key::Number),
+    ("NUMÉRO DU DOCUMENT", Key::Number),
+    ("DOKUMENTENNUMMER", Key::Number),
     ("FAMILY NAME", Key::Last),
     ("SURNAME", Key::Last),
     ("LAST NAME", Key::Last),
+    ("NOM", Key::Last),
+    ("NAME", Key::Last),
+    ("NACHNAME", Key::Last),
+    ("APELLIDOS", Key::Last),
+    ("COGNOME", Key::Last),
+    ("NAZWISKO", Key::Last),
+    ("ACHTERNAAM", Key::Last),
+    ("EFTERNAMN", Key::Last),
     ("GIVEN NAMES", Key::Given),
     ("GIVEN NAME", Key::Given),
     ("FIRST NAME", Key::Given),
+    ("PRÉNOMS", Key::Given),
+    ("PRENOMS", Key::Given),
+    ("PRÉNOM", Key::Given),
+    ("VORNAMEN", Key::Given),
+    ("VORNAME", Key::Given),
+    ("NOMBRE", Key::Given),
+    ("NOME", Key::Given),
+    ("IMIONA", Key::Given),
+    ("VOORNAMEN", Key::Given),
+    ("FÖRNAMN", Key::Given),
     ("DATE OF BIRTH", Key::Birth),
+    ("DATE DE NAISSANCE", Key::Birth),
+    ("GEBURTSDATUM", Key::Birth),
+    ("GEBURTSTAG", Key::Birth),
+    ("FECHA DE NACIMIENTO", Key::Birth),
+    ("DATA DI NASCITA", Key::Birth),
+    ("DATA URODZENIA", Key::Birth),
+    ("GEBOORTEDATUM", Key::Birth),
     ("DATE OF EXP", Key::Expiry),
+    ("DATE OF EXPIRY", Key::Expiry),
     ("EXPIRATION DATE", Key::Expiry),
+    ("EXPIRY DATE", Key::Expiry),
+    ("DATE D'EXPIRATION", Key::Expiry),
+    ("GÜLTIG BIS", Key::Expiry),
+    ("FECHA DE CADUCIDAD", Key::Expiry),
+    ("SCADENZA", Key::Expiry),
     ("DATE OF ISSUE", Key::Issued),
     ("ISSUE DATE", Key::Issued),
+    ("DATE DE DÉLIVRANCE", Key::Issued),
+    ("AUSSTELLUNGSDATUM", Key::Issued),
+    ("FECHA DE EXPEDICIÓN", Key::Issued),
+    ("DATA DI EMISSIONE", Key::Issued),
+    ("PLACE OF BIRTH", Key::Place),
+    ("LIEU DE NAISSANCE", Key::Place),
+    ("GEBURTSORT", Key::Place),
+    ("LUGAR DE NACIMIENTO", Key::Place),
+    ("LUOGO DI NASCITA", Key::Place),
+    ("SEX", Key::Sex),
+    ("SEXE", Key::Sex),
+    ("GESCHLECHT", Key::Sex),
+    ("SEXO", Key::Sex),
+    ("SESSO", Key::Sex),
     ("ADDRESS", Key::Address),
+    ("ADRESSE", Key::Address),
+    ("ANSCHRIFT", Key::Address),
+    ("DOMICILIO", Key::Address),
 ];
+
+/// The field a whole line labels: every `/`-separated part of it a phrase of that field.
+fn phrase_label(text: &str) -> Option<Key> {
+    let mut key = None;
+    for part in text.split(['/', '|']) {
+        let part = part.trim().trim_end_matches([':', '.']).trim();
+        if part.is_empty() {
+            continue;
+        }
+        let k = PHRASES.iter().find(|(p, _)| *p == part)?.1;
+        if key.is_some_and(|prev| prev != k) {
+            return None;
+        }
+        key = Some(k);
+    }
+    key
+}
 
 /// The field numbers of the AAMVA 2016 and EU designs.
 fn numbered(n: &str) -> Option<Key> {
@@ -200,12 +276,9 @@ fn labels(lines: &[TextLine]) -> Vec<Labelled> {
     let mut out = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let text = upper(&line.text);
-        if let Some((_, k)) = PHRASES
-            .iter()
-            .find(|(p, _)| text.trim_end_matches(':') == *p)
-        {
+        if let Some(k) = phrase_label(&text) {
             out.push(Labelled {
-                key: *k,
+                key: k,
                 value: String::new(),
                 x: line.bbox.cx - line.bbox.width / 2.0,
                 line: i,
@@ -286,9 +359,50 @@ fn labels(lines: &[TextLine]) -> Vec<Labelled> {
     out
 }
 
+/// Month abbreviations as cards print them (English, French, German, Spanish, Italian).
+const MONTHS: [&[&str]; 12] = [
+    &["JAN", "JANV", "ENE", "GEN"],
+    &["FEB", "FEV", "FÉV", "FEBR"],
+    &["MAR", "MARS", "MÄR", "MRZ"],
+    &["APR", "AVR", "ABR"],
+    &["MAY", "MAI", "MAG"],
+    &["JUN", "JUIN", "GIU"],
+    &["JUL", "JUIL", "LUG"],
+    &["AUG", "AOUT", "AOÛT", "AGO"],
+    &["SEP", "SEPT", "SET"],
+    &["OCT", "OKT", "OTT"],
+    &["NOV"],
+    &["DEC", "DÉC", "DEZ", "DIC"],
+];
+
+/// `12 AUG 1964`, `12 AUG/AOÛT 1964`: a day, a month name (one or two, slash-separated), a
+/// four-digit year.
+fn month_date(text: &str) -> Option<Ymd> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.windows(3).find_map(|w| {
+        let day: u32 = w[0].trim_matches(|c: char| !c.is_ascii_digit()).parse().ok()?;
+        let month = w[1]
+            .split('/')
+            .find_map(|m| {
+                let m = m.trim_end_matches('.');
+                MONTHS.iter().position(|names| names.contains(&m))
+            })? as u32
+            + 1;
+        let year: i32 = w[2].get(..4)?.parse().ok()?;
+        ((1..=31).contains(&day) && (1900..=2100).contains(&year)).then_some(Ymd {
+            year,
+            month,
+            day,
+        })
+    })
+}
+
 /// A date in `text`: `MM/DD/YYYY` (US order) or `DD.MM.YYYY` (`us` false), separators `/`,
-/// `-`, `.`, or a month name (`AUG`); the first date found.
+/// `-`, `.`, or a month name (`12 AUG 1964`); the first date found.
 pub fn find_date(text: &str, us: bool) -> Option<Ymd> {
+    if let Some(d) = month_date(&text.to_uppercase()) {
+        return Some(d);
+    }
     let chars: Vec<char> = text.chars().collect();
     for start in 0..chars.len() {
         if !chars[start].is_ascii_digit() || (start > 0 && chars[start - 1].is_ascii_digit()) {
@@ -877,8 +991,14 @@ pub fn read(lines: &[TextLine], today: Ymd) -> Printed {
         .map(|s| if s == "8" { "B".to_owned() } else { s })
         .filter(|s| !s.is_empty() && s.len() <= 12 && s != "NONE")
         .and_then(|s| field(&s, mean_conf));
+    if let Some(p) = values.get(&Key::Place) {
+        d.place_of_birth = field(p, mean_conf);
+    }
     // EU field 3: the date of birth, then the place of birth.
-    if let Some(b) = values.get(&Key::Birth).filter(|_| !us) {
+    if let Some(b) = values
+        .get(&Key::Birth)
+        .filter(|_| !us && d.place_of_birth.is_none())
+    {
         let place: Vec<&str> = b
             .split_whitespace()
             .skip_while(|t| find_date(t, us).is_none())
@@ -922,6 +1042,16 @@ mod tests {
             "2022-04-30"
         );
         assert_eq!(find_date("5'-09\"", true), None);
+        assert_eq!(find_date("12 AUG/AOÛT 1964", false).unwrap().to_string(), "1964-08-12");
+        assert_eq!(find_date("Geburtstag 03 MÄR 1990", false).unwrap().to_string(), "1990-03-03");
+    }
+
+    #[test]
+    fn knows_bilingual_labels() {
+        assert_eq!(phrase_label("NOM / SURNAME"), Some(Key::Last));
+        assert_eq!(phrase_label("PRÉNOMS / GIVEN NAMES:"), Some(Key::Given));
+        assert_eq!(phrase_label("NOM / PRÉNOMS"), None);
+        assert_eq!(phrase_label("SAMPLE STREET"), None);
     }
 
     #[test]
