@@ -15,7 +15,8 @@
 //! `--fronts` renders licence fronts with numbered fields: per AAMVA ground truth one card of
 //! the US design (4d DLN, 3 DOB, 4b EXP, 4a ISS, 1, 2, 8 address, 9 CLASS, 15 SEX; US dates)
 //! and one of the EU design with a random holder (1. to 5., 9.; day-first dates, place of
-//! birth, issuing authority), each photographed with one distortion.
+//! birth, issuing authority), each photographed with one distortion; and a national identity
+//! card front with bilingual labels above the values (French, German or Spanish with English).
 //! `--backs` photographs licence backs: each `NAME.png` PDF417 render of `AAMVA_DIR` is put on
 //! a card with printed lines, turned by up to ±12° (or upside down), and given one of
 //! perspective, blur or JPEG 55–85, at a size of 650–1300 px for the card; each photo's JSON is the payload's ground truth.
@@ -797,6 +798,112 @@ fn render_front(
     (card, truth)
 }
 
+/// A national identity card front with bilingual labels above each value (French/English,
+/// German/English or Spanish/English), dates as `12 08 1964` or `12.08.1964`.
+fn render_id_front(f: &Fonts, rng: &mut Rng) -> (RgbImage, serde_json::Value) {
+    let (w, h) = (1012u32, 638u32);
+    let mut card = security_print(w, h, rng);
+    let id = identity(rng);
+    type Labels = [&'static str; 7];
+    let (title, labels, place): (&str, Labels, &str) = *rng.pick(&[
+        (
+            "CARTE NATIONALE D'IDENTITÉ / IDENTITY CARD",
+            [
+                "NOM / SURNAME",
+                "PRÉNOMS / GIVEN NAMES",
+                "DATE DE NAISSANCE / DATE OF BIRTH",
+                "LIEU DE NAISSANCE / PLACE OF BIRTH",
+                "SEXE / SEX",
+                "DATE D'EXPIRATION / DATE OF EXPIRY",
+                "DOCUMENT NO",
+            ],
+            "MARSEILLE",
+        ),
+        (
+            "PERSONALAUSWEIS / IDENTITY CARD",
+            [
+                "NAME / SURNAME",
+                "VORNAMEN / GIVEN NAMES",
+                "GEBURTSDATUM / DATE OF BIRTH",
+                "GEBURTSORT / PLACE OF BIRTH",
+                "GESCHLECHT / SEX",
+                "GÜLTIG BIS / DATE OF EXPIRY",
+                "DOKUMENTENNUMMER",
+            ],
+            "HAMBURG",
+        ),
+        (
+            "DOCUMENTO NACIONAL DE IDENTIDAD",
+            [
+                "APELLIDOS / SURNAME",
+                "NOMBRE / GIVEN NAME",
+                "FECHA DE NACIMIENTO / DATE OF BIRTH",
+                "LUGAR DE NACIMIENTO / PLACE OF BIRTH",
+                "SEXO / SEX",
+                "FECHA DE CADUCIDAD / EXPIRY DATE",
+                "DOCUMENT NUMBER",
+            ],
+            "SEVILLA",
+        ),
+    ]);
+    draw_text(
+        &mut card,
+        &pen(&f.bold, 30.0, [30, 50, 120]),
+        40.0,
+        30.0,
+        title,
+    );
+    for y in 110..470 {
+        for x in 40..300 {
+            let (dx, dy) = ((x as f32 - 170.0) / 90.0, (y as f32 - 270.0) / 120.0);
+            let v = if dx * dx + dy * dy < 1.0 { 150 } else { 205 };
+            card.put_pixel(x, y, Rgb([v, v, v + 10]));
+        }
+    }
+    let dotted = rng.below(2) == 0;
+    let date = |(y, m, d): (i32, u32, u32)| {
+        if dotted {
+            format!("{d:02}.{m:02}.{y}")
+        } else {
+            format!("{d:02} {m:02} {y}")
+        }
+    };
+    let values = [
+        id.surname.clone(),
+        id.given.clone(),
+        date(id.dob),
+        place.to_string(),
+        id.sex.to_string(),
+        date(id.expiry),
+        id.number.clone(),
+    ];
+    for (i, (l, v)) in labels.iter().zip(&values).enumerate() {
+        let y = 100.0 + 74.0 * i as f32;
+        draw_text(&mut card, &pen(&f.sans, 16.0, [110, 60, 60]), 340.0, y, l);
+        draw_text(
+            &mut card,
+            &pen(&f.bold, 26.0, [25, 25, 40]),
+            340.0,
+            y + 22.0,
+            v,
+        );
+    }
+    let iso = |(y, m, d): (i32, u32, u32)| format!("{y:04}-{m:02}-{d:02}");
+    let given: Vec<&str> = id.given.split_whitespace().collect();
+    let mut fields = serde_json::json!({
+        "first_name": given[0], "last_name": id.surname, "dob": iso(id.dob),
+        "expiry": iso(id.expiry), "document_number": id.number, "sex": id.sex.to_string(),
+        "place_of_birth": place,
+    });
+    if given.len() > 1 {
+        fields["middle_name"] = given[1..].join(" ").into();
+    }
+    (
+        card,
+        serde_json::json!({"document_type": "national_id", "fields": fields}),
+    )
+}
+
 /// Photographed licence fronts: a US numbered design per AAMVA ground truth of `AAMVA_DIR`,
 /// and as many EU designs with random holders.
 fn fronts(dir: &Path, out: &Path, seed: u64, fonts: &Fonts) {
@@ -808,8 +915,9 @@ fn fronts(dir: &Path, out: &Path, seed: u64, fonts: &Fonts) {
         .collect();
     names.sort();
     let mut rng = Rng(seed.max(1));
+    let mut id_rng = Rng((seed ^ 0x1D1D).max(1));
     let kinds = ["rotation", "perspective", "blur", "jpeg", "clean"];
-    let mut n = 0;
+    let (mut n, mut ids) = (0, 0);
     for json in &names {
         let t: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(json).expect("truth")).expect("json");
@@ -827,6 +935,24 @@ fn fronts(dir: &Path, out: &Path, seed: u64, fonts: &Fonts) {
             truth["distortion"] = kind.into();
             std::fs::write(out.join(format!("{name}.json")), truth.to_string()).expect("truth");
             n += 1;
+            // An identity card front too, from its own random stream (the licences' stay as
+            // they were).
+            if !us {
+                let (card, mut truth) = render_id_front(fonts, &mut id_rng);
+                let (img, quality) = photograph(&card, kind, &mut id_rng);
+                let name = format!("id-{stem}-{kind}");
+                let mut jpeg = Vec::new();
+                image::codecs::jpeg::JpegEncoder::new_with_quality(
+                    &mut jpeg,
+                    quality.unwrap_or(90),
+                )
+                .encode_image(&img)
+                .expect("encode");
+                std::fs::write(out.join(format!("{name}.jpg")), jpeg).expect("write image");
+                truth["distortion"] = kind.into();
+                std::fs::write(out.join(format!("{name}.json")), truth.to_string()).expect("truth");
+                ids += 1;
+            }
             // The EU card's back, with its one-line MRZ.
             if let (Some(icao), Some(number)) = (
                 truth["issuer_icao"].as_str(),
@@ -842,7 +968,10 @@ fn fronts(dir: &Path, out: &Path, seed: u64, fonts: &Fonts) {
             }
         }
     }
-    eprintln!("wrote {n} licence fronts to {}", out.display());
+    eprintln!(
+        "wrote {n} licence fronts and {ids} identity card fronts to {}",
+        out.display()
+    );
 }
 
 /// Photographs of licence backs made from AAMVA renders (`NAME.png` + `NAME.json`).

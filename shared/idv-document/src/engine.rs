@@ -135,7 +135,20 @@ impl DocumentEngine {
         heights.sort_by(f32::total_cmp);
         let median = heights.get(heights.len() / 2).copied().unwrap_or(0.0);
         boxes.retain(|b| b.height >= 6.0 && b.width >= 0.5 * b.height && b.height < 1.8 * median);
-        let lines = self.ocr.read_texts(img, &boxes)?;
+        let mut lines = self.ocr.read_texts(img, &boxes)?;
+        // A lone letter (a sex, a class) is boxed tightly: read unsure, it is read again with
+        // some margin (which tells F from T), and the surer reading kept.
+        for line in &mut lines {
+            if line.bbox.width < 2.0 * line.bbox.height && line.confidence < 0.6 {
+                let mut wider = line.bbox;
+                wider.width += 0.6 * wider.height;
+                let again = self.ocr.read_text(img, &wider)?;
+                if again.confidence > line.confidence {
+                    line.text = again.text;
+                    line.confidence = again.confidence;
+                }
+            }
+        }
         Ok(viz::read(&lines, today))
     }
 

@@ -380,13 +380,14 @@ const MONTHS: [&[&str]; 12] = [
 fn month_date(text: &str) -> Option<Ymd> {
     let words: Vec<&str> = text.split_whitespace().collect();
     words.windows(3).find_map(|w| {
-        let day: u32 = w[0].trim_matches(|c: char| !c.is_ascii_digit()).parse().ok()?;
-        let month = w[1]
-            .split('/')
-            .find_map(|m| {
-                let m = m.trim_end_matches('.');
-                MONTHS.iter().position(|names| names.contains(&m))
-            })? as u32
+        let day: u32 = w[0]
+            .trim_matches(|c: char| !c.is_ascii_digit())
+            .parse()
+            .ok()?;
+        let month = w[1].split('/').find_map(|m| {
+            let m = m.trim_end_matches('.');
+            MONTHS.iter().position(|names| names.contains(&m))
+        })? as u32
             + 1;
         let year: i32 = w[2].get(..4)?.parse().ok()?;
         ((1..=31).contains(&day) && (1900..=2100).contains(&year)).then_some(Ymd {
@@ -1042,8 +1043,16 @@ mod tests {
             "2022-04-30"
         );
         assert_eq!(find_date("5'-09\"", true), None);
-        assert_eq!(find_date("12 AUG/AOÛT 1964", false).unwrap().to_string(), "1964-08-12");
-        assert_eq!(find_date("Geburtstag 03 MÄR 1990", false).unwrap().to_string(), "1990-03-03");
+        assert_eq!(
+            find_date("12 AUG/AOÛT 1964", false).unwrap().to_string(),
+            "1964-08-12"
+        );
+        assert_eq!(
+            find_date("Geburtstag 03 MÄR 1990", false)
+                .unwrap()
+                .to_string(),
+            "1990-03-03"
+        );
     }
 
     #[test]
