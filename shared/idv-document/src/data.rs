@@ -257,13 +257,6 @@ impl DocumentData {
                 source: "mrz",
             })
         };
-        let num = |v: i64, check: Option<bool>| -> Num {
-            Some(Field {
-                value: v,
-                confidence: conf(check),
-                source: "mrz",
-            })
-        };
         let mut d = DocumentData::default();
         let given: Vec<&str> = p.given_names.split_whitespace().collect();
         d.first_name = given.first().and_then(|g| text(g, None));
@@ -273,18 +266,10 @@ impl DocumentData {
         d.last_name = text(&p.surname, None);
         d.full_name = text(&format!("{} {}", p.given_names, p.surname), None);
         if let Some(dob) = zone.birth_date() {
-            d.dob = text(&dob.to_string(), c.birth_date);
-            d.dob_day = num(dob.day.into(), c.birth_date);
-            d.dob_month = num(dob.month.into(), c.birth_date);
-            d.dob_year = num(dob.year.into(), c.birth_date);
-            d.age = num(dob.years_until(today).into(), c.birth_date);
+            d.set_date("dob", dob, conf(c.birth_date), "mrz", today);
         }
         if let Some(exp) = zone.expiry_date() {
-            d.expiry = text(&exp.to_string(), c.expiry_date);
-            d.expiry_day = num(exp.day.into(), c.expiry_date);
-            d.expiry_month = num(exp.month.into(), c.expiry_date);
-            d.expiry_year = num(exp.year.into(), c.expiry_date);
-            d.days_to_expiry = num(exp.days() - today.days(), c.expiry_date);
+            d.set_date("expiry", exp, conf(c.expiry_date), "mrz", today);
         }
         let number = p
             .document_number_full

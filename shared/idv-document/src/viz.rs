@@ -227,15 +227,16 @@ fn word_label(token: &str, first: bool) -> Option<(Key, String)> {
     let digits = t.chars().take_while(char::is_ascii_digit).count();
     if digits > 0 && digits < t.len() {
         let rest = &t[digits..];
-        let (num, rest) = match rest.chars().next() {
-            Some(c @ 'A'..='D')
+        // The field number's letter (`4B`, `9A`), when a label word follows it.
+        let rest = match rest.chars().next() {
+            Some('A'..='D')
                 if WORDS.iter().any(|(w, _)| {
                     rest[1..].starts_with(w) || rest[1..].replace('L', "I").starts_with(w)
                 }) =>
             {
-                (format!("{}{c}", &t[..digits]), &rest[1..])
+                &rest[1..]
             }
-            _ => (t[..digits].to_owned(), rest),
+            _ => rest,
         };
         let rest = if rest.starts_with("LSS") {
             rest.replacen("LSS", "ISS", 1)
@@ -245,8 +246,7 @@ fn word_label(token: &str, first: bool) -> Option<(Key, String)> {
         if let Some((k, tail)) = word_label(&rest, true) {
             return Some((k, tail));
         }
-        // A bare field number glued to its value (`8123 MAIN ST` is left to the address).
-        let _ = num;
+        // A bare field number glued to its value (`8123 MAIN ST`) is left to the address.
     }
     if !first {
         return None;
