@@ -159,7 +159,7 @@ pub fn parse(payload: &str) -> Result<Aamva, AamvaError> {
         // A jurisdiction subfile starts with its type (`ZCZCA…`).
         let line = if line.len() > 5
             && line.starts_with('Z')
-            && is_element_id(&line[2..])
+            && line.get(2..).is_some_and(is_element_id)
             && line.as_bytes()[2] == b'Z'
         {
             &line[2..]
@@ -336,6 +336,27 @@ mod tests {
         assert_eq!(a.first_name.as_deref(), Some("PABLO"));
         assert_eq!(a.middle_name, None);
         assert_eq!(a.suffix.as_deref(), Some("JR"));
+    }
+
+    #[test]
+    fn never_panics_on_arbitrary_text() {
+        // Deterministic pseudo-random payloads mixing header pieces, separators and
+        // multi-byte characters (a decoded symbol can hold any text).
+        let pieces = [
+            "@\n\x1e\r", "ANSI ", "AAMVA", "636014", "0800", "DL", "ID", "00410278", "ZC", "DAQ",
+            "DCS", "DAA", "Zé", "é", "\n", "|", "\r", ",", "0", "12345678", "ß", "DBB", "",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..(state % 12) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            let _ = parse(&text);
+        }
     }
 
     #[test]
