@@ -343,8 +343,29 @@ mod tests {
         // Deterministic pseudo-random payloads mixing header pieces, separators and
         // multi-byte characters (a decoded symbol can hold any text).
         let pieces = [
-            "@\n\x1e\r", "ANSI ", "AAMVA", "636014", "0800", "DL", "ID", "00410278", "ZC", "DAQ",
-            "DCS", "DAA", "Zé", "é", "\n", "|", "\r", ",", "0", "12345678", "ß", "DBB", "",
+            "@\n\x1e\r",
+            "ANSI ",
+            "AAMVA",
+            "636014",
+            "0800",
+            "DL",
+            "ID",
+            "00410278",
+            "ZC",
+            "DAQ",
+            "DCS",
+            "DAA",
+            "Zé",
+            "é",
+            "\n",
+            "|",
+            "\r",
+            ",",
+            "0",
+            "12345678",
+            "ß",
+            "DBB",
+            "",
         ];
         let mut state = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..20_000 {
