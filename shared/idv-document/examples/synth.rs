@@ -404,36 +404,6 @@ fn render_td1(id: &Identity, lines: &[String], f: &Fonts, rng: &mut Rng) -> RgbI
     page
 }
 
-/// Solves the homography mapping four source points to four destination points.
-fn homography(src: [[f32; 2]; 4], dst: [[f32; 2]; 4]) -> [f64; 9] {
-    let mut a = [[0f64; 9]; 8];
-    for i in 0..4 {
-        let (x, y) = (f64::from(src[i][0]), f64::from(src[i][1]));
-        let (u, v) = (f64::from(dst[i][0]), f64::from(dst[i][1]));
-        a[2 * i] = [x, y, 1.0, 0.0, 0.0, 0.0, -u * x, -u * y, u];
-        a[2 * i + 1] = [0.0, 0.0, 0.0, x, y, 1.0, -v * x, -v * y, v];
-    }
-    // Gauss-Jordan elimination on the 8×8 system.
-    for c in 0..8 {
-        let p = (c..8)
-            .max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))
-            .unwrap_or(c);
-        a.swap(c, p);
-        let d = a[c][c];
-        a[c].iter_mut().for_each(|v| *v /= d);
-        let pivot = a[c];
-        for (r, row) in a.iter_mut().enumerate() {
-            if r != c {
-                let m = row[c];
-                row.iter_mut().zip(pivot).for_each(|(v, p)| *v -= m * p);
-            }
-        }
-    }
-    [
-        a[0][8], a[1][8], a[2][8], a[3][8], a[4][8], a[5][8], a[6][8], a[7][8], 1.0,
-    ]
-}
-
 /// Places `doc` on a busy background, with `corners` giving where its corners land.
 fn place(
     doc: &RgbImage,
@@ -444,7 +414,8 @@ fn place(
 ) -> RgbImage {
     let (w, h) = (doc.width() as f32, doc.height() as f32);
     // Map output → document coordinates.
-    let hm = homography(corners, [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]]);
+    let hm = idv_document::pdf417::homography(corners, [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]])
+        .expect("corners of a convex quadrilateral");
     let base = [
         rng.range(40.0, 200.0),
         rng.range(40.0, 200.0),

@@ -22,6 +22,7 @@ pub mod licence_line;
 pub mod ocr;
 pub mod pdf417;
 pub mod quality;
+mod raster;
 pub mod specimens;
 pub mod truth;
 pub mod viz;

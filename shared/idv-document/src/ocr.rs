@@ -534,48 +534,16 @@ fn certainty(lines: &[ReadLine]) -> f32 {
 
 /// 4-connected components of the thresholded probability map, as pixel centres.
 fn components(prob: &[f32], w: usize, h: usize) -> Vec<Vec<(f32, f32)>> {
-    let mut seen = vec![false; prob.len()];
-    let mut out = Vec::new();
-    let mut stack = Vec::new();
-    for start in 0..prob.len() {
-        if seen[start] || prob[start] <= DET_THRESHOLD {
-            continue;
-        }
-        seen[start] = true;
-        stack.push(start);
-        let mut pixels = Vec::new();
-        while let Some(i) = stack.pop() {
-            pixels.push(i);
-            let (x, y) = (i % w, i / w);
-            let mut visit = |j: usize| {
-                if !seen[j] && prob[j] > DET_THRESHOLD {
-                    seen[j] = true;
-                    stack.push(j);
-                }
-            };
-            if x > 0 {
-                visit(i - 1);
-            }
-            if x + 1 < w {
-                visit(i + 1);
-            }
-            if y > 0 {
-                visit(i - w);
-            }
-            if y + 1 < h {
-                visit(i + w);
-            }
-        }
-        if pixels.len() >= 12 {
-            out.push(
-                pixels
-                    .iter()
-                    .map(|&i| ((i % w) as f32 + 0.5, (i / w) as f32 + 0.5))
-                    .collect(),
-            );
-        }
-    }
-    out
+    crate::raster::components(w, h, |i| prob[i] > DET_THRESHOLD)
+        .into_iter()
+        .filter(|pixels| pixels.len() >= 12)
+        .map(|pixels| {
+            pixels
+                .iter()
+                .map(|&i| ((i % w) as f32 + 0.5, (i / w) as f32 + 0.5))
+                .collect()
+        })
+        .collect()
 }
 
 /// The rotated rectangle of a component, grown by the unclip distance.

@@ -172,8 +172,9 @@ pub fn turn(img: &GrayImage, deg: f32) -> GrayImage {
     })
 }
 
-/// Solves the homography taking four points `from` to four points `to`.
-fn homography(from: [[f32; 2]; 4], to: [[f32; 2]; 4]) -> Option<[f64; 9]> {
+/// Solves the homography taking four points `from` to four points `to` (row-major 3×3,
+/// last element 1).
+pub fn homography(from: [[f32; 2]; 4], to: [[f32; 2]; 4]) -> Option<[f64; 9]> {
     let mut a = [[0f64; 9]; 8];
     for i in 0..4 {
         let (x, y) = (f64::from(from[i][0]), f64::from(from[i][1]));
@@ -345,54 +346,21 @@ fn locate(img: &GrayImage) -> Option<[[f32; 2]; 4]> {
     // Closed along rows by the window's width: the wide start and stop bars hold no edges.
     let dense = close_rows(&dense, w, rx);
     // Largest 4-connected dense component.
-    let mut label = vec![0u32; w * h];
-    let mut best = (0usize, 0u32);
-    let mut next = 0;
-    let mut stack = Vec::new();
-    for start in 0..w * h {
-        if !dense[start] || label[start] != 0 {
-            continue;
-        }
-        next += 1;
-        let mut size = 0;
-        stack.push(start);
-        label[start] = next;
-        while let Some(i) = stack.pop() {
-            size += 1;
-            let (x, y) = (i % w, i / w);
-            let mut visit = |j: usize| {
-                if dense[j] && label[j] == 0 {
-                    label[j] = next;
-                    stack.push(j);
-                }
-            };
-            if x > 0 {
-                visit(i - 1);
-            }
-            if x + 1 < w {
-                visit(i + 1);
-            }
-            if y > 0 {
-                visit(i - w);
-            }
-            if y + 1 < h {
-                visit(i + w);
-            }
-        }
-        if size > best.0 {
-            best = (size, next);
-        }
-    }
-    if best.0 < w * h / 100 {
-        return None;
+    let largest = crate::raster::components(w, h, |i| dense[i])
+        .into_iter()
+        .max_by_key(Vec::len)
+        .filter(|c| c.len() >= w * h / 100)?;
+    let mut inside = vec![false; w * h];
+    for &i in &largest {
+        inside[i] = true;
     }
     // Boundary points of the component: per row its first and last pixel, per column its
     // first and last pixel (one pass).
     let mut rows = vec![(usize::MAX, 0usize); h];
     let mut cols = vec![(usize::MAX, 0usize); w];
     for y in 0..h {
-        for (x, &l) in label[y * w..(y + 1) * w].iter().enumerate() {
-            if l == best.1 {
+        for (x, &on) in inside[y * w..(y + 1) * w].iter().enumerate() {
+            if on {
                 rows[y] = (rows[y].0.min(x), x);
                 cols[x] = (cols[x].0.min(y), y);
             }
