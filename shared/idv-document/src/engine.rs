@@ -114,15 +114,9 @@ impl DocumentEngine {
         }
     }
 
-    /// Reads the AAMVA barcode of one side, if it has one (`thorough`: also when the symbol
-    /// cannot be located, at the cost of more attempts).
-    pub fn read_barcode(img: &RgbImage, thorough: bool) -> Option<Aamva> {
-        let gray = image::imageops::grayscale(img);
-        let symbol = if thorough {
-            pdf417::decode(&gray)?
-        } else {
-            pdf417::decode_located(&gray)?
-        };
+    /// Reads the AAMVA barcode of one side, if it has one, with the attempts `search` names.
+    pub fn read_barcode(img: &RgbImage, search: pdf417::Search) -> Option<Aamva> {
+        let symbol = pdf417::decode_with(&image::imageops::grayscale(img), search)?;
         let data = aamva::parse(&symbol.text).ok()?;
         Some((symbol, data))
     }
@@ -179,7 +173,7 @@ impl DocumentEngine {
         let (quality, (front_code, front_zone)) = std::thread::scope(|scope| {
             let quality = scope.spawn(|| quality::measure(front));
             let code = if barcodes {
-                Self::read_barcode(front, false)
+                Self::read_barcode(front, pdf417::Search::Located)
             } else {
                 None
             };
@@ -202,17 +196,20 @@ impl DocumentEngine {
         });
         let (front_zone, front_line) = front_zone?;
         let mut checks = checks::quality_checks(&quality, settings);
-        // The thorough barcode search on the front only when the caller says it is a licence
-        // (a back sent alone); a card front without a barcode would pay for it in vain.
+        // The whole-photo barcode search on the front (the located one already failed) only
+        // when the caller says it is a licence (a back sent alone); a card front without a
+        // barcode would pay for it in vain.
         let front_code = match front_code {
             Some(c) => Some(c),
             None if hint == Hint::DriversLicense && back.is_none() => {
-                Self::read_barcode(front, true)
+                Self::read_barcode(front, pdf417::Search::Whole)
             }
             None => None,
         };
         let back_code = match back {
-            Some(b) if barcodes && front_code.is_none() => Self::read_barcode(b, true),
+            Some(b) if barcodes && front_code.is_none() => {
+                Self::read_barcode(b, pdf417::Search::All)
+            }
             _ => None,
         };
         let (back_zone, back_line) = match back {

@@ -461,18 +461,31 @@ fn rectify_with(
     Some(warp(img, &hm, w, h))
 }
 
+/// Which attempts a decode makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Search {
+    /// The located symbol squared up (and a small, square photo as it is): fast to fail
+    /// (about 15 ms on a photo without a symbol), for a first look.
+    Located,
+    /// The whole photo, as it is and turned by its skew and around it: for when the symbol
+    /// could not be located.
+    Whole,
+    /// Located, then whole.
+    All,
+}
+
 /// Finds and decodes one PDF417 symbol, straightening the photo when it has to.
 pub fn decode(img: &GrayImage) -> Option<Symbol> {
-    decode_with(img, true)
+    decode_with(img, Search::All)
 }
 
-/// [`decode`] without the whole-photo attempts that follow when the symbol could not be
-/// located: fast to fail (about 15 ms on a photo without a symbol), for a first look.
+/// [`decode`] with the located symbol only (see [`Search::Located`]).
 pub fn decode_located(img: &GrayImage) -> Option<Symbol> {
-    decode_with(img, false)
+    decode_with(img, Search::Located)
 }
 
-fn decode_with(img: &GrayImage, thorough: bool) -> Option<Symbol> {
+/// Finds and decodes one PDF417 symbol with the attempts `search` names.
+pub fn decode_with(img: &GrayImage, search: Search) -> Option<Symbol> {
     let scale = MAX_SIDE as f32 / img.width().max(img.height()) as f32;
     let owned;
     let img = if scale < 1.0 {
@@ -499,29 +512,29 @@ fn decode_with(img: &GrayImage, thorough: bool) -> Option<Symbol> {
     let (thumb, scale) = thumbnail(img);
     let skew = skew_of(&thumb);
     // The located symbol squared up (bars made parallel, perspective removed), in either
-    // orientation of the bars.
-    // Within a quarter degree of square: the thumbnail as it is.
-    let turned = if skew.abs() < 0.25 {
-        thumb.clone()
-    } else {
-        turn(&thumb, skew)
-    };
-    for quarter in [false, true] {
-        if let Some(square) = rectify_with(img, &thumb, scale, skew, &turned, quarter)
-            && let Some(s) = attempt(&square, skew)
-        {
-            return Some(s);
+    // orientation of the bars; within a quarter degree of square, on the thumbnail as it is.
+    if search != Search::Whole {
+        let turned = if skew.abs() < 0.25 {
+            thumb.clone()
+        } else {
+            turn(&thumb, skew)
+        };
+        for quarter in [false, true] {
+            if let Some(square) = rectify_with(img, &thumb, scale, skew, &turned, quarter)
+                && let Some(s) = attempt(&square, skew)
+            {
+                return Some(s);
+            }
         }
     }
-    // Whole photo as it is: when small and nearly square to the frame (a crop, a flat
-    // render), or as the first of the thorough attempts.
+    // Whole photo as it is: on a first look only when small and nearly square to the frame
+    // (a crop, a flat render).
     let small = img.width().max(img.height()) <= SKEW_SIDE;
-    if (thorough || (small && skew.abs() < 1.0))
-        && let Some(s) = attempt(img, 0.0)
-    {
+    let direct = search != Search::Located || (small && skew.abs() < 1.0);
+    if direct && let Some(s) = attempt(img, 0.0) {
         return Some(s);
     }
-    if !thorough {
+    if search == Search::Located {
         return None;
     }
     // Whole photo turned by the skew and around it.
