@@ -32,9 +32,6 @@ const REC_HEIGHT: u32 = 48;
 const REC_SQUEEZE: f32 = 1.5;
 /// Natural width over rectified width for printed lines (recognition time grows with width).
 const TEXT_SQUEEZE: f32 = 1.25;
-/// Printed lines recognised per call. Measured on 12 licence fronts (2 cores): batches of 8
-/// were no faster than single lines, and the padding changed a few low-confidence reads.
-const REC_BATCH: usize = 1;
 pub const MRZ_ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<";
 
 /// A rotated text box in image coordinates.
@@ -222,16 +219,7 @@ impl Ocr {
     }
 
     fn read_line(&self, img: &RgbImage, b: &TextBox) -> Result<ReadLine, VisionError> {
-        let crop = rectify(img, b);
-        let (cw, ch) = crop.dimensions();
-        let plane = (cw * ch) as usize;
-        let mut input = vec![0f32; 3 * plane];
-        for (i, px) in crop.pixels().enumerate() {
-            for c in 0..3 {
-                input[c * plane + i] = px[2 - c] as f32 / 127.5 - 1.0;
-            }
-        }
-        let shape = [1usize, 3, ch as usize, cw as usize];
+        let (input, shape) = rec_input(&rectify(img, b));
         let classes = &self.vocab.classes;
         self.rec.with(|s| -> Result<ReadLine, VisionError> {
             let out = s.run(ort::inputs![TensorRef::from_array_view((
@@ -281,119 +269,65 @@ impl Ocr {
         })
     }
 
-    /// Reads one printed line with the general alphabet, at its natural width.
+    /// Reads one printed line with the general alphabet, at its natural width (a short box,
+    /// a lone `F` or `M`) or squeezed by [`TEXT_SQUEEZE`].
     pub fn read_text(&self, img: &RgbImage, b: &TextBox) -> Result<TextLine, VisionError> {
-        Ok(self.read_texts(img, std::slice::from_ref(b))?.remove(0))
+        let squeeze = if b.width < 4.0 * b.height {
+            1.0
+        } else {
+            TEXT_SQUEEZE
+        };
+        let (input, shape) = rec_input(&rectify_squeezed(img, b, squeeze));
+        let classes = &self.text_vocab.classes;
+        self.rec.with(|s| -> Result<TextLine, VisionError> {
+            let out = s.run(ort::inputs![TensorRef::from_array_view((
+                shape,
+                input.as_slice()
+            ))?])?;
+            let (dims, probs) = out[0].try_extract_tensor::<f32>()?;
+            let n = *dims.last().unwrap_or(&0) as usize;
+            if n == 0 || probs.len() % n != 0 {
+                return Err(VisionError::BadOutput {
+                    model: "ppocr_rec",
+                    detail: format!("shape {dims:?}"),
+                });
+            }
+            // Greedy CTC over blank + the text classes.
+            let (mut text, mut sum, mut count, mut prev) = (String::new(), 0f32, 0usize, 0usize);
+            for step in probs.chunks(n) {
+                let (mut best, mut best_p) = (0usize, step[0]);
+                for (k, &(class, _)) in classes.iter().enumerate() {
+                    if let Some(&p) = step.get(class)
+                        && p > best_p
+                    {
+                        best_p = p;
+                        best = k + 1;
+                    }
+                }
+                if best != 0 && best != prev {
+                    text.push(classes[best - 1].1);
+                    sum += best_p;
+                    count += 1;
+                }
+                prev = best;
+            }
+            Ok(TextLine {
+                text: text.trim().to_owned(),
+                confidence: sum / count.max(1) as f32,
+                bbox: *b,
+            })
+        })
     }
 
-    /// Reads printed lines with the general alphabet, at their natural width, in batches of
-    /// [`REC_BATCH`] lines of similar width (padded to the widest, as PaddleOCR batches them).
+    /// Reads printed lines, one recogniser call each. Measured on 12 licence fronts (2 cores):
+    /// batches of 8 lines of similar width were no faster, and their padding changed a few
+    /// low-confidence reads.
     pub fn read_texts(
         &self,
         img: &RgbImage,
         boxes: &[TextBox],
     ) -> Result<Vec<TextLine>, VisionError> {
-        // Short boxes (a lone `F`, `M`) keep their natural width.
-        let crops: Vec<RgbImage> = boxes
-            .iter()
-            .map(|b| {
-                let squeeze = if b.width < 4.0 * b.height {
-                    1.0
-                } else {
-                    TEXT_SQUEEZE
-                };
-                rectify_squeezed(img, b, squeeze)
-            })
-            .collect();
-        let mut order: Vec<usize> = (0..boxes.len()).collect();
-        order.sort_by_key(|&i| crops[i].width());
-        let mut out: Vec<Option<TextLine>> = vec![None; boxes.len()];
-        let mut start = 0;
-        while start < order.len() {
-            // Up to REC_BATCH lines whose widths are within 30 % of the batch's narrowest.
-            let narrowest = crops[order[start]].width();
-            let mut end = start + 1;
-            while end < order.len()
-                && end - start < REC_BATCH
-                && crops[order[end]].width() as f32 <= narrowest as f32 * 1.3
-            {
-                end += 1;
-            }
-            let batch = &order[start..end];
-            let width = batch.iter().map(|&i| crops[i].width()).max().unwrap_or(16);
-            let plane = (width * REC_HEIGHT) as usize;
-            let mut input = vec![0f32; batch.len() * 3 * plane];
-            for (k, &i) in batch.iter().enumerate() {
-                let crop = &crops[i];
-                let cw = crop.width() as usize;
-                for (j, px) in crop.pixels().enumerate() {
-                    let (x, y) = (j % cw, j / cw);
-                    for c in 0..3 {
-                        input[k * 3 * plane + c * plane + y * width as usize + x] =
-                            px[2 - c] as f32 / 127.5 - 1.0;
-                    }
-                }
-            }
-            let shape = [batch.len(), 3, REC_HEIGHT as usize, width as usize];
-            let lines = self.decode_texts(&input, shape)?;
-            for (&i, (text, confidence)) in batch.iter().zip(lines) {
-                out[i] = Some(TextLine {
-                    text,
-                    confidence,
-                    bbox: boxes[i],
-                });
-            }
-            start = end;
-        }
-        Ok(out.into_iter().flatten().collect())
-    }
-
-    /// Runs the recogniser on a batch and decodes each line greedily over the text classes.
-    fn decode_texts(
-        &self,
-        input: &[f32],
-        shape: [usize; 4],
-    ) -> Result<Vec<(String, f32)>, VisionError> {
-        let classes = &self.text_vocab.classes;
-        self.rec
-            .with(|s| -> Result<Vec<(String, f32)>, VisionError> {
-                let out = s.run(ort::inputs![TensorRef::from_array_view((shape, input))?])?;
-                let (dims, probs) = out[0].try_extract_tensor::<f32>()?;
-                let n = *dims.last().unwrap_or(&0) as usize;
-                let steps = dims.get(1).copied().unwrap_or(0) as usize;
-                if n == 0 || dims.len() != 3 || probs.len() != shape[0] * steps * n {
-                    return Err(VisionError::BadOutput {
-                        model: "ppocr_rec",
-                        detail: format!("shape {dims:?}"),
-                    });
-                }
-                Ok(probs
-                    .chunks(steps * n)
-                    .map(|line| {
-                        // Greedy CTC over blank + the text classes.
-                        let (mut text, mut sum, mut count, mut prev) =
-                            (String::new(), 0f32, 0usize, 0usize);
-                        for step in line.chunks(n) {
-                            let (mut best, mut best_p) = (0usize, step[0]);
-                            for (k, &(class, _)) in classes.iter().enumerate() {
-                                if let Some(&p) = step.get(class)
-                                    && p > best_p
-                                {
-                                    best_p = p;
-                                    best = k + 1;
-                                }
-                            }
-                            if best != 0 && best != prev {
-                                text.push(classes[best - 1].1);
-                                sum += best_p;
-                                count += 1;
-                            }
-                            prev = best;
-                        }
-                        (text.trim().to_owned(), sum / count.max(1) as f32)
-                    })
-                    .collect())
-            })
+        boxes.iter().map(|b| self.read_text(img, b)).collect()
     }
 
     /// Long, thin text boxes (candidate MRZ lines), top to bottom along the text's normal so
@@ -601,6 +535,19 @@ fn scale_box(b: TextBox, sx: f32, sy: f32) -> TextBox {
         height: b.height * (vx * vx + vy * vy).sqrt(),
         angle: uy.atan2(ux),
     }
+}
+
+/// A rectified line as the recogniser's input: BGR planes, `(x / 255 − 0.5) / 0.5`.
+fn rec_input(crop: &RgbImage) -> (Vec<f32>, [usize; 4]) {
+    let (cw, ch) = crop.dimensions();
+    let plane = (cw * ch) as usize;
+    let mut input = vec![0f32; 3 * plane];
+    for (i, px) in crop.pixels().enumerate() {
+        for c in 0..3 {
+            input[c * plane + i] = px[2 - c] as f32 / 127.5 - 1.0;
+        }
+    }
+    (input, [1usize, 3, ch as usize, cw as usize])
 }
 
 /// The box's contents, straightened to 48 px high and squeezed along the text.
