@@ -404,6 +404,15 @@ fn render_td1(id: &Identity, lines: &[String], f: &Fonts, rng: &mut Rng) -> RgbI
     page
 }
 
+/// Writes `img` as a JPEG of `quality` to `path`.
+fn save_jpeg(img: &RgbImage, quality: u8, path: &Path) {
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality)
+        .encode_image(img)
+        .expect("encode");
+    std::fs::write(path, jpeg).expect("write image");
+}
+
 /// Places `doc` on a busy background, with `corners` giving where its corners land.
 fn place(
     doc: &RgbImage,
@@ -898,11 +907,11 @@ fn fronts(dir: &Path, out: &Path, seed: u64, fonts: &Fonts) {
             let (img, quality) = photograph(&card, kind, &mut rng);
             let stem = json.file_stem().and_then(|s| s.to_str()).unwrap_or("front");
             let name = format!("{}-{stem}-{kind}", if us { "us" } else { "eu" });
-            let mut jpeg = Vec::new();
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality.unwrap_or(90))
-                .encode_image(&img)
-                .expect("encode");
-            std::fs::write(out.join(format!("{name}.jpg")), jpeg).expect("write image");
+            save_jpeg(
+                &img,
+                quality.unwrap_or(90),
+                &out.join(format!("{name}.jpg")),
+            );
             truth["distortion"] = kind.into();
             std::fs::write(out.join(format!("{name}.json")), truth.to_string()).expect("truth");
             n += 1;
@@ -912,14 +921,11 @@ fn fronts(dir: &Path, out: &Path, seed: u64, fonts: &Fonts) {
                 let (card, mut truth) = render_id_front(fonts, &mut id_rng);
                 let (img, quality) = photograph(&card, kind, &mut id_rng);
                 let name = format!("id-{stem}-{kind}");
-                let mut jpeg = Vec::new();
-                image::codecs::jpeg::JpegEncoder::new_with_quality(
-                    &mut jpeg,
+                save_jpeg(
+                    &img,
                     quality.unwrap_or(90),
-                )
-                .encode_image(&img)
-                .expect("encode");
-                std::fs::write(out.join(format!("{name}.jpg")), jpeg).expect("write image");
+                    &out.join(format!("{name}.jpg")),
+                );
                 truth["distortion"] = kind.into();
                 std::fs::write(out.join(format!("{name}.json")), truth.to_string()).expect("truth");
                 ids += 1;
@@ -1003,11 +1009,7 @@ fn backs(dir: &Path, out: &Path, seed: u64, per: usize, fonts: &Fonts) {
             };
             let stem = json.file_stem().and_then(|s| s.to_str()).unwrap_or("back");
             let name = format!("{stem}-{k}-{kind}");
-            let mut jpeg = Vec::new();
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality)
-                .encode_image(&img)
-                .expect("encode");
-            std::fs::write(out.join(format!("{name}.jpg")), jpeg).expect("write image");
+            save_jpeg(&img, quality, &out.join(format!("{name}.jpg")));
             truth["image"] = format!("{name}.jpg").into();
             truth["distortion"] = kind.into();
             truth["turned"] = deg.into();
@@ -1114,11 +1116,7 @@ fn portraits(people: &Path, out: &Path, seed: u64, fonts: &Fonts) {
             quality.unwrap_or(92)
         };
         let file = out.join(format!("{name}-{kind}.jpg"));
-        let mut jpeg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality)
-            .encode_image(&shot)
-            .expect("encode");
-        std::fs::write(&file, jpeg).expect("write document");
+        save_jpeg(&shot, quality, &file);
         for selfie in photos.iter().skip(1).take(3) {
             csv.push_str(&format!("{},{},1\n", file.display(), selfie.display()));
         }
@@ -1253,11 +1251,11 @@ fn main() {
         };
         let (photo, quality) = photograph(&doc, kind, &mut rng);
         let name = format!("{:04}-{}-{kind}", i, if td3 { "td3" } else { "td1" });
-        let mut jpeg = Vec::new();
-        let mut enc =
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality.unwrap_or(92));
-        enc.encode_image(&photo).expect("encode");
-        std::fs::write(out.join(format!("{name}.jpg")), jpeg).expect("write image");
+        save_jpeg(
+            &photo,
+            quality.unwrap_or(92),
+            &out.join(format!("{name}.jpg")),
+        );
         let truth = serde_json::json!({"mrz": lines, "distortion": kind, "format": if td3 { "TD3" } else { "TD1" }});
         std::fs::write(out.join(format!("{name}.json")), truth.to_string()).expect("write truth");
     }
