@@ -104,11 +104,11 @@ pub async fn create_tenant_in(
         webhook_secret: webhook_secret(),
     };
     let api_key_id = t.api_key.split('_').nth(1).unwrap_or_default().to_string();
+    // A random id: a conflict is a collision, refused like any other store error.
     records
-        .put_if(
+        .insert(
             TENANTS,
             &id,
-            None,
             json!({"name": name, "id": id, "callback_url": callback_url,
                 "webhook_secrets": [t.webhook_secret]}),
         )
@@ -119,8 +119,9 @@ pub async fn create_tenant_in(
         (format!("link_user:{}", t.link_user), &t.link_password),
     ] {
         let value = json!({"tenant": id, "hash": hash(secret)?});
-        if !records.put_if(CREDENTIALS, &key, None, value).await? {
-            return Err(ApiError::internal("credential id collision"));
+        match records.insert(CREDENTIALS, &key, value).await {
+            Err(e) if e.is_conflict() => return Err(ApiError::internal("credential id collision")),
+            r => r?,
         }
     }
     Ok(t)
@@ -217,11 +218,12 @@ pub async fn create_reviewer_in(
         password: secret(),
     };
     let value = json!({"tenant": tenant, "hash": hash(&r.password)?});
-    if !records
-        .put_if(CREDENTIALS, &format!("reviewer:{}", r.user), None, value)
-        .await?
+    match records
+        .insert(CREDENTIALS, &format!("reviewer:{}", r.user), value)
+        .await
     {
-        return Err(ApiError::internal("reviewer id collision"));
+        Err(e) if e.is_conflict() => return Err(ApiError::internal("reviewer id collision")),
+        r => r?,
     }
     Ok(r)
 }

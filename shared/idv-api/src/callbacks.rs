@@ -108,7 +108,7 @@ pub async fn enqueue(
     });
     state
         .records
-        .put_if(CALLBACKS, &format!("{tenant}/{event}"), None, record)
+        .insert(CALLBACKS, &format!("{tenant}/{event}"), record)
         .await?;
     let msg = json!({"event_id": event, "tenant": tenant, "url": url, "body": body});
     state.queue.send(QUEUE, &msg.to_string()).await?;
@@ -228,9 +228,11 @@ pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
             Next::RetryIn(Duration::from_secs_f64(base * jitter))
         }
     };
+    // A conflict means another delivery of this message is recording its own attempt: this
+    // one fails and the message comes back (at-least-once; receivers dedupe by event id).
     state
         .records
-        .put_if(CALLBACKS, &key, Some(rec.version), record)
+        .replace(CALLBACKS, &key, rec.version, record)
         .await?;
     Ok(next)
 }
@@ -299,12 +301,13 @@ async fn update_secrets(
             serde_json::from_value(v["webhook_secrets"].clone()).unwrap_or_default();
         change(&mut secrets);
         v["webhook_secrets"] = json!(secrets);
-        if state
+        match state
             .records
-            .put_if("tenants", tenant, Some(rec.version), v)
-            .await?
+            .replace("tenants", tenant, rec.version, v)
+            .await
         {
-            return Ok(());
+            Err(e) if e.is_conflict() => continue,
+            r => return Ok(r?),
         }
     }
     Err(ApiError::internal("webhook secret update kept conflicting"))

@@ -273,16 +273,19 @@ pub async fn run(state: &AppState, c: &Arc<Certifier>, body: &str) -> Result<(),
     .map_err(ApiError::internal)?;
     let pdf_key = format!("{tenant}/certificates/{id}.pdf");
     state.blobs.put(&pdf_key, pdf, "application/pdf").await?;
-    let mut updated = rec.value.clone();
-    updated["certificateKey"] = json!(pdf_key);
-    updated["response"]["certification"] = json!({"status": "Completed"});
-    if !state
-        .records
-        .put_if(VERIFICATIONS, &key, Some(rec.version), updated.clone())
-        .await?
-    {
-        return Ok(()); // another delivery finished first
-    }
+    // Re-applied on a conflict: a manual-review decision may land on the record meanwhile.
+    let updated = crate::state::update(state.records.as_ref(), VERIFICATIONS, &key, |v| {
+        if v["certificateKey"].is_string() {
+            return false; // another delivery finished first
+        }
+        v["certificateKey"] = json!(pdf_key);
+        v["response"]["certification"] = json!({"status": "Completed"});
+        true
+    })
+    .await?;
+    let Some(updated) = updated else {
+        return Ok(());
+    };
     if let Some(url) = callback_url(state, tenant, &updated).await? {
         let callback = json!({
             "id": id, "service": "Certification", "status": "Completed",
@@ -305,15 +308,14 @@ pub async fn failed(state: &AppState, body: &str, e: &ApiError) -> Result<(), Ap
     };
     tracing::error!(request = %id, error = %e.message, "certification failed");
     let key = format!("{tenant}/{id}");
-    let Some(rec) = state.records.get(VERIFICATIONS, &key).await? else {
+    let updated = crate::state::update(state.records.as_ref(), VERIFICATIONS, &key, |v| {
+        v["response"]["certification"] = json!({"status": "Error"});
+        true
+    })
+    .await?;
+    let Some(updated) = updated else {
         return Ok(());
     };
-    let mut updated = rec.value.clone();
-    updated["response"]["certification"] = json!({"status": "Error"});
-    state
-        .records
-        .put_if(VERIFICATIONS, &key, Some(rec.version), updated.clone())
-        .await?;
     if let Some(url) = callback_url(state, tenant, &updated).await? {
         let callback = json!({"id": id, "service": "Certification", "status": "Error", "data": {}});
         crate::callbacks::enqueue(state, tenant, &url, &callback).await?;

@@ -64,6 +64,11 @@ impl From<idv_store::StoreError> for ApiError {
             idv_store::StoreError::InvalidKey(_) => {
                 ApiError::bad_request("INVALID_KEY", "invalid upload key")
             }
+            idv_store::StoreError::Conflict { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "CONFLICT",
+                "the resource changed while this request ran; retry",
+            ),
             e => ApiError::internal(e),
         }
     }

@@ -103,7 +103,7 @@ pub async fn read_fields(req: Request) -> Result<Fields, ApiError> {
             None => Ok(fields),
         }
     } else if ct.starts_with("application/json") || ct.is_empty() {
-        let bytes = axum::body::to_bytes(req.into_body(), usize::MAX)
+        let bytes = axum::body::to_bytes(req.into_body(), crate::MAX_BODY)
             .await
             .map_err(body_error)?;
         let json: Value = serde_json::from_slice(&bytes)
@@ -146,14 +146,19 @@ fn too_large(name: &str) -> ApiError {
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "BODY_TOO_LARGE",
-            "the request body is too large",
-        )
+        too_large_body()
     } else {
         ApiError::bad_request("INVALID_MULTIPART", e.body_text())
     }
+}
+
+/// 413 `BODY_TOO_LARGE`: the body is over [`MAX_BODY`](crate::MAX_BODY).
+pub fn too_large_body() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "BODY_TOO_LARGE",
+        "the request body is larger than 64 MB",
+    )
 }
 
 /// Maps a body-read failure (the body limit included) to a 4xx.
@@ -163,11 +168,7 @@ pub fn body_error(e: axum::Error) -> ApiError {
         .unwrap_or(false)
         || e.to_string().contains("length limit");
     if too_large {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "BODY_TOO_LARGE",
-            "the request body is too large",
-        )
+        too_large_body()
     } else {
         ApiError::bad_request("INVALID_BODY", "the request body could not be read")
     }

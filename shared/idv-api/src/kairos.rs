@@ -167,7 +167,7 @@ async fn submit(
         "tenant": tenant.0, "kind": kind, "state": "queued", "profile": profile.name,
         "requested_at": timestamp(), "inputs": stored, "callback_url": callback,
     });
-    state.records.put_if(JOBS, &id, None, job).await?;
+    state.records.insert(JOBS, &id, job).await?;
     state
         .queue
         .send(JOBS_QUEUE, &json!({"job": id}).to_string())
@@ -313,10 +313,15 @@ pub async fn run_job(state: &AppState, body: &str, attempt: u32) -> Result<(), A
     if let (Err(e), Some(id)) = (&result, msg["job"].as_str()) {
         // Keep the reason with the job: after the queue's last attempt the message is in the
         // dead-letter queue and this is where an operator reads why.
-        if let Ok(Some(rec)) = state.records.get(JOBS, id).await {
-            let mut v = rec.value.clone();
-            v["last_error"] = json!({"code": e.code, "message": e.message, "attempt": attempt});
-            let _ = state.records.put_if(JOBS, id, Some(rec.version), v).await;
+        let noted = state::update(state.records.as_ref(), JOBS, id, |v| {
+            v["state"] != "done" && {
+                v["last_error"] = json!({"code": e.code, "message": e.message, "attempt": attempt});
+                true
+            }
+        })
+        .await;
+        if let Err(e) = noted {
+            tracing::warn!(job = %id, code = e.code, "could not record the job's error");
         }
     }
     result
@@ -368,14 +373,15 @@ async fn process_job(state: &AppState, msg: &Value) -> Result<(), ApiError> {
     if kind == JobKind::Document {
         response["api_req_uuid"] = json!(id);
     }
-    let mut done = job;
-    done["state"] = json!("done");
-    done["response"] = response;
-    // Conditional on the version read: if another delivery finished first, keep its result.
-    state
-        .records
-        .put_if(JOBS, id, Some(rec.version), done)
-        .await?;
+    // Re-read on a conflict: if another delivery finished first, keep its result.
+    state::update(state.records.as_ref(), JOBS, id, |job| {
+        job["state"] != "done" && {
+            job["state"] = json!("done");
+            job["response"] = response.clone();
+            true
+        }
+    })
+    .await?;
     tracing::info!(job = %id, ms = v.elapsed_ms, outcome = ?v.decision.outcome(), "job done");
     Ok(())
 }

@@ -99,7 +99,18 @@ async fn envelope(req: Request, next: middleware::Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let start = Instant::now();
-    let mut res = next.run(req).await;
+    // A body declared larger than any route takes is refused before a byte of it is read;
+    // undeclared (chunked) bodies meet the same limit as they are read.
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut res = if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        input::too_large_body().into_response()
+    } else {
+        next.run(req).await
+    };
     if let Some(err) = res.extensions().get::<ApiError>().cloned() {
         let status = res.status();
         res = (

@@ -167,11 +167,7 @@ pub async fn verify(
     let tenant = auth::bearer(&state, &headers, "kyc.idVeriication.auto")?;
     let Json(req) = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            LinkError::from(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "BODY_TOO_LARGE",
-                "the request body is too large",
-            ))
+            LinkError::from(input::too_large_body())
         } else {
             LinkError::validation(None, &e.body_text())
         }
@@ -240,21 +236,74 @@ pub async fn verify(
         }
         job.selfie = Some(img);
     }
+    // The id is reserved before anything is stored under it, so two requests with one id
+    // cannot both run (and mix their evidence); a failed request frees it for a retry.
     let key = format!("{}/{id}", tenant.0);
-    if state
-        .records
-        .get(VERIFICATIONS, &key)
-        .await
-        .map_err(ApiError::from)?
-        .is_some()
-    {
-        return Err(LinkError {
-            status: StatusCode::CONFLICT,
-            id: Some(id),
-            code: "004",
-            message: "Validation Error: a request with this id already exists".into(),
-        });
+    let reserved = reserve(&state, &key, &id).await?;
+    let result = run_verification(&state, &tenant.0, &id, &key, reserved, req, job, kept).await;
+    if result.is_err() {
+        let freed = state::update(state.records.as_ref(), VERIFICATIONS, &key, |r| {
+            r["state"] == "processing" && {
+                r["state"] = json!("failed");
+                true
+            }
+        })
+        .await;
+        if let Err(e) = freed {
+            tracing::warn!(code = e.code, "could not free a failed request's id");
+        }
     }
+    result.map(Json)
+}
+
+/// Claims `key` for a new request: a record in state `processing`, written only if no
+/// request holds the id or the last one with it failed. Returns the record's version.
+async fn reserve(state: &AppState, key: &str, id: &str) -> Result<u64, LinkError> {
+    let taken = || LinkError {
+        status: StatusCode::CONFLICT,
+        id: Some(id.to_string()),
+        code: "004",
+        message: "Validation Error: a request with this id already exists".into(),
+    };
+    let placeholder = json!({"id": id, "state": "processing"});
+    let existing = state
+        .records
+        .get(VERIFICATIONS, key)
+        .await
+        .map_err(ApiError::from)?;
+    let written = match existing {
+        None => state
+            .records
+            .insert(VERIFICATIONS, key, placeholder)
+            .await
+            .map(|()| 1),
+        Some(r) if r.value["state"] == "failed" => state
+            .records
+            .replace(VERIFICATIONS, key, r.version, placeholder)
+            .await
+            .map(|()| r.version + 1),
+        Some(_) => return Err(taken()),
+    };
+    match written {
+        Err(e) if e.is_conflict() => Err(taken()),
+        r => Ok(r.map_err(ApiError::from)?),
+    }
+}
+
+/// The work of `POST /identity/verify` once the request holds its id (`reserved`: the
+/// version of its placeholder record).
+#[allow(clippy::too_many_arguments)]
+async fn run_verification(
+    state: &AppState,
+    tenant: &str,
+    id: &str,
+    key: &str,
+    reserved: u64,
+    req: VerifyRequest,
+    job: OwnedInputs,
+    kept: Vec<(&str, Vec<u8>, image::RgbImage)>,
+) -> Result<Value, LinkError> {
+    let images = req.images.as_deref().unwrap_or_default();
     let v = state.verify(job).await?;
     let mut response = json!({"id": id});
     if req.manual_verification {
@@ -266,7 +315,7 @@ pub async fn verify(
         response["certification"] = json!({"status": "Processing"});
     }
     let mut record = json!({
-        "tenant": tenant.0, "id": id, "response": response,
+        "tenant": tenant, "id": id, "response": response,
         "certify": req.certify, "certifyCallback": req.certify_callback,
         "manualVerification": req.manual_verification,
         "manualVerificationCallback": req.manual_verification_callback,
@@ -276,11 +325,11 @@ pub async fn verify(
         let inputs: Vec<(&str, &[u8], &image::RgbImage)> =
             kept.iter().map(|(n, b, i)| (*n, b.as_slice(), i)).collect();
         record["certification"] =
-            crate::certify::record_material(&state, &tenant.0, &id, &v, &inputs).await?;
+            crate::certify::record_material(state, tenant, id, &v, &inputs).await?;
     }
     state
         .records
-        .put_if(VERIFICATIONS, &key, None, record)
+        .replace(VERIFICATIONS, key, reserved, record)
         .await
         .map_err(ApiError::from)?;
     if req.manual_verification {
@@ -309,17 +358,17 @@ pub async fn verify(
                 (caption, bytes, img.dimensions(), faces)
             })
             .collect();
-        crate::review::open_case(&state, &tenant.0, &id, &v, images).await?;
+        crate::review::open_case(state, tenant, id, &v, images).await?;
     }
     if req.certify {
-        let msg = json!({"tenant": tenant.0, "id": id}).to_string();
+        let msg = json!({"tenant": tenant, "id": id}).to_string();
         state
             .queue
             .send(CERTIFY_QUEUE, &msg)
             .await
             .map_err(ApiError::from)?;
     }
-    Ok(Json(response))
+    Ok(response)
 }
 
 fn field(kind: &str, code: &str, value: impl Into<String>) -> Value {

@@ -177,7 +177,7 @@ pub async fn open_case(
     });
     state
         .records
-        .put_if(CASES, &format!("{tenant}/{id}"), None, case)
+        .insert(CASES, &format!("{tenant}/{id}"), case)
         .await?;
     Ok(())
 }
@@ -300,21 +300,19 @@ pub async fn claim(
     v["status"] = json!("claimed");
     v["claimed_by"] = json!(me);
     v["lease_until"] = json!(now() + LEASE_SECONDS);
-    if !state
+    match state
         .records
-        .put_if(
-            CASES,
-            &format!("{tenant}/{id}"),
-            Some(rec.version),
-            v.clone(),
-        )
-        .await?
+        .replace(CASES, &format!("{tenant}/{id}"), rec.version, v.clone())
+        .await
     {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "CASE_CLAIMED",
-            "another reviewer took this case",
-        ));
+        Err(e) if e.is_conflict() => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "CASE_CLAIMED",
+                "another reviewer took this case",
+            ));
+        }
+        r => r?,
     }
     Ok(Json(
         json!({"id": id, "claimed_by": me, "lease_until": v["lease_until"]}),
@@ -501,33 +499,35 @@ pub async fn decide(
     v["decided_by"] = json!(me);
     v["decided_at"] = json!(crate::kairos::timestamp());
     v["result"] = callback.clone();
-    if !state
+    match state
         .records
-        .put_if(CASES, &format!("{tenant}/{id}"), Some(rec.version), v)
-        .await?
+        .replace(CASES, &format!("{tenant}/{id}"), rec.version, v)
+        .await
     {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "CASE_CHANGED",
-            "the case changed; reload it",
-        ));
+        Err(e) if e.is_conflict() => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "CASE_CHANGED",
+                "the case changed; reload it",
+            ));
+        }
+        r => r?,
     }
     // The verification record and the callback.
     let key = format!("{tenant}/{id}");
-    let mut url = None;
-    if let Some(r) = state.records.get(VERIFICATIONS, &key).await? {
-        let mut u = r.value.clone();
+    // Re-applied on a conflict: the certificate may be issued meanwhile.
+    let updated = crate::state::update(state.records.as_ref(), VERIFICATIONS, &key, |u| {
         u["response"]["idVerification"] = json!({"status": "Completed", "process": "Manual"});
         u["manual"] = callback.clone();
-        url = u["manualVerificationCallback"]
+        true
+    })
+    .await?;
+    let url = updated.and_then(|u| {
+        u["manualVerificationCallback"]
             .as_str()
             .filter(|s| !s.is_empty())
-            .map(str::to_string);
-        state
-            .records
-            .put_if(VERIFICATIONS, &key, Some(r.version), u)
-            .await?;
-    }
+            .map(str::to_string)
+    });
     let url = match url {
         Some(u) => Some(u),
         None => state

