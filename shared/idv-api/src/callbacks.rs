@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// Whether an address is private, loopback, link-local or otherwise not public.
@@ -79,7 +79,10 @@ pub async fn check_requested(state: &AppState, url: Option<&str>) -> Result<(), 
         .await
         .map_err(ApiError::internal)?
         .map_err(|e| {
-            ApiError::bad_request("INVALID_CALLBACK_URL", format!("callback URL refused: {e}"))
+            ApiError::new(
+                ErrorCode::InvalidCallbackUrl,
+                format!("callback URL refused: {e}"),
+            )
         })
 }
 

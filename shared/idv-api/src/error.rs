@@ -1,48 +1,248 @@
-//! API errors: a stable code, an HTTP status and a message safe to show the client.
+//! API errors: one enum of stable codes, each with its HTTP status, and the error type every
+//! handler returns (`{"code", "message", "request_id"}` on the wire; LINK maps it to its own
+//! shape in `link`).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+/// The stable error codes of the API. Clients may match on them; they never change meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// Missing or invalid credentials.
+    Unauthorized,
+    /// No such route or resource (for this tenant).
+    NotFound,
+    /// The resource changed while the request ran; safe to retry.
+    Conflict,
+    /// The tenant's request rate is over its limit (`Retry-After` says when to retry).
+    RateLimited,
+    /// The request body is over 64 MB.
+    BodyTooLarge,
+    /// An image is over 15 MB (or over its upload's limit).
+    ImageTooLarge,
+    /// An image has no bytes.
+    ImageEmpty,
+    /// An image is smaller or larger than its kind allows.
+    ImageDimensions,
+    /// An image does not decode.
+    ImageCorrupt,
+    /// An image (or an upload's content type) is not JPEG, PNG, WebP or BMP.
+    UnsupportedMediaType,
+    /// The body is neither multipart/form-data nor JSON.
+    UnsupportedContentType,
+    /// The body could not be read.
+    InvalidBody,
+    /// The body is not a JSON object.
+    InvalidJson,
+    /// The multipart body is malformed.
+    InvalidMultipart,
+    /// A field has a value it cannot take.
+    InvalidField,
+    /// A required field is missing.
+    MissingField,
+    /// An image field is not valid base64.
+    InvalidBase64,
+    /// An upload key is malformed.
+    InvalidKey,
+    /// An upload key belongs to another tenant.
+    KeyNotReadable,
+    /// Nothing was uploaded to an upload key.
+    UploadNotFound,
+    /// A presigned upload URL is unsigned, expired or used for another key or type.
+    UploadRefused,
+    /// A callback URL is not https, or points at a private address.
+    InvalidCallbackUrl,
+    /// `documentType` is not one idv reads.
+    InvalidDocumentType,
+    /// No profile has this name.
+    UnknownProfile,
+    /// A review decision is not one of the allowed values.
+    InvalidDecision,
+    /// A review reason code is not one LINK defines.
+    InvalidReason,
+    /// Another reviewer holds the case.
+    CaseClaimed,
+    /// The case is already decided.
+    CaseDecided,
+    /// The case changed since it was read; reload it.
+    CaseChanged,
+    /// Decide only a case you have claimed.
+    ClaimRequired,
+    /// This function runs no inference.
+    ModelsUnavailable,
+    /// A queued job's image is missing from the blob store.
+    InputMissing,
+    /// An unexpected server error; safe to retry.
+    InternalError,
+}
+
+impl ErrorCode {
+    /// Every code, for documentation.
+    pub const ALL: &[ErrorCode] = &[
+        ErrorCode::Unauthorized,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::RateLimited,
+        ErrorCode::BodyTooLarge,
+        ErrorCode::ImageTooLarge,
+        ErrorCode::ImageEmpty,
+        ErrorCode::ImageDimensions,
+        ErrorCode::ImageCorrupt,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::UnsupportedContentType,
+        ErrorCode::InvalidBody,
+        ErrorCode::InvalidJson,
+        ErrorCode::InvalidMultipart,
+        ErrorCode::InvalidField,
+        ErrorCode::MissingField,
+        ErrorCode::InvalidBase64,
+        ErrorCode::InvalidKey,
+        ErrorCode::KeyNotReadable,
+        ErrorCode::UploadNotFound,
+        ErrorCode::UploadRefused,
+        ErrorCode::InvalidCallbackUrl,
+        ErrorCode::InvalidDocumentType,
+        ErrorCode::UnknownProfile,
+        ErrorCode::InvalidDecision,
+        ErrorCode::InvalidReason,
+        ErrorCode::CaseClaimed,
+        ErrorCode::CaseDecided,
+        ErrorCode::CaseChanged,
+        ErrorCode::ClaimRequired,
+        ErrorCode::ModelsUnavailable,
+        ErrorCode::InputMissing,
+        ErrorCode::InternalError,
+    ];
+
+    /// The code as clients see it, e.g. `IMAGE_TOO_LARGE`.
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            Unauthorized => "UNAUTHORIZED",
+            NotFound => "NOT_FOUND",
+            Conflict => "CONFLICT",
+            RateLimited => "RATE_LIMITED",
+            BodyTooLarge => "BODY_TOO_LARGE",
+            ImageTooLarge => "IMAGE_TOO_LARGE",
+            ImageEmpty => "IMAGE_EMPTY",
+            ImageDimensions => "IMAGE_DIMENSIONS",
+            ImageCorrupt => "IMAGE_CORRUPT",
+            UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            UnsupportedContentType => "UNSUPPORTED_CONTENT_TYPE",
+            InvalidBody => "INVALID_BODY",
+            InvalidJson => "INVALID_JSON",
+            InvalidMultipart => "INVALID_MULTIPART",
+            InvalidField => "INVALID_FIELD",
+            MissingField => "MISSING_FIELD",
+            InvalidBase64 => "INVALID_BASE64",
+            InvalidKey => "INVALID_KEY",
+            KeyNotReadable => "KEY_NOT_READABLE",
+            UploadNotFound => "UPLOAD_NOT_FOUND",
+            UploadRefused => "UPLOAD_REFUSED",
+            InvalidCallbackUrl => "INVALID_CALLBACK_URL",
+            InvalidDocumentType => "INVALID_DOCUMENT_TYPE",
+            UnknownProfile => "UNKNOWN_PROFILE",
+            InvalidDecision => "INVALID_DECISION",
+            InvalidReason => "INVALID_REASON",
+            CaseClaimed => "CASE_CLAIMED",
+            CaseDecided => "CASE_DECIDED",
+            CaseChanged => "CASE_CHANGED",
+            ClaimRequired => "CLAIM_REQUIRED",
+            ModelsUnavailable => "MODELS_UNAVAILABLE",
+            InputMissing => "INPUT_MISSING",
+            InternalError => "INTERNAL_ERROR",
+        }
+    }
+
+    /// The HTTP status the code is answered with.
+    pub fn status(self) -> StatusCode {
+        use ErrorCode::*;
+        match self {
+            Unauthorized => StatusCode::UNAUTHORIZED,
+            NotFound => StatusCode::NOT_FOUND,
+            Conflict => StatusCode::CONFLICT,
+            RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ImageTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ImageEmpty => StatusCode::BAD_REQUEST,
+            ImageDimensions => StatusCode::BAD_REQUEST,
+            ImageCorrupt => StatusCode::BAD_REQUEST,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            UnsupportedContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            InvalidBody => StatusCode::BAD_REQUEST,
+            InvalidJson => StatusCode::BAD_REQUEST,
+            InvalidMultipart => StatusCode::BAD_REQUEST,
+            InvalidField => StatusCode::BAD_REQUEST,
+            MissingField => StatusCode::BAD_REQUEST,
+            InvalidBase64 => StatusCode::BAD_REQUEST,
+            InvalidKey => StatusCode::BAD_REQUEST,
+            KeyNotReadable => StatusCode::FORBIDDEN,
+            UploadNotFound => StatusCode::BAD_REQUEST,
+            UploadRefused => StatusCode::FORBIDDEN,
+            InvalidCallbackUrl => StatusCode::BAD_REQUEST,
+            InvalidDocumentType => StatusCode::BAD_REQUEST,
+            UnknownProfile => StatusCode::BAD_REQUEST,
+            InvalidDecision => StatusCode::BAD_REQUEST,
+            InvalidReason => StatusCode::BAD_REQUEST,
+            CaseClaimed => StatusCode::CONFLICT,
+            CaseDecided => StatusCode::CONFLICT,
+            CaseChanged => StatusCode::CONFLICT,
+            ClaimRequired => StatusCode::CONFLICT,
+            ModelsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            InputMissing => StatusCode::INTERNAL_SERVER_ERROR,
+            InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// An error answered to the client as `{"code", "message", "request_id"}`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{code}: {message}")]
 pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    /// An error with `code` and a message safe to show the client.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError {
-            status,
             code,
             message: message.into(),
         }
     }
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
+
+    /// The HTTP status of the error's code.
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
     }
+
     pub fn unauthorized() -> ApiError {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHORIZED",
-            "missing or invalid credentials",
-        )
+        Self::new(ErrorCode::Unauthorized, "missing or invalid credentials")
     }
+
     pub fn not_found(what: &str) -> ApiError {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            format!("{what} not found"),
-        )
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
     }
+
+    /// 500: the detail goes to the log (it holds no personal data), not to the client.
     pub fn internal(what: impl std::fmt::Display) -> ApiError {
-        // The detail goes to the log (it holds no personal data), not to the client.
         tracing::error!(error = %what, "internal error");
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL_ERROR",
+            ErrorCode::InternalError,
             "unexpected server error; safe to retry",
         )
     }
@@ -50,11 +250,15 @@ impl ApiError {
 
 impl From<idv_image::ImageError> for ApiError {
     fn from(e: idv_image::ImageError) -> ApiError {
-        ApiError::new(
-            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
-            e.code(),
-            e.to_string(),
-        )
+        use idv_image::ImageError as E;
+        let code = match e {
+            E::Empty => ErrorCode::ImageEmpty,
+            E::TooLarge { .. } => ErrorCode::ImageTooLarge,
+            E::UnsupportedFormat => ErrorCode::UnsupportedMediaType,
+            E::BadDimensions { .. } => ErrorCode::ImageDimensions,
+            E::Corrupt(_) => ErrorCode::ImageCorrupt,
+        };
+        ApiError::new(code, e.to_string())
     }
 }
 
@@ -62,11 +266,10 @@ impl From<idv_store::StoreError> for ApiError {
     fn from(e: idv_store::StoreError) -> ApiError {
         match e {
             idv_store::StoreError::InvalidKey(_) => {
-                ApiError::bad_request("INVALID_KEY", "invalid upload key")
+                ApiError::new(ErrorCode::InvalidKey, "invalid upload key")
             }
             idv_store::StoreError::Conflict { .. } => ApiError::new(
-                StatusCode::CONFLICT,
-                "CONFLICT",
+                ErrorCode::Conflict,
                 "the resource changed while this request ran; retry",
             ),
             e => ApiError::internal(e),
@@ -74,18 +277,31 @@ impl From<idv_store::StoreError> for ApiError {
     }
 }
 
-/// The request id, put in error bodies by the middleware.
-#[derive(Clone)]
-pub struct RequestId(pub String);
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut r = (
-            self.status,
+            self.status(),
             axum::Json(json!({"code": self.code, "message": self.message})),
         )
             .into_response();
         r.extensions_mut().insert(self);
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_errors_are_4xx_or_5xx() {
+        let mut seen = std::collections::HashSet::new();
+        for c in ErrorCode::ALL {
+            assert!(seen.insert(c.as_str()), "{c} twice");
+            assert!(
+                c.status().is_client_error() || c.status().is_server_error(),
+                "{c}"
+            );
+        }
     }
 }

@@ -13,7 +13,7 @@ use image::RgbImage;
 use serde_json::Value;
 
 use crate::auth::Tenant;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// One field of a request: bytes of a file part, or text.
@@ -44,8 +44,8 @@ impl Fields {
         match self.text(name).as_deref().map(str::trim) {
             None | Some("") | Some("false") | Some("0") => Ok(false),
             Some("true") | Some("1") => Ok(true),
-            Some(_) => Err(ApiError::bad_request(
-                "INVALID_FIELD",
+            Some(_) => Err(ApiError::new(
+                ErrorCode::InvalidField,
                 format!("{name} must be true or false"),
             )),
         }
@@ -67,7 +67,7 @@ pub async fn read_fields(req: Request) -> Result<Fields, ApiError> {
     if ct.starts_with("multipart/form-data") {
         let mut mp = Multipart::from_request(req, &())
             .await
-            .map_err(|e| ApiError::bad_request("INVALID_BODY", e.body_text()))?;
+            .map_err(|e| ApiError::new(ErrorCode::InvalidBody, e.body_text()))?;
         let mut fields = Fields::default();
         let mut oversized: Option<String> = None;
         while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
@@ -107,7 +107,7 @@ pub async fn read_fields(req: Request) -> Result<Fields, ApiError> {
             .await
             .map_err(body_error)?;
         let json: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::bad_request("INVALID_JSON", format!("invalid JSON: {e}")))?;
+            .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("invalid JSON: {e}")))?;
         let mut fields = Fields::default();
         if let Value::Object(map) = &json {
             for (k, v) in map {
@@ -120,8 +120,8 @@ pub async fn read_fields(req: Request) -> Result<Fields, ApiError> {
                 fields.values.insert(k.clone(), FieldValue::Text(text));
             }
         } else {
-            return Err(ApiError::bad_request(
-                "INVALID_JSON",
+            return Err(ApiError::new(
+                ErrorCode::InvalidJson,
                 "the body must be a JSON object",
             ));
         }
@@ -129,8 +129,7 @@ pub async fn read_fields(req: Request) -> Result<Fields, ApiError> {
         Ok(fields)
     } else {
         Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_CONTENT_TYPE",
+            ErrorCode::UnsupportedContentType,
             "send multipart/form-data or application/json",
         ))
     }
@@ -138,8 +137,7 @@ pub async fn read_fields(req: Request) -> Result<Fields, ApiError> {
 
 fn too_large(name: &str) -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "IMAGE_TOO_LARGE",
+        ErrorCode::ImageTooLarge,
         format!("{name} is larger than 15 MB"),
     )
 }
@@ -148,15 +146,14 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         too_large_body()
     } else {
-        ApiError::bad_request("INVALID_MULTIPART", e.body_text())
+        ApiError::new(ErrorCode::InvalidMultipart, e.body_text())
     }
 }
 
 /// 413 `BODY_TOO_LARGE`: the body is over [`MAX_BODY`](crate::MAX_BODY).
 pub fn too_large_body() -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "BODY_TOO_LARGE",
+        ErrorCode::BodyTooLarge,
         "the request body is larger than 64 MB",
     )
 }
@@ -170,7 +167,7 @@ pub fn body_error(e: axum::Error) -> ApiError {
     if too_large {
         too_large_body()
     } else {
-        ApiError::bad_request("INVALID_BODY", "the request body could not be read")
+        ApiError::new(ErrorCode::InvalidBody, "the request body could not be read")
     }
 }
 
@@ -216,15 +213,14 @@ pub async fn image_bytes(
             let key = t.trim();
             if !key.starts_with(&format!("{}/", tenant.0)) {
                 return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "KEY_NOT_READABLE",
+                    ErrorCode::KeyNotReadable,
                     format!("{name}: the upload key is not readable by this organization"),
                 ));
             }
             match state.blobs.get(key).await? {
                 Some(b) => Ok(Some(b)),
-                None => Err(ApiError::bad_request(
-                    "UPLOAD_NOT_FOUND",
+                None => Err(ApiError::new(
+                    ErrorCode::UploadNotFound,
                     format!("{name}: nothing was uploaded to this key"),
                 )),
             }
@@ -232,8 +228,8 @@ pub async fn image_bytes(
         Some(FieldValue::Text(t)) => match decode_base64(t) {
             Some(b) if b.len() > MAX_BYTES => Err(too_large(name)),
             Some(b) => Ok(Some(b)),
-            None => Err(ApiError::bad_request(
-                "INVALID_BASE64",
+            None => Err(ApiError::new(
+                ErrorCode::InvalidBase64,
                 format!("{name} is not valid base64"),
             )),
         },
@@ -272,8 +268,8 @@ pub async fn image(
 ) -> Result<Option<(Vec<u8>, RgbImage)>, ApiError> {
     match image_bytes(state, tenant, fields, name).await? {
         Some(bytes) => Ok(Some(decode(name, bytes, limits).await?)),
-        None if required => Err(ApiError::bad_request(
-            "MISSING_FIELD",
+        None if required => Err(ApiError::new(
+            ErrorCode::MissingField,
             format!("{name} is required"),
         )),
         None => Ok(None),

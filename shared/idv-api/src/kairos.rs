@@ -10,7 +10,7 @@ use idv_vision::FacePrediction;
 use serde_json::{Value, json};
 
 use crate::auth::{self, Tenant};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::input::{self, Fields};
 use crate::state::{self, AppState, JOBS_QUEUE, OwnedInputs};
 
@@ -289,7 +289,7 @@ pub async fn liveness_verification(
             .parse()
             .ok()
             .filter(|t| (0.0..=1.0).contains(t))
-            .ok_or_else(|| ApiError::bad_request("INVALID_FIELD", "threshold must be in 0–1"))?;
+            .ok_or_else(|| ApiError::new(ErrorCode::InvalidField, "threshold must be in 0–1"))?;
         profile.liveness.reject_below = t;
         profile.liveness.review_below = t;
     }
@@ -321,7 +321,7 @@ pub async fn run_job(state: &AppState, body: &str, attempt: u32) -> Result<(), A
         })
         .await;
         if let Err(e) = noted {
-            tracing::warn!(job = %id, code = e.code, "could not record the job's error");
+            tracing::warn!(job = %id, code = %e.code, "could not record the job's error");
         }
     }
     result
@@ -350,8 +350,7 @@ async fn process_job(state: &AppState, msg: &Value) -> Result<(), ApiError> {
         };
         let bytes = state.blobs.get(key).await?.ok_or_else(|| {
             ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "INPUT_MISSING",
+                ErrorCode::InputMissing,
                 format!("the job's {name} image is missing from the blob store"),
             )
         })?;

@@ -27,7 +27,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 pub use callbacks::Next;
-pub use error::ApiError;
+pub use error::{ApiError, ErrorCode};
 pub use link::CERTIFY_QUEUE;
 pub use state::JOBS_QUEUE;
 /// Queue of callbacks to deliver.
@@ -118,7 +118,7 @@ async fn envelope(req: Request, next: middleware::Next) -> Response {
             Json(json!({"code": err.code, "message": err.message, "request_id": id})),
         )
             .into_response();
-        if err.code == "RATE_LIMITED" {
+        if err.code == ErrorCode::RateLimited {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
@@ -227,7 +227,7 @@ async fn worker(state: AppState, queue: &'static str, visibility: u64) {
                     }
                 }
                 Err(e) => {
-                    tracing::error!(queue, error = %e.message, code = e.code, attempt = m.receive_count, "message failed; will retry")
+                    tracing::error!(queue, error = %e.message, code = %e.code, attempt = m.receive_count, "message failed; will retry")
                 }
             }
         }

@@ -4,9 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use axum::http::StatusCode;
-
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Token buckets, one per tenant, refilled at `per_second` up to `burst`.
 pub struct RateLimiter {
@@ -43,8 +41,7 @@ impl RateLimiter {
             Ok(())
         } else {
             Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
+                ErrorCode::RateLimited,
                 format!(
                     "rate limit exceeded: {} requests per second",
                     self.per_second
@@ -57,6 +54,7 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     #[test]
     fn bursts_then_refuses_then_refills() {
@@ -64,7 +62,7 @@ mod tests {
         assert!(l.check("a").is_ok());
         assert!(l.check("a").is_ok());
         assert_eq!(
-            l.check("a").unwrap_err().status,
+            l.check("a").unwrap_err().status(),
             StatusCode::TOO_MANY_REQUESTS
         );
         assert!(l.check("b").is_ok(), "buckets are per tenant");

@@ -43,12 +43,12 @@ impl LinkError {
 impl From<ApiError> for LinkError {
     fn from(e: ApiError) -> LinkError {
         LinkError {
-            status: e.status,
+            status: e.status(),
             id: None,
-            code: if e.status == StatusCode::INTERNAL_SERVER_ERROR {
+            code: if e.status().is_server_error() {
                 "001"
             } else {
-                e.code
+                e.code.as_str()
             },
             message: e.message,
         }
@@ -250,7 +250,7 @@ pub async fn verify(
         })
         .await;
         if let Err(e) = freed {
-            tracing::warn!(code = e.code, "could not free a failed request's id");
+            tracing::warn!(code = %e.code, "could not free a failed request's id");
         }
     }
     result.map(Json)

@@ -10,7 +10,7 @@ use idv_pipeline::{Part, Verification};
 use serde_json::{Value, json};
 
 use crate::auth;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::input;
 use crate::state::{self, AppState, OwnedInputs};
 
@@ -134,12 +134,10 @@ fn match_block(v: &Verification, threshold: f64) -> (Value, f64, bool) {
 
 fn check_document_type(fields: &input::Fields) -> Result<(), ApiError> {
     match fields.text("documentType") {
-        Some(t) if !t.is_empty() && !DOCUMENT_TYPES.contains(&t.as_str()) => {
-            Err(ApiError::bad_request(
-                "INVALID_DOCUMENT_TYPE",
-                "documentType must be passport, drivers_license, national_id or auto",
-            ))
-        }
+        Some(t) if !t.is_empty() && !DOCUMENT_TYPES.contains(&t.as_str()) => Err(ApiError::new(
+            ErrorCode::InvalidDocumentType,
+            "documentType must be passport, drivers_license, national_id or auto",
+        )),
         _ => Ok(()),
     }
 }

@@ -4,13 +4,13 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::{self, Claims};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::link::VERIFICATIONS;
 use crate::state::AppState;
 
@@ -271,8 +271,7 @@ async fn load_open(
     let rec = load(state, tenant, id).await?;
     if rec.value["status"] == "decided" {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "CASE_DECIDED",
+            ErrorCode::CaseDecided,
             "the case is already decided",
         ));
     }
@@ -291,8 +290,7 @@ pub async fn claim(
     let c = &rec.value;
     if c["lease_until"].as_u64().unwrap_or(0) > now() && c["claimed_by"] != me.as_str() {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "CASE_CLAIMED",
+            ErrorCode::CaseClaimed,
             "another reviewer holds this case",
         ));
     }
@@ -307,8 +305,7 @@ pub async fn claim(
     {
         Err(e) if e.is_conflict() => {
             return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "CASE_CLAIMED",
+                ErrorCode::CaseClaimed,
                 "another reviewer took this case",
             ));
         }
@@ -389,14 +386,14 @@ pub struct ReviewDecision {
 
 fn check(f: &Finding, ok: &[&str], allowed: &[&str], what: &str) -> Result<(), ApiError> {
     if !ok.contains(&f.result.as_str()) {
-        return Err(ApiError::bad_request(
-            "INVALID_DECISION",
+        return Err(ApiError::new(
+            ErrorCode::InvalidDecision,
             format!("{what}.result must be one of {ok:?}"),
         ));
     }
     if let Some(r) = f.reasons.iter().find(|r| !allowed.contains(&r.as_str())) {
-        return Err(ApiError::bad_request(
-            "INVALID_REASON",
+        return Err(ApiError::new(
+            ErrorCode::InvalidReason,
             format!("{what}: unknown reason {r}"),
         ));
     }
@@ -453,8 +450,8 @@ pub async fn decide(
     if !["MATCH", "NOT_MATCH"].contains(&d.face_comparison_approval.as_str())
         || !["LIVE", "NOT_LIVE"].contains(&d.face_liveness_approval.as_str())
     {
-        return Err(ApiError::bad_request(
-            "INVALID_DECISION",
+        return Err(ApiError::new(
+            ErrorCode::InvalidDecision,
             "faceComparisonApproval is MATCH|NOT_MATCH, faceLivenessApproval LIVE|NOT_LIVE",
         ));
     }
@@ -462,8 +459,7 @@ pub async fn decide(
     let c = &rec.value;
     if c["claimed_by"] != me.as_str() || c["lease_until"].as_u64().unwrap_or(0) <= now() {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "CLAIM_REQUIRED",
+            ErrorCode::ClaimRequired,
             "claim the case before deciding",
         ));
     }
@@ -506,8 +502,7 @@ pub async fn decide(
     {
         Err(e) if e.is_conflict() => {
             return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "CASE_CHANGED",
+                ErrorCode::CaseChanged,
                 "the case changed; reload it",
             ));
         }

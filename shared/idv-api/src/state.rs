@@ -6,7 +6,7 @@ use idv_pipeline::{Engines, Inputs, Profile, Verification};
 use idv_store::{BlobStore, FileBlobs, JobQueue, RecordStore};
 use tokio::sync::Semaphore;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Service settings.
 #[derive(Clone)]
@@ -57,8 +57,7 @@ impl AppState {
             .map_err(ApiError::internal)?;
         let engines = self.engines.clone().ok_or_else(|| {
             ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "MODELS_UNAVAILABLE",
+                ErrorCode::ModelsUnavailable,
                 "this function runs no inference",
             )
         })?;
@@ -112,8 +111,8 @@ pub fn profile(name: Option<&str>) -> Result<Profile, ApiError> {
         .filter(|n| !n.is_empty())
         .unwrap_or(idv_pipeline::DEFAULT_PROFILE);
     idv_pipeline::profile::find(name).ok_or_else(|| {
-        ApiError::bad_request(
-            "UNKNOWN_PROFILE",
+        ApiError::new(
+            ErrorCode::UnknownProfile,
             format!("unknown profile {name:?}; use permissive-v0, optimal-v0 or strict-v0"),
         )
     })

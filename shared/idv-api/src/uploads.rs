@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 const CONTENT_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/webp", "image/bmp"];
@@ -36,8 +36,7 @@ pub async fn create(
         .unwrap_or_else(|| "image/jpeg".into());
     if !CONTENT_TYPES.contains(&ct.as_str()) {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_IMAGE_FORMAT",
+            ErrorCode::UnsupportedMediaType,
             "contentType must be image/jpeg, image/png, image/webp or image/bmp",
         ));
     }
@@ -71,8 +70,7 @@ pub async fn receive(
     };
     let Ok(Query(grant)) = grant else {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "UPLOAD_REFUSED",
+            ErrorCode::UploadRefused,
             "the upload URL is missing its signature",
         ));
     };
@@ -82,11 +80,11 @@ pub async fn receive(
         .unwrap_or("")
         .to_string();
     let refused = |e: UploadRefused| {
-        let status = match e {
-            UploadRefused::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            _ => StatusCode::FORBIDDEN,
+        let code = match e {
+            UploadRefused::TooLarge => ErrorCode::ImageTooLarge,
+            _ => ErrorCode::UploadRefused,
         };
-        ApiError::new(status, "UPLOAD_REFUSED", e.to_string())
+        ApiError::new(code, e.to_string())
     };
     // Read the body first (never more than 15 MB), then check: a refused client still gets
     // its status rather than a connection closed while it sends.

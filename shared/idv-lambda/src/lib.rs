@@ -180,7 +180,7 @@ pub async fn handle_batch(state: &AppState, queue: &str, event: SqsEvent) -> Sqs
                 failures.push(id);
             }
             Err(e) => {
-                tracing::error!(queue, code = e.code, error = %e.message, attempt, "message failed");
+                tracing::error!(queue, code = %e.code, error = %e.message, attempt, "message failed");
                 failures.push(id);
             }
         }
