@@ -173,13 +173,7 @@ pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
     let started = std::time::Instant::now();
     let result = tokio::task::spawn_blocking(move || -> Result<u16, String> {
         check_target(&url_s, allow).map_err(|e| format!("refused: {e}"))?;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(10)))
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let mut res = agent
+        let mut res = agent()
             .post(&url_s)
             .header("content-type", "application/json")
             .header("x-idv-event-id", &event_s)
@@ -238,6 +232,37 @@ pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
         .replace(CALLBACKS, &key, rec.version, record)
         .await?;
     Ok(next)
+}
+
+/// The HTTP client of webhook deliveries: rustls, the platform's CA roots (Mozilla's bundled
+/// ones when the platform has none), 10 s per delivery, no redirects.
+fn agent() -> &'static ureq::Agent {
+    static AGENT: std::sync::OnceLock<ureq::Agent> = std::sync::OnceLock::new();
+    AGENT.get_or_init(|| {
+        use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+        let native = rustls_native_certs::load_native_certs().certs;
+        let roots = if native.is_empty() {
+            RootCerts::WebPki
+        } else {
+            native
+                .iter()
+                .map(|c| Certificate::from_der(c.as_ref()).to_owned())
+                .collect::<Vec<_>>()
+                .into()
+        };
+        ureq::Agent::config_builder()
+            .tls_config(
+                TlsConfig::builder()
+                    .provider(TlsProvider::Rustls)
+                    .root_certs(roots)
+                    .build(),
+            )
+            .timeout_global(Some(Duration::from_secs(10)))
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .build()
+            .into()
+    })
 }
 
 fn getrandom_byte(b: &mut [u8]) -> Result<(), rand_core::Error> {
@@ -331,5 +356,27 @@ mod tests {
         assert!(check_target("ftp://example.org/x", true).is_err());
         assert!(is_private("192.168.1.1".parse().unwrap()));
         assert!(!is_private("93.184.216.34".parse().unwrap()));
+    }
+
+    #[test]
+    fn https_deliveries_run_on_rustls_and_fail_cleanly() {
+        // A server that is not TLS: the handshake fails with an error (no panic, as when the
+        // client was built for another TLS provider).
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            for mut s in listener.incoming().flatten().take(1) {
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+            }
+        });
+        let res = agent()
+            .post(&format!("https://127.0.0.1:{port}/cb"))
+            .send(&b"{}"[..]);
+        assert!(res.is_err(), "{res:?}");
+        assert!(
+            !rustls_native_certs::load_native_certs().certs.is_empty(),
+            "this machine has CA roots; the agent trusts them"
+        );
     }
 }

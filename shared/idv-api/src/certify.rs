@@ -5,7 +5,7 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
-use idv_certify::{Certificate, Row, Section, Signer};
+use idv_certify::{Certificate, Row, Section, SignPdf};
 use idv_pipeline::Verification;
 use image::RgbImage;
 use serde_json::{Value, json};
@@ -16,7 +16,9 @@ use crate::state::AppState;
 
 /// What the certification function needs besides the stores.
 pub struct Certifier {
-    pub signer: Signer,
+    /// Signs and timestamps the rendered PDF (`idv_certify::Signer`, in the certification
+    /// function and `idv serve`).
+    pub signer: Arc<dyn SignPdf>,
     /// Base URL of `GET /certificate/{id}` in the callback.
     pub public_url: String,
     /// Show only the first 3 and last 2 characters of document and personal numbers.

@@ -5,19 +5,34 @@
 //! `openssl` has no RFC 3161 bindings, so [`tsa`] declares the few libcrypto `TS_*` functions
 //! it needs behind one safe call; nothing shells out to the `openssl` binary.
 
+#[cfg(feature = "sign")]
 pub mod keys;
 pub mod render;
+#[cfg(feature = "sign")]
 pub mod sign;
+#[cfg(feature = "sign")]
 pub mod tsa;
 
+#[cfg(feature = "sign")]
 pub use keys::{DEFAULT_POLICY, Pems, generate_dev};
 pub use render::{Certificate, Row, Section, render};
+#[cfg(feature = "sign")]
 pub use sign::Signer;
+#[cfg(feature = "sign")]
 pub use tsa::Tsa;
+
+/// Signs and timestamps a rendered certificate PDF: what the certification worker needs of a
+/// [`Signer`] (feature `sign`), so that code holding one does not itself link OpenSSL.
+pub trait SignPdf: Send + Sync {
+    /// The PDF with its signature (and timestamp) appended as an incremental update;
+    /// `signed_at` is the PDF date of signing (`D:YYYYMMDDHHMMSSZ`).
+    fn sign_pdf(&self, pdf: Vec<u8>, signed_at: &str) -> Result<Vec<u8>, CertifyError>;
+}
 
 /// A failure to render, sign or timestamp a certificate.
 #[derive(Debug, thiserror::Error)]
 pub enum CertifyError {
+    #[cfg(feature = "sign")]
     #[error("openssl: {0}")]
     Openssl(#[from] openssl::error::ErrorStack),
     #[error("PDF: {0}")]

@@ -198,3 +198,9 @@ impl Signer {
 fn find_last(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).rposition(|w| w == needle)
 }
+
+impl crate::SignPdf for Signer {
+    fn sign_pdf(&self, pdf: Vec<u8>, signed_at: &str) -> Result<Vec<u8>, CertifyError> {
+        Signer::sign_pdf(self, pdf, signed_at)
+    }
+}

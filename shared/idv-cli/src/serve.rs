@@ -235,7 +235,7 @@ fn state(
             callback_schedule: extra.callback_schedule,
         }),
         certifier: Some(Arc::new(idv_api::certify::Certifier {
-            signer: certs(data)?.signer(&extra.tsa_policy)?,
+            signer: Arc::new(certs(data)?.signer(&extra.tsa_policy)?),
             public_url: public_url.to_string(),
             mask_numbers: true,
         })),

@@ -62,7 +62,8 @@ impl Settings {
 }
 
 /// The signing keys of the certification function, from the environment.
-fn signer_from_env() -> Result<idv_certify::Signer, Error> {
+#[cfg(feature = "certify")]
+fn signer_from_env() -> Result<Arc<dyn idv_certify::SignPdf>, Error> {
     let pems = idv_certify::Pems {
         ca_cert: var("IDV_CA_CERT")?,
         ca_key: String::new(),
@@ -72,7 +73,12 @@ fn signer_from_env() -> Result<idv_certify::Signer, Error> {
         tsa_key: var("IDV_TSA_KEY")?,
     };
     let policy = opt("IDV_TSA_POLICY").unwrap_or_else(|| idv_certify::DEFAULT_POLICY.into());
-    Ok(pems.signer(&policy)?)
+    Ok(Arc::new(pems.signer(&policy)?))
+}
+
+#[cfg(not(feature = "certify"))]
+fn signer_from_env() -> Result<Arc<dyn idv_certify::SignPdf>, Error> {
+    Err("this function was built without certificate signing (feature `certify`)".into())
 }
 
 /// The service state on the AWS backends, from the environment.
@@ -90,7 +96,7 @@ pub async fn state_from_env(needs: Needs) -> Result<AppState, Error> {
 pub async fn state(
     s: &Settings,
     models: bool,
-    signer: Option<idv_certify::Signer>,
+    signer: Option<Arc<dyn idv_certify::SignPdf>>,
 ) -> Result<AppState, Error> {
     let conf = idv_aws::config(s.endpoint.as_deref()).await;
     let engines = if models {
