@@ -113,8 +113,16 @@ pub async fn enqueue(
         .records
         .insert(CALLBACKS, &format!("{tenant}/{event}"), record)
         .await?;
-    let msg = json!({"event_id": event, "tenant": tenant, "url": url, "body": body});
-    state.queue.send(QUEUE, &msg.to_string()).await?;
+    let msg = crate::messages::Callback {
+        event_id: event.clone(),
+        tenant: tenant.to_owned(),
+        url: url.to_owned(),
+        body: body.to_string(),
+    };
+    state
+        .queue
+        .send(QUEUE, &crate::messages::encode(&msg))
+        .await?;
     Ok(event)
 }
 
@@ -143,15 +151,10 @@ pub enum Next {
 
 /// One delivery attempt of a callback message.
 pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
-    let msg: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-    let (Some(url), Some(event), Some(tenant)) = (
-        msg["url"].as_str(),
-        msg["event_id"].as_str(),
-        msg["tenant"].as_str(),
-    ) else {
-        tracing::warn!("dropping a malformed callback message");
+    let Some(msg) = crate::messages::decode::<crate::messages::Callback>(QUEUE, body) else {
         return Ok(Next::Done);
     };
+    let (url, event, tenant) = (msg.url.as_str(), msg.event_id.as_str(), msg.tenant.as_str());
     let key = format!("{tenant}/{event}");
     let Some(rec) = state.records.get(CALLBACKS, &key).await? else {
         return Ok(Next::Done);
@@ -165,7 +168,7 @@ pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
         .await?
         .and_then(|t| serde_json::from_value(t.value["webhook_secrets"].clone()).ok())
         .unwrap_or_default();
-    let payload = msg["body"].to_string();
+    let payload = msg.body.clone();
     let t = idv_store::now_ms() / 1000;
     let sig = signature(&secrets, t, &payload);
     let (url_s, event_s) = (url.to_string(), event.to_string());

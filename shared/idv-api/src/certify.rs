@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use idv_certify::{Certificate, Row, Section, SignPdf};
 use idv_pipeline::Verification;
+use idv_store::BlobKey;
 use image::RgbImage;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
-use crate::link::VERIFICATIONS;
+use crate::link::{CERTIFY_QUEUE, VERIFICATIONS};
 use crate::state::AppState;
 
 /// What the certification function needs besides the stores.
@@ -23,18 +24,6 @@ pub struct Certifier {
     pub public_url: String,
     /// Show only the first 3 and last 2 characters of document and personal numbers.
     pub mask_numbers: bool,
-}
-
-/// The models behind every result, from `models/MANIFEST` (file and package columns).
-pub fn models() -> Vec<(String, String)> {
-    include_str!("../../../models/MANIFEST")
-        .lines()
-        .filter(|l| !l.starts_with('#') && l.contains('|'))
-        .filter_map(|l| {
-            let cols: Vec<&str> = l.split('|').map(str::trim).collect();
-            (cols.len() > 2).then(|| (cols[0].to_string(), cols[2].to_string()))
-        })
-        .collect()
 }
 
 /// Masks all but the first 3 and last 2 characters.
@@ -76,7 +65,7 @@ pub async fn record_material(
 ) -> Result<Value, ApiError> {
     let mut thumbs = Vec::new();
     for (i, (name, _, img)) in inputs.iter().enumerate() {
-        let key = format!("{tenant}/certify/{id}/thumb-{i}.png");
+        let key = BlobKey::temporary(format!("{tenant}/certify/{id}/thumb-{i}.png"))?;
         state.blobs.put(&key, thumbnail(img), "image/png").await?;
         thumbs.push(json!({"caption": name, "key": key}));
     }
@@ -96,6 +85,10 @@ pub async fn record_material(
         "thresholds": profile.map(|p| json!({"face_match": p.face_match, "liveness": p.liveness})),
         "inputs": inputs.iter().map(|(n, b, _)| json!({"name": n, "sha256": sha256_hex(b)})).collect::<Vec<_>>(),
         "thumbnails": thumbs,
+        // The models that produced this result, as deployed where it ran.
+        "models": state.engines.iter().flat_map(|e| &e.models)
+            .map(|(file, package)| json!({"file": file, "package": package}))
+            .collect::<Vec<_>>(),
     }))
 }
 
@@ -197,9 +190,14 @@ async fn certificate(
             value: format!("SHA-256 {}", i["sha256"].as_str().unwrap_or_default()),
         })
         .collect();
-    let models: Vec<Row> = models()
+    let models: Vec<Row> = m["models"]
+        .as_array()
         .into_iter()
-        .map(|(f, p)| Row { label: f, value: p })
+        .flatten()
+        .map(|x| Row {
+            label: x["file"].as_str().unwrap_or_default().to_string(),
+            value: x["package"].as_str().unwrap_or_default().to_string(),
+        })
         .collect();
     let mut thumbnails = Vec::new();
     for t in m["thumbnails"].as_array().into_iter().flatten() {
@@ -246,11 +244,10 @@ async fn certificate(
 
 /// Processes one certification message; returns once it may be deleted.
 pub async fn run(state: &AppState, c: &Arc<Certifier>, body: &str) -> Result<(), ApiError> {
-    let msg: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-    let (Some(tenant), Some(id)) = (msg["tenant"].as_str(), msg["id"].as_str()) else {
-        tracing::warn!("dropping a malformed certification message");
+    let Some(msg) = crate::messages::decode::<crate::messages::Certify>(CERTIFY_QUEUE, body) else {
         return Ok(());
     };
+    let (tenant, id) = (msg.tenant.as_str(), msg.id.as_str());
     let key = format!("{tenant}/{id}");
     let Some(rec) = state.records.get(VERIFICATIONS, &key).await? else {
         return Ok(());
@@ -273,8 +270,9 @@ pub async fn run(state: &AppState, c: &Arc<Certifier>, body: &str) -> Result<(),
     .await
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
-    let pdf_key = format!("{tenant}/certificates/{id}.pdf");
+    let pdf_key = BlobKey::kept(format!("{tenant}/certificates/{id}.pdf"))?;
     state.blobs.put(&pdf_key, pdf, "application/pdf").await?;
+    let pdf_key = pdf_key.to_string();
     // Re-applied on a conflict: a manual-review decision may land on the record meanwhile.
     let updated = crate::state::update(state.records.as_ref(), VERIFICATIONS, &key, |v| {
         if v["certificateKey"].is_string() {
@@ -304,10 +302,10 @@ pub const MAX_ATTEMPTS: u32 = 3;
 
 /// Records a certification that could not be produced and sends the `Error` callback.
 pub async fn failed(state: &AppState, body: &str, e: &ApiError) -> Result<(), ApiError> {
-    let msg: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-    let (Some(tenant), Some(id)) = (msg["tenant"].as_str(), msg["id"].as_str()) else {
+    let Some(msg) = crate::messages::decode::<crate::messages::Certify>(CERTIFY_QUEUE, body) else {
         return Ok(());
     };
+    let (tenant, id) = (msg.tenant.as_str(), msg.id.as_str());
     tracing::error!(request = %id, error = %e.message, "certification failed");
     let key = format!("{tenant}/{id}");
     let updated = crate::state::update(state.records.as_ref(), VERIFICATIONS, &key, |v| {

@@ -13,6 +13,7 @@ use crate::auth::{self, Tenant};
 use crate::error::{ApiError, ErrorCode};
 use crate::input::{self, Fields};
 use crate::state::{self, AppState, JOBS_QUEUE, OwnedInputs};
+use idv_store::BlobKey;
 
 /// Table of async jobs, keyed by id.
 pub const JOBS: &str = "jobs";
@@ -155,7 +156,7 @@ async fn submit(
     let mut stored = Vec::new();
     for (name, img) in inputs {
         if let Some((bytes, _)) = img {
-            let key = format!("{}/jobs/{id}/{name}", tenant.0);
+            let key = BlobKey::temporary(format!("{}/jobs/{id}/{name}", tenant.0))?;
             state
                 .blobs
                 .put(&key, bytes, "application/octet-stream")
@@ -170,7 +171,10 @@ async fn submit(
     state.records.insert(JOBS, &id, job).await?;
     state
         .queue
-        .send(JOBS_QUEUE, &json!({"job": id}).to_string())
+        .send(
+            JOBS_QUEUE,
+            &crate::messages::encode(&crate::messages::Job { job: id.clone() }),
+        )
         .await?;
     tracing::info!(job = %id, kind = ?kind, "job accepted");
     Ok((id, tenant))
@@ -308,9 +312,12 @@ pub async fn liveness_verification(
 
 /// Processes one queued job message; returns once the message may be deleted.
 pub async fn run_job(state: &AppState, body: &str, attempt: u32) -> Result<(), ApiError> {
-    let msg: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-    let result = process_job(state, &msg).await;
-    if let (Err(e), Some(id)) = (&result, msg["job"].as_str()) {
+    let Some(msg) = crate::messages::decode::<crate::messages::Job>(JOBS_QUEUE, body) else {
+        return Ok(());
+    };
+    let id = msg.job.as_str();
+    let result = process_job(state, id).await;
+    if let Err(e) = &result {
         // Keep the reason with the job: after the queue's last attempt the message is in the
         // dead-letter queue and this is where an operator reads why.
         let noted = state::update(state.records.as_ref(), JOBS, id, |v| {
@@ -327,11 +334,7 @@ pub async fn run_job(state: &AppState, body: &str, attempt: u32) -> Result<(), A
     result
 }
 
-async fn process_job(state: &AppState, msg: &Value) -> Result<(), ApiError> {
-    let Some(id) = msg["job"].as_str() else {
-        tracing::warn!("dropping a malformed job message");
-        return Ok(());
-    };
+async fn process_job(state: &AppState, id: &str) -> Result<(), ApiError> {
     let Some(rec) = state.records.get(JOBS, id).await? else {
         tracing::warn!(job = %id, "dropping a message for an unknown job");
         return Ok(());

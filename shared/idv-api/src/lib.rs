@@ -2,6 +2,8 @@
 //! engine, plus presigned uploads, the OpenAPI document and the async job worker. The same
 //! router runs in `idv serve` and under `lambda_http`.
 
+#![deny(clippy::unwrap_used)]
+
 pub mod auth;
 pub mod callbacks;
 pub mod certify;
@@ -10,6 +12,7 @@ pub mod input;
 pub mod kairos;
 pub mod limits;
 pub mod link;
+pub mod messages;
 pub mod onecall;
 pub mod openapi;
 pub mod review;

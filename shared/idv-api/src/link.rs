@@ -361,7 +361,10 @@ async fn run_verification(
         crate::review::open_case(state, tenant, id, &v, images).await?;
     }
     if req.certify {
-        let msg = json!({"tenant": tenant, "id": id}).to_string();
+        let msg = crate::messages::encode(&crate::messages::Certify {
+            tenant: tenant.to_owned(),
+            id: id.to_owned(),
+        });
         state
             .queue
             .send(CERTIFY_QUEUE, &msg)

@@ -13,6 +13,7 @@ use crate::auth::{self, Claims};
 use crate::error::{ApiError, ErrorCode};
 use crate::link::VERIFICATIONS;
 use crate::state::AppState;
+use idv_store::BlobKey;
 
 /// Review cases, keyed `TENANT/ID`.
 pub const CASES: &str = "reviews";
@@ -148,7 +149,7 @@ pub async fn open_case(
 ) -> Result<(), ApiError> {
     let mut stored = Vec::new();
     for (i, (caption, bytes, (w, h), faces)) in images.into_iter().enumerate() {
-        let key = format!("{tenant}/review/{id}/{i}");
+        let key = BlobKey::temporary(format!("{tenant}/review/{id}/{i}"))?;
         state
             .blobs
             .put(&key, bytes, "application/octet-stream")

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use idv_store::{UploadGrant, UploadRefused};
+use idv_store::{BlobKey, UploadGrant, UploadRefused};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -95,6 +95,9 @@ pub async fn receive(
     local
         .check_upload(&key, &grant, &ct, bytes.len() as u64)
         .map_err(refused)?;
-    state.blobs.put(&key, bytes.to_vec(), &ct).await?;
+    state
+        .blobs
+        .put(&BlobKey::temporary(key)?, bytes.to_vec(), &ct)
+        .await?;
     Ok(StatusCode::OK)
 }

@@ -10,7 +10,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use idv_store::{
-    BlobStore, JobQueue, Message, PresignedPut, Record, RecordStore, Result, StoreError, check_key,
+    BlobKey, BlobStore, JobQueue, Message, PresignedPut, Record, RecordStore, Result, Retention,
+    StoreError, check_key,
 };
 use tokio::sync::Mutex;
 
@@ -48,6 +49,23 @@ pub struct S3Blobs {
 }
 
 impl S3Blobs {
+    /// The object's tags as `key=value` pairs (what the bucket's lifecycle rule reads).
+    pub async fn tags(&self, key: &str) -> Result<Vec<String>> {
+        let out = self
+            .client
+            .get_object_tagging()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| backend(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        Ok(out
+            .tag_set()
+            .iter()
+            .map(|t| format!("{}={}", t.key(), t.value()))
+            .collect())
+    }
+
     /// `path_style` for servers without virtual-host buckets (local ones).
     pub fn new(conf: &aws_config::SdkConfig, bucket: &str, path_style: bool) -> S3Blobs {
         let c = aws_sdk_s3::config::Builder::from(conf)
@@ -62,15 +80,14 @@ impl S3Blobs {
 
 #[async_trait]
 impl BlobStore for S3Blobs {
-    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<()> {
-        check_key(key)?;
+    async fn put(&self, key: &BlobKey, bytes: Vec<u8>, content_type: &str) -> Result<()> {
         let mut req = self.client.put_object();
-        if !key.contains("/certificates/") {
-            // Images expire with the bucket's retention rule; certificates outlive them.
+        if key.retention() == Retention::Temporary {
+            // Evidence expires with the bucket's retention rule; certificates outlive it.
             req = req.tagging(TEMPORARY);
         }
         req.bucket(&self.bucket)
-            .key(key)
+            .key(key.as_str())
             .content_type(content_type)
             .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
             .body(bytes.into())

@@ -21,3 +21,23 @@ async fn aws_backends_conform() {
     conformance::records(&DynamoRecords::new(&conf, &s.table), "jobs").await;
     conformance::queue(&SqsQueue::new(&conf, &s.queue_prefix), "jobs").await;
 }
+
+#[tokio::test]
+async fn retention_comes_from_the_key_type_not_its_text() {
+    use idv_store::{BlobKey, BlobStore};
+    let conf = idv_aws::config(Some(&endpoint())).await;
+    let prefix = format!("r{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let s = idv_aws::create_stack(&conf, &prefix, &[]).await.unwrap();
+    let blobs = S3Blobs::new(&conf, &s.bucket, true);
+    // A client-chosen id that looks like a certificate path stays evidence.
+    let evidence = BlobKey::temporary("t/certify/x/certificates/y/thumb-0.png").unwrap();
+    let certificate = BlobKey::kept("t/certificates/req-1.pdf").unwrap();
+    for k in [&evidence, &certificate] {
+        blobs.put(k, b"x".to_vec(), "image/png").await.unwrap();
+    }
+    assert_eq!(
+        blobs.tags(evidence.as_str()).await.unwrap(),
+        [idv_aws::TEMPORARY]
+    );
+    assert!(blobs.tags(certificate.as_str()).await.unwrap().is_empty());
+}

@@ -9,8 +9,10 @@
 pub mod keys;
 pub mod render;
 #[cfg(feature = "sign")]
+#[allow(unsafe_code)] // libcrypto's CMS signer-info calls, which openssl does not bind
 pub mod sign;
 #[cfg(feature = "sign")]
+#[allow(unsafe_code)] // libcrypto's TS_* functions (RFC 3161), which openssl does not bind
 pub mod tsa;
 
 #[cfg(feature = "sign")]

@@ -10,8 +10,8 @@ use crate::CertifyError;
 
 /// DejaVu Sans (Debian `fonts-dejavu-core`), embedded at build time so that rendering needs no
 /// font files where it runs (Lambda has none).
-const REGULAR: &[u8] = include_bytes!("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf");
-const BOLD: &[u8] = include_bytes!("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf");
+const REGULAR: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+const BOLD: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold.ttf");
 
 /// One line of a section: label and value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

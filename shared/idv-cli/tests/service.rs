@@ -963,6 +963,11 @@ fn certify_signs_stores_and_calls_back() {
         text.contains("CZT****41") && !text.contains("CZT55MY41"),
         "{text}"
     );
+    // The models section lists what the verifying process loaded (its models directory).
+    assert!(
+        text.contains("ppocr_rec.onnx") && text.contains("rapidocr 3.10.0"),
+        "{text}"
+    );
 }
 
 /// The README's recipe: HMAC-SHA256 over `"{t}.{body}"` with the webhook secret, compared

@@ -9,6 +9,8 @@
 //! `IDV_TSA_KEY`, `IDV_TSA_POLICY`. `IDV_AWS_ENDPOINT` points every client at another
 //! endpoint (a local AWS-protocol server).
 
+#![deny(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -20,6 +20,9 @@ pub use profile::{Band, DEFAULT_PROFILE, Profile};
 pub struct Engines {
     pub face: FaceEngine,
     pub document: DocumentEngine,
+    /// The model files loaded and the packages they come from (the models directory's
+    /// `MANIFEST`), for certificates.
+    pub models: Vec<(String, String)>,
 }
 
 impl Engines {
@@ -28,6 +31,7 @@ impl Engines {
         Ok(Engines {
             face: FaceEngine::load_default()?,
             document: DocumentEngine::load_default()?,
+            models: idv_vision::ModelPaths::locate()?.manifest(),
         })
     }
 }

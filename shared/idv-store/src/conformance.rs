@@ -6,14 +6,15 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::{BlobStore, JobQueue, RecordStore};
+use crate::{BlobKey, BlobStore, JobQueue, RecordStore};
 
 /// Blobs: put, get, overwrite, delete, missing keys, invalid keys.
 pub async fn blobs(b: &dyn BlobStore, prefix: &str) {
     let key = format!("{prefix}/blob/a.jpg");
-    b.put(&key, b"one".to_vec(), "image/jpeg").await.unwrap();
+    let typed = BlobKey::temporary(&key).unwrap();
+    b.put(&typed, b"one".to_vec(), "image/jpeg").await.unwrap();
     assert_eq!(b.get(&key).await.unwrap().as_deref(), Some(&b"one"[..]));
-    b.put(&key, b"two".to_vec(), "image/jpeg").await.unwrap();
+    b.put(&typed, b"two".to_vec(), "image/jpeg").await.unwrap();
     assert_eq!(b.get(&key).await.unwrap().as_deref(), Some(&b"two"[..]));
     assert!(
         b.get(&format!("{prefix}/blob/none"))
@@ -24,7 +25,15 @@ pub async fn blobs(b: &dyn BlobStore, prefix: &str) {
     b.delete(&key).await.unwrap();
     assert!(b.get(&key).await.unwrap().is_none());
     b.delete(&key).await.unwrap(); // deleting twice is fine
-    assert!(b.put("../escape", vec![], "image/jpeg").await.is_err());
+    assert!(BlobKey::temporary("../escape").is_err());
+    let kept = BlobKey::kept(format!("{prefix}/kept/c.pdf")).unwrap();
+    b.put(&kept, b"pdf".to_vec(), "application/pdf")
+        .await
+        .unwrap();
+    assert_eq!(
+        b.get(kept.as_str()).await.unwrap().as_deref(),
+        Some(&b"pdf"[..])
+    );
     let p = b
         .presign_put(
             &format!("{prefix}/u/1"),

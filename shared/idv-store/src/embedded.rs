@@ -55,13 +55,18 @@ impl EmbeddedRecords {
     }
 }
 
+/// Runs a redb transaction on the blocking pool: its commit waits for the disk (fsync), which
+/// must not stall the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(backend)?
+}
+
 fn record_key(table: &str, key: &str) -> String {
     format!("{table}\u{0}{key}")
 }
 
-#[async_trait]
-impl RecordStore for EmbeddedRecords {
-    async fn get(&self, table: &str, key: &str) -> Result<Option<Record>> {
+impl EmbeddedRecords {
+    fn get_now(&self, table: &str, key: &str) -> Result<Option<Record>> {
         let txn = self.db.begin_read().map_err(backend)?;
         let t = txn.open_table(RECORDS).map_err(backend)?;
         let Some(v) = t.get(record_key(table, key).as_str()).map_err(backend)? else {
@@ -75,7 +80,7 @@ impl RecordStore for EmbeddedRecords {
         }))
     }
 
-    async fn write(
+    fn write_now(
         &self,
         table: &str,
         key: &str,
@@ -108,7 +113,7 @@ impl RecordStore for EmbeddedRecords {
         Ok(())
     }
 
-    async fn list(&self, table: &str, prefix: &str) -> Result<Vec<(String, Record)>> {
+    fn list_now(&self, table: &str, prefix: &str) -> Result<Vec<(String, Record)>> {
         let start = record_key(table, prefix);
         let txn = self.db.begin_read().map_err(backend)?;
         let t = txn.open_table(RECORDS).map_err(backend)?;
@@ -136,6 +141,30 @@ impl RecordStore for EmbeddedRecords {
             ));
         }
         Ok(out)
+    }
+}
+
+#[async_trait]
+impl RecordStore for EmbeddedRecords {
+    async fn get(&self, table: &str, key: &str) -> Result<Option<Record>> {
+        let (this, table, key) = (self.clone(), table.to_owned(), key.to_owned());
+        blocking(move || this.get_now(&table, &key)).await
+    }
+
+    async fn write(
+        &self,
+        table: &str,
+        key: &str,
+        expected: Option<u64>,
+        value: serde_json::Value,
+    ) -> Result<()> {
+        let (this, table, key) = (self.clone(), table.to_owned(), key.to_owned());
+        blocking(move || this.write_now(&table, &key, expected, value)).await
+    }
+
+    async fn list(&self, table: &str, prefix: &str) -> Result<Vec<(String, Record)>> {
+        let (this, table, prefix) = (self.clone(), table.to_owned(), prefix.to_owned());
+        blocking(move || this.list_now(&table, &prefix)).await
     }
 }
 
@@ -310,7 +339,8 @@ fn tracing_free_warn(msg: &str) {
 #[async_trait]
 impl JobQueue for EmbeddedQueue {
     async fn send(&self, queue: &str, body: &str) -> Result<String> {
-        self.put(queue, body)
+        let (this, queue, body) = (self.clone(), queue.to_owned(), body.to_owned());
+        blocking(move || this.put(&queue, &body)).await
     }
 
     async fn receive(
@@ -323,7 +353,8 @@ impl JobQueue for EmbeddedQueue {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let notified = self.arrived.notified();
-            let got = self.take(queue, max.max(1), visibility)?;
+            let (this, name) = (self.clone(), queue.to_owned());
+            let got = blocking(move || this.take(&name, max.max(1), visibility)).await?;
             if !got.is_empty() || tokio::time::Instant::now() >= deadline {
                 return Ok(got);
             }
@@ -338,14 +369,19 @@ impl JobQueue for EmbeddedQueue {
 
     async fn retry_after(&self, _queue: &str, receipt: &str, delay: Duration) -> Result<()> {
         let visible_at = now_ms() + delay.as_millis() as u64;
-        self.with_received(receipt, |m| {
-            m.visible_at_ms = visible_at;
-            true
+        let (this, receipt) = (self.clone(), receipt.to_owned());
+        blocking(move || {
+            this.with_received(&receipt, |m| {
+                m.visible_at_ms = visible_at;
+                true
+            })
         })
+        .await
     }
 
     async fn delete(&self, _queue: &str, receipt: &str) -> Result<()> {
-        self.with_received(receipt, |_| false)
+        let (this, receipt) = (self.clone(), receipt.to_owned());
+        blocking(move || this.with_received(&receipt, |_| false)).await
     }
 }
 

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::{BlobStore, PresignedPut, Result, StoreError, check_key, now_ms};
+use crate::{BlobKey, BlobStore, PresignedPut, Result, StoreError, check_key, now_ms};
 
 /// Blobs stored as files; writes are atomic (temporary file, then rename).
 pub struct FileBlobs {
@@ -101,8 +101,8 @@ impl FileBlobs {
 
 #[async_trait]
 impl BlobStore for FileBlobs {
-    async fn put(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<()> {
-        let path = self.path(key)?;
+    async fn put(&self, key: &BlobKey, bytes: Vec<u8>, _content_type: &str) -> Result<()> {
+        let path = self.path(key.as_str())?;
         if let Some(dir) = path.parent() {
             tokio::fs::create_dir_all(dir).await?;
         }
@@ -184,7 +184,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let blobs = FileBlobs::open(dir.path(), "http://127.0.0.1:1", b"k").unwrap();
         blobs
-            .put("t/a.jpg", b"abc".to_vec(), "image/jpeg")
+            .put(
+                &BlobKey::temporary("t/a.jpg").unwrap(),
+                b"abc".to_vec(),
+                "image/jpeg",
+            )
             .await
             .unwrap();
         assert_eq!(blobs.get("t/a.jpg").await.unwrap().unwrap(), b"abc");

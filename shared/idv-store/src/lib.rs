@@ -44,13 +44,70 @@ pub struct PresignedPut {
     pub expires_at: u64,
 }
 
+/// How long a blob is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retention {
+    /// Evidence (images, thumbnails): deleted after the deployment's retention period.
+    Temporary,
+    /// Kept until deleted (certificates).
+    Kept,
+}
+
+/// A checked blob key (see [`check_key`]) and the retention class of what it holds, so that
+/// no backend decides retention from the key's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobKey {
+    key: String,
+    retention: Retention,
+}
+
+impl BlobKey {
+    /// A key for evidence that expires.
+    pub fn temporary(key: impl Into<String>) -> Result<BlobKey> {
+        Self::new(key.into(), Retention::Temporary)
+    }
+
+    /// A key for a blob that is kept.
+    pub fn kept(key: impl Into<String>) -> Result<BlobKey> {
+        Self::new(key.into(), Retention::Kept)
+    }
+
+    fn new(key: String, retention: Retention) -> Result<BlobKey> {
+        check_key(&key)?;
+        Ok(BlobKey { key, retention })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.key
+    }
+
+    pub fn retention(&self) -> Retention {
+        self.retention
+    }
+}
+
+/// Records store the key's text; retention matters only when the blob is written.
+impl Serialize for BlobKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.key)
+    }
+}
+
+impl std::fmt::Display for BlobKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.key)
+    }
+}
+
 /// Object storage for images and certificates.
 #[async_trait]
 pub trait BlobStore: Send + Sync {
-    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<()>;
+    /// Stores `bytes` at `key`, kept as the key's [`Retention`] says.
+    async fn put(&self, key: &BlobKey, bytes: Vec<u8>, content_type: &str) -> Result<()>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
     async fn delete(&self, key: &str) -> Result<()>;
-    /// A URL accepting one PUT of at most `max_bytes` bytes of `content_type` to `key`.
+    /// A URL accepting one PUT of at most `max_bytes` bytes of `content_type` to `key`
+    /// (uploads are evidence: [`Retention::Temporary`]).
     async fn presign_put(
         &self,
         key: &str,

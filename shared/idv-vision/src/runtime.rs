@@ -54,6 +54,20 @@ impl ModelPaths {
         Ok(ModelPaths { dir })
     }
 
+    /// The models of this directory as (file, package) pairs, from its `MANIFEST` (which
+    /// `models/fetch` copies there); empty when there is none.
+    pub fn manifest(&self) -> Vec<(String, String)> {
+        std::fs::read_to_string(self.dir.join("MANIFEST"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.starts_with('#') && l.contains('|'))
+            .filter_map(|l| {
+                let cols: Vec<&str> = l.split('|').map(str::trim).collect();
+                (cols.len() > 2).then(|| (cols[0].to_string(), cols[2].to_string()))
+            })
+            .collect()
+    }
+
     /// Path of one model file, checked to exist.
     pub fn file(&self, name: &str) -> Result<PathBuf, VisionError> {
         let path = self.dir.join(name);
