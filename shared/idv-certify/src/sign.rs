@@ -15,6 +15,7 @@ use openssl::x509::X509;
 use crate::CertifyError;
 use crate::tsa::Tsa;
 
+// CMS signer-info calls openssl-sys does not declare (the rest come from openssl-sys).
 unsafe extern "C" {
     fn CMS_get0_SignerInfos(
         cms: *mut openssl_sys::CMS_ContentInfo,
@@ -27,13 +28,11 @@ unsafe extern "C" {
         bytes: *const c_void,
         len: c_int,
     ) -> c_int;
-    fn OBJ_txt2obj(s: *const std::ffi::c_char, no_name: c_int) -> *mut openssl_sys::ASN1_OBJECT;
-    fn ASN1_OBJECT_free(o: *mut openssl_sys::ASN1_OBJECT);
 }
 
 const V_ASN1_SEQUENCE: c_int = 16;
 /// id-aa-signatureTimeStampToken (RFC 3161 appendix A).
-const SIGNATURE_TIMESTAMP_TOKEN: &std::ffi::CStr = c"1.2.840.113549.1.9.16.2.14";
+const SIGNATURE_TIMESTAMP_TOKEN: &str = "1.2.840.113549.1.9.16.2.14";
 /// Bytes reserved for the CMS in `/Contents` (hex doubles it).
 const CONTENTS_BYTES: usize = 16 * 1024;
 
@@ -59,38 +58,49 @@ impl Signer {
             Some(data),
             CMSOptions::DETACHED | CMSOptions::BINARY,
         )?;
-        // SAFETY: `cms` owns the structure; the signer info and signature pointers borrow from
-        // it and are used before it drops. The attribute call copies its input.
-        unsafe {
-            let infos = CMS_get0_SignerInfos(cms.as_ptr());
-            let si = openssl_sys::OPENSSL_sk_value(infos, 0);
-            if si.is_null() {
-                return Err(CertifyError::Sign("no signer info".into()));
-            }
-            let sig = CMS_SignerInfo_get0_signature(si);
-            let value = std::slice::from_raw_parts(
+        // SAFETY (every block below): `cms` owns the structure; the signer info and signature
+        // pointers borrow from it, are checked non-NULL and used before it drops. The
+        // attribute call copies its input.
+        let infos = unsafe { CMS_get0_SignerInfos(cms.as_ptr()) };
+        if infos.is_null() {
+            return Err(CertifyError::Sign("no signer infos".into()));
+        }
+        let si = unsafe { openssl_sys::OPENSSL_sk_value(infos, 0) };
+        if si.is_null() {
+            return Err(CertifyError::Sign("no signer info".into()));
+        }
+        let sig = unsafe { CMS_SignerInfo_get0_signature(si) };
+        if sig.is_null() {
+            return Err(CertifyError::Sign("no signature value".into()));
+        }
+        let (data, len) = unsafe {
+            (
                 openssl_sys::ASN1_STRING_get0_data(sig),
-                openssl_sys::ASN1_STRING_length(sig) as usize,
-            );
-            let digest = openssl::sha::sha256(value);
-            let token = self.tsa.timestamp(&digest)?;
-            let oid = OBJ_txt2obj(SIGNATURE_TIMESTAMP_TOKEN.as_ptr(), 1);
-            if oid.is_null() {
-                return Err(CertifyError::Sign("timestamp attribute OID".into()));
-            }
-            let ok = CMS_unsigned_add1_attr_by_OBJ(
+                openssl_sys::ASN1_STRING_length(sig),
+            )
+        };
+        if data.is_null() || len <= 0 {
+            return Err(CertifyError::Sign("empty signature value".into()));
+        }
+        let value = unsafe { std::slice::from_raw_parts(data, len as usize) };
+        let digest = openssl::sha::sha256(value);
+        let token = self.tsa.timestamp(&digest)?;
+        let oid = openssl::asn1::Asn1Object::from_str(SIGNATURE_TIMESTAMP_TOKEN)?;
+        let token_len = c_int::try_from(token.len())
+            .map_err(|_| CertifyError::Sign("timestamp token too large".into()))?;
+        let ok = unsafe {
+            CMS_unsigned_add1_attr_by_OBJ(
                 si,
-                oid,
+                oid.as_ptr(),
                 V_ASN1_SEQUENCE,
                 token.as_ptr().cast::<c_uchar>().cast(),
-                token.len() as c_int,
-            );
-            ASN1_OBJECT_free(oid);
-            if ok != 1 {
-                return Err(CertifyError::Sign(
-                    "adding the timestamp token failed".into(),
-                ));
-            }
+                token_len,
+            )
+        };
+        if ok != 1 {
+            return Err(CertifyError::Sign(
+                "adding the timestamp token failed".into(),
+            ));
         }
         Ok(cms.to_der()?)
     }
