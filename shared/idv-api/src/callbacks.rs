@@ -321,27 +321,17 @@ async fn update_secrets(
     tenant: &str,
     change: impl Fn(&mut Vec<String>),
 ) -> Result<(), ApiError> {
-    for _ in 0..5 {
-        let rec = state
-            .records
-            .get("tenants", tenant)
-            .await?
-            .ok_or_else(|| ApiError::not_found("tenant"))?;
-        let mut v = rec.value.clone();
+    let updated = crate::state::update(state.records.as_ref(), "tenants", tenant, |v| {
         let mut secrets: Vec<String> =
             serde_json::from_value(v["webhook_secrets"].clone()).unwrap_or_default();
         change(&mut secrets);
         v["webhook_secrets"] = json!(secrets);
-        match state
-            .records
-            .replace("tenants", tenant, rec.version, v)
-            .await
-        {
-            Err(e) if e.is_conflict() => continue,
-            r => return Ok(r?),
-        }
-    }
-    Err(ApiError::internal("webhook secret update kept conflicting"))
+        true
+    })
+    .await?;
+    updated
+        .map(|_| ())
+        .ok_or_else(|| ApiError::not_found("tenant"))
 }
 
 #[cfg(test)]
