@@ -219,21 +219,8 @@ impl Ocr {
     }
 
     fn read_line(&self, img: &RgbImage, b: &TextBox) -> Result<ReadLine, VisionError> {
-        let (input, shape) = rec_input(&rectify(img, b));
         let classes = &self.vocab.classes;
-        self.rec.with(|s| -> Result<ReadLine, VisionError> {
-            let out = s.run(ort::inputs![TensorRef::from_array_view((
-                shape,
-                input.as_slice()
-            ))?])?;
-            let (dims, probs) = out[0].try_extract_tensor::<f32>()?;
-            let n = *dims.last().unwrap_or(&0) as usize;
-            if n == 0 || probs.len() % n != 0 {
-                return Err(VisionError::BadOutput {
-                    model: "ppocr_rec",
-                    detail: format!("shape {dims:?}"),
-                });
-            }
+        self.recognise(&rectify(img, b), |probs, n| {
             // Greedy CTC decoding over blank + the MRZ classes only (the model ends in a
             // softmax). Each emitted character keeps the class probabilities of the frame
             // where it peaked, renormalised over the MRZ alphabet, for check-digit repair.
@@ -265,7 +252,7 @@ impl Ocr {
                 }
                 prev = best;
             }
-            Ok(line)
+            line
         })
     }
 
@@ -277,21 +264,8 @@ impl Ocr {
         } else {
             TEXT_SQUEEZE
         };
-        let (input, shape) = rec_input(&rectify_squeezed(img, b, squeeze));
         let classes = &self.text_vocab.classes;
-        self.rec.with(|s| -> Result<TextLine, VisionError> {
-            let out = s.run(ort::inputs![TensorRef::from_array_view((
-                shape,
-                input.as_slice()
-            ))?])?;
-            let (dims, probs) = out[0].try_extract_tensor::<f32>()?;
-            let n = *dims.last().unwrap_or(&0) as usize;
-            if n == 0 || probs.len() % n != 0 {
-                return Err(VisionError::BadOutput {
-                    model: "ppocr_rec",
-                    detail: format!("shape {dims:?}"),
-                });
-            }
+        self.recognise(&rectify_squeezed(img, b, squeeze), |probs, n| {
             // Greedy CTC over blank + the text classes.
             let (mut text, mut sum, mut count, mut prev) = (String::new(), 0f32, 0usize, 0usize);
             for step in probs.chunks(n) {
@@ -311,11 +285,36 @@ impl Ocr {
                 }
                 prev = best;
             }
-            Ok(TextLine {
+            TextLine {
                 text: text.trim().to_owned(),
                 confidence: sum / count.max(1) as f32,
                 bbox: *b,
-            })
+            }
+        })
+    }
+
+    /// Runs the recogniser on a rectified line crop and hands `decode` its per-frame class
+    /// probabilities (`n` classes a frame).
+    fn recognise<R>(
+        &self,
+        crop: &RgbImage,
+        decode: impl FnOnce(&[f32], usize) -> R,
+    ) -> Result<R, VisionError> {
+        let (input, shape) = rec_input(crop);
+        self.rec.with(|s| -> Result<R, VisionError> {
+            let out = s.run(ort::inputs![TensorRef::from_array_view((
+                shape,
+                input.as_slice()
+            ))?])?;
+            let (dims, probs) = out[0].try_extract_tensor::<f32>()?;
+            let n = *dims.last().unwrap_or(&0) as usize;
+            if n == 0 || probs.len() % n != 0 {
+                return Err(VisionError::BadOutput {
+                    model: "ppocr_rec",
+                    detail: format!("shape {dims:?}"),
+                });
+            }
+            Ok(decode(probs, n))
         })
     }
 
