@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::Sha256;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, on_conflict};
 use crate::state::AppState;
 
 const CREDENTIALS: &str = "credentials";
@@ -119,10 +119,9 @@ pub async fn create_tenant_in(
         (format!("link_user:{}", t.link_user), &t.link_password),
     ] {
         let value = json!({"tenant": id, "hash": hash(secret)?});
-        match records.insert(CREDENTIALS, &key, value).await {
-            Err(e) if e.is_conflict() => return Err(ApiError::internal("credential id collision")),
-            r => r?,
-        }
+        on_conflict(records.insert(CREDENTIALS, &key, value).await, || {
+            ApiError::internal("credential id collision")
+        })?;
     }
     Ok(t)
 }
@@ -218,13 +217,10 @@ pub async fn create_reviewer_in(
         password: secret(),
     };
     let value = json!({"tenant": tenant, "hash": hash(&r.password)?});
-    match records
+    let inserted = records
         .insert(CREDENTIALS, &format!("reviewer:{}", r.user), value)
-        .await
-    {
-        Err(e) if e.is_conflict() => return Err(ApiError::internal("reviewer id collision")),
-        r => r?,
-    }
+        .await;
+    on_conflict(inserted, || ApiError::internal("reviewer id collision"))?;
     Ok(r)
 }
 

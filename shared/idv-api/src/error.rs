@@ -248,6 +248,18 @@ impl ApiError {
     }
 }
 
+/// A store `result` whose conflict (someone else wrote first) is answered with `conflict()`;
+/// other store errors map as usual.
+pub fn on_conflict<T>(
+    result: idv_store::Result<T>,
+    conflict: impl FnOnce() -> ApiError,
+) -> Result<T, ApiError> {
+    match result {
+        Err(e) if e.is_conflict() => Err(conflict()),
+        r => Ok(r?),
+    }
+}
+
 impl From<idv_image::ImageError> for ApiError {
     fn from(e: idv_image::ImageError) -> ApiError {
         use idv_image::ImageError as E;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::{self, Claims};
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ErrorCode, on_conflict};
 use crate::link::VERIFICATIONS;
 use crate::state::AppState;
 use idv_store::BlobKey;
@@ -299,19 +299,13 @@ pub async fn claim(
     v["status"] = json!("claimed");
     v["claimed_by"] = json!(me);
     v["lease_until"] = json!(now() + LEASE_SECONDS);
-    match state
+    let claimed = state
         .records
         .replace(CASES, &format!("{tenant}/{id}"), rec.version, v.clone())
-        .await
-    {
-        Err(e) if e.is_conflict() => {
-            return Err(ApiError::new(
-                ErrorCode::CaseClaimed,
-                "another reviewer took this case",
-            ));
-        }
-        r => r?,
-    }
+        .await;
+    on_conflict(claimed, || {
+        ApiError::new(ErrorCode::CaseClaimed, "another reviewer took this case")
+    })?;
     Ok(Json(
         json!({"id": id, "claimed_by": me, "lease_until": v["lease_until"]}),
     ))
@@ -496,19 +490,13 @@ pub async fn decide(
     v["decided_by"] = json!(me);
     v["decided_at"] = json!(crate::kairos::timestamp());
     v["result"] = callback.clone();
-    match state
+    let decided = state
         .records
         .replace(CASES, &format!("{tenant}/{id}"), rec.version, v)
-        .await
-    {
-        Err(e) if e.is_conflict() => {
-            return Err(ApiError::new(
-                ErrorCode::CaseChanged,
-                "the case changed; reload it",
-            ));
-        }
-        r => r?,
-    }
+        .await;
+    on_conflict(decided, || {
+        ApiError::new(ErrorCode::CaseChanged, "the case changed; reload it")
+    })?;
     // The verification record and the callback.
     let key = format!("{tenant}/{id}");
     // Re-applied on a conflict: the certificate may be issued meanwhile.

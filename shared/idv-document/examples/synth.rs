@@ -413,6 +413,21 @@ fn save_jpeg(img: &RgbImage, quality: u8, path: &Path) {
     std::fs::write(path, jpeg).expect("write image");
 }
 
+/// Writes one photographed sample: `NAME.jpg` and its truth `NAME.json`, which gains the
+/// photograph's `distortion`.
+fn save_sample(
+    out: &Path,
+    name: &str,
+    img: &RgbImage,
+    quality: u8,
+    truth: &mut serde_json::Value,
+    kind: &str,
+) {
+    save_jpeg(img, quality, &out.join(format!("{name}.jpg")));
+    truth["distortion"] = kind.into();
+    std::fs::write(out.join(format!("{name}.json")), truth.to_string()).expect("truth");
+}
+
 /// Places `doc` on a busy background, with `corners` giving where its corners land.
 fn place(
     doc: &RgbImage,
@@ -907,13 +922,7 @@ fn fronts(dir: &Path, out: &Path, seed: u64, fonts: &Fonts) {
             let (img, quality) = photograph(&card, kind, &mut rng);
             let stem = json.file_stem().and_then(|s| s.to_str()).unwrap_or("front");
             let name = format!("{}-{stem}-{kind}", if us { "us" } else { "eu" });
-            save_jpeg(
-                &img,
-                quality.unwrap_or(90),
-                &out.join(format!("{name}.jpg")),
-            );
-            truth["distortion"] = kind.into();
-            std::fs::write(out.join(format!("{name}.json")), truth.to_string()).expect("truth");
+            save_sample(out, &name, &img, quality.unwrap_or(90), &mut truth, kind);
             n += 1;
             // An identity card front too, from its own random stream (the licences' stay as
             // they were).
@@ -921,13 +930,7 @@ fn fronts(dir: &Path, out: &Path, seed: u64, fonts: &Fonts) {
                 let (card, mut truth) = render_id_front(fonts, &mut id_rng);
                 let (img, quality) = photograph(&card, kind, &mut id_rng);
                 let name = format!("id-{stem}-{kind}");
-                save_jpeg(
-                    &img,
-                    quality.unwrap_or(90),
-                    &out.join(format!("{name}.jpg")),
-                );
-                truth["distortion"] = kind.into();
-                std::fs::write(out.join(format!("{name}.json")), truth.to_string()).expect("truth");
+                save_sample(out, &name, &img, quality.unwrap_or(90), &mut truth, kind);
                 ids += 1;
             }
             // The EU card's back, with its one-line MRZ.
@@ -1009,11 +1012,9 @@ fn backs(dir: &Path, out: &Path, seed: u64, per: usize, fonts: &Fonts) {
             };
             let stem = json.file_stem().and_then(|s| s.to_str()).unwrap_or("back");
             let name = format!("{stem}-{k}-{kind}");
-            save_jpeg(&img, quality, &out.join(format!("{name}.jpg")));
             truth["image"] = format!("{name}.jpg").into();
-            truth["distortion"] = kind.into();
             truth["turned"] = deg.into();
-            std::fs::write(out.join(format!("{name}.json")), truth.to_string()).expect("truth");
+            save_sample(out, &name, &img, quality, &mut truth, kind);
         }
         n += per;
     }
