@@ -1,22 +1,20 @@
 //! Tenants and their credentials: Kairos `app_id`/`app_key`, one-call `x-api-key`, LINK
 //! user/password → bearer token. Secrets are stored as argon2 hashes; tokens are HS256 JWTs.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use std::marker::PhantomData;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::HeaderMap;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use rand_core::{OsRng, RngCore};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-use sha2::Sha256;
+use axum::http::request::Parts;
+use serde::Serialize;
 
+use crate::credentials::{
+    Claims, Tenant, hash, secret, short_id, sign_jwt, verify, verify_jwt, webhook_secret,
+};
 use crate::error::{ApiError, on_conflict};
+use crate::input::{self, Fields};
+use crate::records::{CREDENTIALS, Credential, TENANTS, TenantRecord};
 use crate::state::AppState;
-
-const CREDENTIALS: &str = "credentials";
-const TENANTS: &str = "tenants";
 
 /// The LINK token lifetime, seconds.
 pub const TOKEN_SECONDS: u64 = 3600;
@@ -41,40 +39,6 @@ pub struct NewTenant {
     pub link_password: String,
     /// Signs callbacks (`X-Idv-Signature`); rotate with `POST /v1/webhook-secrets/rotate`.
     pub webhook_secret: String,
-}
-
-fn secret() -> String {
-    let mut b = [0u8; 24];
-    OsRng.fill_bytes(&mut b);
-    URL_SAFE_NO_PAD.encode(b)
-}
-
-/// A new webhook signing secret.
-pub fn webhook_secret() -> String {
-    format!("whsec_{}", secret())
-}
-
-fn short_id() -> String {
-    let mut b = [0u8; 6];
-    OsRng.fill_bytes(&mut b);
-    hex::encode(b)
-}
-
-fn hash(secret: &str) -> Result<String, ApiError> {
-    Argon2::default()
-        .hash_password(secret.as_bytes(), &SaltString::generate(&mut OsRng))
-        .map(|h| h.to_string())
-        .map_err(ApiError::internal)
-}
-
-fn verify(secret: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(secret.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
 }
 
 /// Creates tenant `name` with fresh credentials of every dialect.
@@ -105,61 +69,27 @@ pub async fn create_tenant_in(
     };
     let api_key_id = t.api_key.split('_').nth(1).unwrap_or_default().to_string();
     // A random id: a conflict is a collision, refused like any other store error.
-    records
-        .insert(
-            TENANTS,
-            &id,
-            json!({"name": name, "id": id, "callback_url": callback_url,
-                "webhook_secrets": [t.webhook_secret]}),
-        )
-        .await?;
+    let tenant = TenantRecord {
+        id: id.clone(),
+        name: name.to_string(),
+        callback_url: callback_url.map(str::to_string),
+        webhook_secrets: vec![t.webhook_secret.clone()],
+    };
+    TENANTS.insert(records, &id, &tenant).await?;
     for (key, secret) in [
         (format!("app_id:{}", t.app_id), &t.app_key),
         (format!("api_key:{api_key_id}"), &t.api_key),
         (format!("link_user:{}", t.link_user), &t.link_password),
     ] {
-        let value = json!({"tenant": id, "hash": hash(secret)?});
-        on_conflict(records.insert(CREDENTIALS, &key, value).await, || {
+        let value = Credential {
+            tenant: id.clone(),
+            hash: hash(secret)?,
+        };
+        on_conflict(CREDENTIALS.insert(records, &key, &value).await, || {
             ApiError::internal("credential id collision")
         })?;
     }
     Ok(t)
-}
-
-/// Recently verified credentials (SHA-256 of id and secret → tenant), so that argon2 runs
-/// once per minute per client rather than on every request. Process memory only.
-#[derive(Default)]
-pub struct VerifiedCache(std::sync::Mutex<std::collections::HashMap<[u8; 32], (String, u64)>>);
-
-const CACHE_SECONDS: u64 = 60;
-
-impl VerifiedCache {
-    fn digest(key: &str, secret: &str) -> [u8; 32] {
-        use sha2::Digest;
-        Sha256::new()
-            .chain_update(key.as_bytes())
-            .chain_update([0])
-            .chain_update(secret.as_bytes())
-            .finalize()
-            .into()
-    }
-
-    fn get(&self, key: &str, secret: &str) -> Option<Tenant> {
-        let now = idv_store::now_ms() / 1000;
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&Self::digest(key, secret))
-            .filter(|(_, at)| now < at + CACHE_SECONDS)
-            .map(|(t, _)| Tenant(t.clone()))
-    }
-
-    fn put(&self, key: &str, secret: &str, tenant: &Tenant) {
-        let now = idv_store::now_ms() / 1000;
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 10_000 {
-            map.retain(|_, (_, at)| now < *at + CACHE_SECONDS);
-        }
-        map.insert(Self::digest(key, secret), (tenant.0.clone(), now));
-    }
 }
 
 async fn check(state: &AppState, key: &str, secret: &str) -> Result<Tenant, ApiError> {
@@ -172,10 +102,10 @@ async fn check(state: &AppState, key: &str, secret: &str) -> Result<Tenant, ApiE
 }
 
 async fn check_stored(state: &AppState, key: &str, secret: &str) -> Result<Tenant, ApiError> {
-    let Some(rec) = state.records.get(CREDENTIALS, key).await? else {
+    let Some(rec) = CREDENTIALS.get(state.records.as_ref(), key).await? else {
         return Err(ApiError::unauthorized());
     };
-    let hash = rec.value["hash"].as_str().unwrap_or_default().to_string();
+    let Credential { tenant, hash } = rec.value;
     let secret = secret.to_string();
     // argon2 is deliberately slow: keep it off the async workers.
     let ok = tokio::task::spawn_blocking(move || verify(&secret, &hash))
@@ -184,9 +114,7 @@ async fn check_stored(state: &AppState, key: &str, secret: &str) -> Result<Tenan
     if !ok {
         return Err(ApiError::unauthorized());
     }
-    Ok(Tenant(
-        rec.value["tenant"].as_str().unwrap_or_default().to_string(),
-    ))
+    Ok(Tenant(tenant))
 }
 
 /// A reviewer's credentials, created by `idv reviewer create`.
@@ -203,7 +131,7 @@ pub async fn create_reviewer_in(
     tenant: &str,
     name: &str,
 ) -> Result<NewReviewer, ApiError> {
-    if records.get(TENANTS, tenant).await?.is_none() {
+    if TENANTS.get(records, tenant).await?.is_none() {
         return Err(ApiError::not_found("tenant"));
     }
     let r = NewReviewer {
@@ -216,9 +144,12 @@ pub async fn create_reviewer_in(
         ),
         password: secret(),
     };
-    let value = json!({"tenant": tenant, "hash": hash(&r.password)?});
-    let inserted = records
-        .insert(CREDENTIALS, &format!("reviewer:{}", r.user), value)
+    let value = Credential {
+        tenant: tenant.to_string(),
+        hash: hash(&r.password)?,
+    };
+    let inserted = CREDENTIALS
+        .insert(records, &format!("reviewer:{}", r.user), &value)
         .await;
     on_conflict(inserted, || ApiError::internal("reviewer id collision"))?;
     Ok(r)
@@ -232,10 +163,6 @@ pub async fn check_reviewer(
 ) -> Result<Tenant, ApiError> {
     check(state, &format!("reviewer:{user}"), password).await
 }
-
-/// The authenticated tenant of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tenant(pub String);
 
 fn header<'a>(h: &'a HeaderMap, names: &[&str]) -> Option<&'a str> {
     names
@@ -298,67 +225,63 @@ pub fn bearer(state: &AppState, h: &HeaderMap, scope: &str) -> Result<Tenant, Ap
     limited(state, Tenant(claims.sub))
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Claims {
-    pub sub: String,
-    pub scopes: Vec<String>,
-    pub exp: u64,
+/// How a dialect's requests name their tenant.
+pub trait Credentials: Send + Sync + 'static {
+    /// The tenant the headers authenticate (rate-limited), or 401.
+    fn check(
+        state: &AppState,
+        headers: &HeaderMap,
+    ) -> impl Future<Output = Result<Tenant, ApiError>> + Send;
 }
 
-fn mac(secret: &[u8], data: &str) -> Hmac<Sha256> {
-    let mut m = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
-    m.update(data.as_bytes());
-    m
-}
+/// Kairos's `app_id` + `app_key` headers.
+pub struct KairosKeys;
 
-/// An HS256 JWT of `claims`.
-pub fn sign_jwt(secret: &[u8], claims: &Claims) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialise"));
-    let signed = format!("{header}.{body}");
-    let sig = URL_SAFE_NO_PAD.encode(mac(secret, &signed).finalize().into_bytes());
-    format!("{signed}.{sig}")
-}
-
-/// The claims of a JWT signed by [`sign_jwt`] with `secret`; `None` if it is not one.
-pub fn verify_jwt(secret: &[u8], token: &str) -> Option<Claims> {
-    let (signed, sig) = token.rsplit_once('.')?;
-    let (header, body) = signed.split_once('.')?;
-    let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
-    mac(secret, signed).verify_slice(&sig).ok()?;
-    let h: serde_json::Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
-    if h["alg"] != "HS256" {
-        return None;
+impl Credentials for KairosKeys {
+    async fn check(state: &AppState, headers: &HeaderMap) -> Result<Tenant, ApiError> {
+        kairos(state, headers).await
     }
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// One-call's `x-api-key` header.
+pub struct ApiKey;
 
-    #[test]
-    fn tokens_verify_only_with_their_secret_and_unaltered() {
-        let c = Claims {
-            sub: "t_1".into(),
-            scopes: vec!["a".into()],
-            exp: 10,
-        };
-        let t = sign_jwt(b"k1", &c);
-        assert_eq!(verify_jwt(b"k1", &t), Some(c));
-        assert_eq!(verify_jwt(b"k2", &t), None);
-        let mut forged = t.clone();
-        forged.insert(t.find('.').unwrap() + 2, 'x');
-        assert_eq!(verify_jwt(b"k1", &forged), None);
-        assert_eq!(verify_jwt(b"k1", "nonsense"), None);
+impl Credentials for ApiKey {
+    async fn check(state: &AppState, headers: &HeaderMap) -> Result<Tenant, ApiError> {
+        api_key(state, headers).await
     }
+}
 
-    #[test]
-    fn password_hashes_verify() {
-        let h = hash("s3cret").unwrap();
-        assert!(verify("s3cret", &h));
-        assert!(!verify("s3cret!", &h));
-        assert!(!h.contains("s3cret"));
+/// The tenant of a request without a body, from its `C` credentials.
+pub struct Authed<C>(pub Tenant, pub PhantomData<C>);
+
+impl<C: Credentials> FromRequestParts<AppState> for Authed<C> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(Authed(C::check(state, &parts.headers).await?, PhantomData))
+    }
+}
+
+/// A multipart or JSON body read under the limits, then its `C` credentials checked: the
+/// body is read first, so a refused client still gets its status instead of a connection
+/// closed while it sends.
+pub struct Form<C> {
+    pub tenant: Tenant,
+    pub fields: Fields,
+    credentials: PhantomData<C>,
+}
+
+impl<C: Credentials> FromRequest<AppState> for Form<C> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let headers = req.headers().clone();
+        let fields = input::read_fields(req).await?;
+        Ok(Form {
+            tenant: C::check(state, &headers).await?,
+            fields,
+            credentials: PhantomData,
+        })
     }
 }

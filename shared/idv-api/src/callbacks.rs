@@ -12,9 +12,15 @@
 use std::net::{IpAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use serde::Serialize;
 
+use crate::clock::timestamp;
 use crate::error::{ApiError, ErrorCode};
+use crate::messages::{self, CALLBACKS_DEAD_LETTERS, CALLBACKS_QUEUE};
+use crate::records::{Attempt, CALLBACKS, CallbackRecord, CallbackStatus, TENANTS};
 use crate::state::AppState;
 
 /// Whether an address is private, loopback, link-local or otherwise not public.
@@ -86,13 +92,6 @@ pub async fn check_requested(state: &AppState, url: Option<&str>) -> Result<(), 
         })
 }
 
-/// Records of callbacks and their attempts, keyed `TENANT/EVENT_ID`.
-pub const CALLBACKS: &str = "callbacks";
-/// Queue of callbacks to deliver.
-pub const QUEUE: &str = "callbacks";
-/// Where callbacks go after their last failed attempt.
-pub const DEAD_LETTERS: &str = "callbacks-dlq";
-
 /// Default delays before attempts 2…8: about 24 hours in all.
 pub const DEFAULT_SCHEDULE: [u64; 7] = [30, 120, 600, 1800, 7200, 21600, 54000];
 
@@ -102,28 +101,42 @@ pub async fn enqueue(
     state: &AppState,
     tenant: &str,
     url: &str,
-    body: &Value,
+    body: &impl Serialize,
 ) -> Result<String, ApiError> {
     let event = format!("evt_{}", uuid::Uuid::new_v4().simple());
-    let record = json!({
-        "id": event, "url": url, "status": "pending", "created_at": crate::kairos::timestamp(),
-        "attempts": [],
-    });
-    state
-        .records
-        .insert(CALLBACKS, &format!("{tenant}/{event}"), record)
+    let record = CallbackRecord {
+        id: event.clone(),
+        url: url.to_string(),
+        status: CallbackStatus::Pending,
+        created_at: timestamp(),
+        attempts: Vec::new(),
+    };
+    CALLBACKS
+        .insert(
+            state.records.as_ref(),
+            &format!("{tenant}/{event}"),
+            &record,
+        )
         .await?;
-    let msg = crate::messages::Callback {
+    let msg = messages::Callback {
         event_id: event.clone(),
         tenant: tenant.to_owned(),
         url: url.to_owned(),
-        body: body.to_string(),
+        body: serde_json::to_string(body).map_err(ApiError::internal)?,
     };
     state
         .queue
-        .send(QUEUE, &crate::messages::encode(&msg))
+        .send(CALLBACKS_QUEUE, &messages::encode(&msg))
         .await?;
     Ok(event)
+}
+
+/// The tenant's default callback URL, for requests that name none.
+pub async fn tenant_default(state: &AppState, tenant: &str) -> Result<Option<String>, ApiError> {
+    Ok(TENANTS
+        .get(state.records.as_ref(), tenant)
+        .await?
+        .and_then(|t| t.value.callback().map(str::to_string)))
 }
 
 /// `X-Idv-Signature`: `t=UNIX,v1=HEX[,v1=HEX]`, one HMAC-SHA256 of `"{t}.{body}"` per
@@ -151,22 +164,21 @@ pub enum Next {
 
 /// One delivery attempt of a callback message.
 pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
-    let Some(msg) = crate::messages::decode::<crate::messages::Callback>(QUEUE, body) else {
+    let Some(msg) = messages::decode::<messages::Callback>(CALLBACKS_QUEUE, body) else {
         return Ok(Next::Done);
     };
     let (url, event, tenant) = (msg.url.as_str(), msg.event_id.as_str(), msg.tenant.as_str());
     let key = format!("{tenant}/{event}");
-    let Some(rec) = state.records.get(CALLBACKS, &key).await? else {
+    let Some(rec) = CALLBACKS.get(state.records.as_ref(), &key).await? else {
         return Ok(Next::Done);
     };
-    if rec.value["status"] != "pending" {
+    if rec.value.status != CallbackStatus::Pending {
         return Ok(Next::Done); // a redelivered message of a finished callback
     }
-    let secrets: Vec<String> = state
-        .records
-        .get("tenants", tenant)
+    let secrets = TENANTS
+        .get(state.records.as_ref(), tenant)
         .await?
-        .and_then(|t| serde_json::from_value(t.value["webhook_secrets"].clone()).ok())
+        .map(|t| t.value.webhook_secrets)
         .unwrap_or_default();
     let payload = msg.body.clone();
     let t = idv_store::now_ms() / 1000;
@@ -190,33 +202,28 @@ pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
     .await
     .map_err(ApiError::internal)?;
     let latency = started.elapsed().as_millis() as u64;
-    let mut record = rec.value.clone();
-    let attempt = match &result {
-        Ok(code) => {
-            json!({"at": crate::kairos::timestamp(), "status_code": code, "latency_ms": latency})
-        }
-        Err(e) => {
-            json!({"at": crate::kairos::timestamp(), "status_code": null, "latency_ms": latency, "error": e})
-        }
-    };
-    let attempts = record["attempts"].as_array().map_or(0, Vec::len) + 1;
-    if let Some(a) = record["attempts"].as_array_mut() {
-        a.push(attempt);
-    }
+    let mut record = rec.value;
+    record.attempts.push(Attempt {
+        at: timestamp(),
+        status_code: result.as_ref().ok().copied(),
+        latency_ms: latency,
+        error: result.as_ref().err().cloned(),
+    });
+    let attempts = record.attempts.len();
     let schedule = &state.config.callback_schedule;
     let next = match &result {
         Ok(code) if (200..300).contains(code) => {
-            record["status"] = json!("delivered");
+            record.status = CallbackStatus::Delivered;
             Next::Done
         }
         Err(e) if e.starts_with("refused") => {
             tracing::warn!(event = %event, "callback target refused");
-            record["status"] = json!("refused");
+            record.status = CallbackStatus::Refused;
             Next::Done
         }
         _ if attempts > schedule.len() => {
-            record["status"] = json!("failed");
-            state.queue.send(DEAD_LETTERS, body).await?;
+            record.status = CallbackStatus::Failed;
+            state.queue.send(CALLBACKS_DEAD_LETTERS, body).await?;
             Next::Done
         }
         _ => {
@@ -230,9 +237,8 @@ pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
     };
     // A conflict means another delivery of this message is recording its own attempt: this
     // one fails and the message comes back (at-least-once; receivers dedupe by event id).
-    state
-        .records
-        .replace(CALLBACKS, &key, rec.version, record)
+    CALLBACKS
+        .replace(state.records.as_ref(), &key, rec.version, &record)
         .await?;
     Ok(next)
 }
@@ -275,45 +281,63 @@ fn getrandom_byte(b: &mut [u8]) -> Result<(), rand_core::Error> {
 
 /// `GET /v1/callbacks/{id}`: a callback and its attempts, for its tenant.
 pub async fn show(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    headers: axum::http::HeaderMap,
-    axum::extract::Path(id): axum::extract::Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<CallbackRecord>, ApiError> {
     let tenant = crate::auth::api_key(&state, &headers).await?;
-    let rec = state
-        .records
-        .get(CALLBACKS, &format!("{}/{id}", tenant.0))
+    let rec = CALLBACKS
+        .get(state.records.as_ref(), &format!("{}/{id}", tenant.0))
         .await?
         .ok_or_else(|| ApiError::not_found("callback"))?;
-    Ok(axum::Json(rec.value))
+    Ok(Json(rec.value))
+}
+
+/// The answer of `POST /v1/webhook-secrets/rotate`.
+#[derive(Debug, Serialize)]
+pub struct Rotated {
+    /// The new secret; shown once.
+    pub webhook_secret: String,
+    /// Whether the previous secret still signs (until `DELETE /v1/webhook-secrets/previous`).
+    pub previous_valid: bool,
+}
+
+/// The answer of `DELETE /v1/webhook-secrets/previous`.
+#[derive(Debug, Serialize)]
+pub struct PreviousDropped {
+    /// Always `false`.
+    pub previous_valid: bool,
 }
 
 /// `POST /v1/webhook-secrets/rotate`: a new signing secret; the previous one stays valid
 /// (both signatures sent) until `DELETE /v1/webhook-secrets/previous`.
 pub async fn rotate(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    headers: axum::http::HeaderMap,
-) -> Result<axum::Json<Value>, ApiError> {
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Rotated>, ApiError> {
     let tenant = crate::auth::api_key(&state, &headers).await?;
-    let secret = crate::auth::webhook_secret();
+    let secret = crate::credentials::webhook_secret();
     update_secrets(&state, &tenant.0, |s| {
         s.truncate(1);
         s.insert(0, secret.clone());
     })
     .await?;
-    Ok(axum::Json(
-        json!({"webhook_secret": secret, "previous_valid": true}),
-    ))
+    Ok(Json(Rotated {
+        webhook_secret: secret,
+        previous_valid: true,
+    }))
 }
 
 /// `DELETE /v1/webhook-secrets/previous`: ends a rotation.
 pub async fn drop_previous(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    headers: axum::http::HeaderMap,
-) -> Result<axum::Json<Value>, ApiError> {
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<PreviousDropped>, ApiError> {
     let tenant = crate::auth::api_key(&state, &headers).await?;
     update_secrets(&state, &tenant.0, |s| s.truncate(1)).await?;
-    Ok(axum::Json(json!({"previous_valid": false})))
+    Ok(Json(PreviousDropped {
+        previous_valid: false,
+    }))
 }
 
 async fn update_secrets(
@@ -321,14 +345,12 @@ async fn update_secrets(
     tenant: &str,
     change: impl Fn(&mut Vec<String>),
 ) -> Result<(), ApiError> {
-    let updated = crate::state::update(state.records.as_ref(), "tenants", tenant, |v| {
-        let mut secrets: Vec<String> =
-            serde_json::from_value(v["webhook_secrets"].clone()).unwrap_or_default();
-        change(&mut secrets);
-        v["webhook_secrets"] = json!(secrets);
-        true
-    })
-    .await?;
+    let updated = TENANTS
+        .update(state.records.as_ref(), tenant, |t| {
+            change(&mut t.webhook_secrets);
+            true
+        })
+        .await?;
     updated
         .map(|_| ())
         .ok_or_else(|| ApiError::not_found("tenant"))

@@ -12,9 +12,12 @@ use idv_image::{Limits, MAX_BYTES};
 use image::RgbImage;
 use serde_json::Value;
 
-use crate::auth::Tenant;
+use crate::credentials::Tenant;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
+
+/// Largest request body: three 15 MB images as base64 (×4/3) plus the JSON around them.
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// One field of a request: bytes of a file part, or text.
 #[derive(Debug, Clone)]
@@ -27,11 +30,10 @@ pub enum FieldValue {
 #[derive(Debug, Default)]
 pub struct Fields {
     pub values: HashMap<String, FieldValue>,
-    /// The JSON body, when it was JSON.
-    pub json: Option<Value>,
 }
 
 impl Fields {
+    /// The field as text (a file part's bytes when they are UTF-8).
     pub fn text(&self, name: &str) -> Option<String> {
         match self.values.get(name) {
             Some(FieldValue::Text(t)) => Some(t.clone()),
@@ -103,7 +105,7 @@ pub async fn read_fields(req: Request) -> Result<Fields, ApiError> {
             None => Ok(fields),
         }
     } else if ct.starts_with("application/json") || ct.is_empty() {
-        let bytes = axum::body::to_bytes(req.into_body(), crate::MAX_BODY)
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
             .await
             .map_err(body_error)?;
         let json: Value = serde_json::from_slice(&bytes)
@@ -125,7 +127,6 @@ pub async fn read_fields(req: Request) -> Result<Fields, ApiError> {
                 "the body must be a JSON object",
             ));
         }
-        fields.json = Some(json);
         Ok(fields)
     } else {
         Err(ApiError::new(
@@ -150,7 +151,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     }
 }
 
-/// 413 `BODY_TOO_LARGE`: the body is over [`MAX_BODY`](crate::MAX_BODY).
+/// 413 `BODY_TOO_LARGE`: the body is over [`MAX_BODY`](MAX_BODY).
 pub fn too_large_body() -> ApiError {
     ApiError::new(
         ErrorCode::BodyTooLarge,

@@ -6,7 +6,10 @@
 
 pub mod auth;
 pub mod callbacks;
+pub mod certificate;
 pub mod certify;
+pub mod clock;
+pub mod credentials;
 pub mod error;
 pub mod input;
 pub mod kairos;
@@ -15,6 +18,7 @@ pub mod link;
 pub mod messages;
 pub mod onecall;
 pub mod openapi;
+pub mod records;
 pub mod review;
 pub mod state;
 pub mod uploads;
@@ -31,14 +35,9 @@ use serde_json::json;
 
 pub use callbacks::Next;
 pub use error::{ApiError, ErrorCode};
-pub use link::CERTIFY_QUEUE;
-pub use state::JOBS_QUEUE;
-/// Queue of callbacks to deliver.
-pub const CALLBACKS_QUEUE: &str = callbacks::QUEUE;
+pub use input::MAX_BODY;
+pub use messages::{CALLBACKS_QUEUE, CERTIFY_QUEUE, JOBS_QUEUE};
 pub use state::{AppState, Config};
-
-/// Largest request body: three 15 MB images as base64 (×4/3) plus the JSON around them.
-pub const MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// The router with every route of every dialect.
 pub fn router(state: AppState) -> Router {
@@ -150,15 +149,11 @@ async fn envelope(req: Request, next: middleware::Next) -> Response {
 /// signer is configured) and callbacks.
 pub async fn run_workers(state: AppState) {
     let mut loops = vec![
-        tokio::spawn(worker(state.clone(), state::JOBS_QUEUE, 120)),
-        tokio::spawn(worker(state.clone(), callbacks::QUEUE, 60)),
+        tokio::spawn(worker(state.clone(), JOBS_QUEUE, 120)),
+        tokio::spawn(worker(state.clone(), CALLBACKS_QUEUE, 60)),
     ];
     if state.certifier.is_some() {
-        loops.push(tokio::spawn(worker(
-            state.clone(),
-            link::CERTIFY_QUEUE,
-            120,
-        )));
+        loops.push(tokio::spawn(worker(state.clone(), CERTIFY_QUEUE, 120)));
     }
     for l in loops {
         let _ = l.await;
@@ -174,11 +169,11 @@ pub async fn handle_message(
     attempt: u32,
 ) -> Result<Next, ApiError> {
     match queue {
-        state::JOBS_QUEUE => kairos::run_job(state, body, attempt)
+        JOBS_QUEUE => kairos::run_job(state, body, attempt)
             .await
             .map(|_| Next::Done),
-        callbacks::QUEUE => callbacks::deliver(state, body).await,
-        link::CERTIFY_QUEUE => {
+        CALLBACKS_QUEUE => callbacks::deliver(state, body).await,
+        CERTIFY_QUEUE => {
             let Some(c) = state.certifier.clone() else {
                 return Err(ApiError::internal("certification is not configured"));
             };

@@ -4,6 +4,15 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
+/// Queue of Kairos async jobs ([`Job`]).
+pub const JOBS_QUEUE: &str = "jobs";
+/// Queue of certifications ([`Certify`]), processed by the certification function.
+pub const CERTIFY_QUEUE: &str = "certify";
+/// Queue of callbacks to deliver ([`Callback`]).
+pub const CALLBACKS_QUEUE: &str = "callbacks";
+/// Where callbacks that exhausted their schedule go.
+pub const CALLBACKS_DEAD_LETTERS: &str = "callbacks-dlq";
+
 /// On `jobs`: a Kairos async job to run (its inputs are in its record).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {

@@ -6,17 +6,21 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
-
-use crate::auth::{self, Claims};
-use crate::error::{ApiError, ErrorCode, on_conflict};
-use crate::link::VERIFICATIONS;
-use crate::state::AppState;
+use idv_document::{DocumentData, Field};
+use idv_pipeline::Verification;
 use idv_store::BlobKey;
+use serde::{Deserialize, Serialize};
 
-/// Review cases, keyed `TENANT/ID`.
-pub const CASES: &str = "reviews";
+use crate::auth;
+use crate::clock::timestamp;
+use crate::credentials::{Claims, sign_jwt, verify_jwt};
+use crate::error::{ApiError, ErrorCode, on_conflict};
+use crate::records::{
+    Address, AddressLines, AutomaticResult, CASES, CaseImage, CaseStatus, DocumentAttributes,
+    ExtractedData, Finding, ParsedAddress, PersonAttributes, PersonName, ReviewCase, ReviewOutcome,
+    VERIFICATIONS,
+};
+use crate::state::AppState;
 /// How long a claim holds a case, seconds.
 pub const LEASE_SECONDS: u64 = 900;
 
@@ -71,19 +75,11 @@ pub const FACE_REASONS: &[&str] = &[
 ];
 
 fn now() -> u64 {
-    idv_store::now_ms() / 1000
-}
-
-fn s(v: &Value, name: &str) -> String {
-    let x = &v[name]["value"];
-    x.as_str()
-        .map(str::to_string)
-        .or_else(|| x.as_i64().map(|n| n.to_string()))
-        .unwrap_or_default()
+    crate::clock::unix()
 }
 
 /// LINK's `extractedData`, prefilled from the automatic reading.
-pub fn extracted_data(data: &Value, document_type: Option<&str>) -> Value {
+pub fn extracted_data(data: Option<&DocumentData>, document_type: Option<&str>) -> ExtractedData {
     let kind = match document_type {
         Some("passport") | Some("travel_document") => "PASSPORT",
         Some("national_id") | Some("id_card") => "IDENTITY_CARD",
@@ -91,94 +87,118 @@ pub fn extracted_data(data: &Value, document_type: Option<&str>) -> Value {
         Some("visa") => "VISA",
         _ => "",
     };
+    let empty = DocumentData::default();
+    let d = data.unwrap_or(&empty);
+    let s = |f: &Option<Field<String>>| f.as_ref().map(|f| f.value.clone()).unwrap_or_default();
     // Street lines, then "CITY, STATE POSTCODE" as the last line (as printed on a card).
-    let region = [s(data, "address_state"), s(data, "address_postal_code")]
+    let join = |parts: [String; 2], sep: &str| {
+        parts
+            .into_iter()
+            .filter(|v| !v.is_empty())
+            .collect::<Vec<_>>()
+            .join(sep)
+    };
+    let region = join([s(&d.address_state), s(&d.address_postal_code)], " ");
+    let last_line = join([s(&d.address_city), region], ", ");
+    let mut lines = [s(&d.address_street), s(&d.address_street2), last_line]
         .into_iter()
-        .filter(|v| !v.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let last_line = [s(data, "address_city"), region]
-        .into_iter()
-        .filter(|v| !v.is_empty())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let lines: Vec<String> = [
-        s(data, "address_street"),
-        s(data, "address_street2"),
-        last_line,
-    ]
-    .into_iter()
-    .filter(|l| !l.is_empty())
-    .collect();
-    let line = |i: usize| json!(lines.get(i).cloned().unwrap_or_default());
-    let address = json!({"addressLine1": line(0), "addressLine2": line(1), "addressLine3": line(2), "addressLine4": ""});
-    let mut parsed = address.clone();
-    parsed["city"] = json!(s(data, "address_city"));
-    parsed["postalCode"] = json!(s(data, "address_postal_code"));
-    parsed["stateOrProvince"] = json!(s(data, "address_state"));
-    json!({
-        "documentAttributes": {
-            "countryCodeOfIssuance": s(data, "country_iso3"), "dateOfExpiry": s(data, "expiry"),
-            "dateOfIssuance": s(data, "issued"), "documentNumber": s(data, "document_number"),
-            "documentType": kind, "issuingAuthority": s(data, "issuing_authority"),
-            "stateOrProvinceOfIssuance": if kind == "DRIVING_LICENSE" { s(data, "address_state") } else { String::new() },
+        .filter(|l| !l.is_empty());
+    let lines = AddressLines {
+        line1: lines.next().unwrap_or_default(),
+        line2: lines.next().unwrap_or_default(),
+        line3: lines.next().unwrap_or_default(),
+        line4: String::new(),
+    };
+    ExtractedData {
+        document_attributes: DocumentAttributes {
+            country_code_of_issuance: s(&d.country_iso3),
+            date_of_expiry: s(&d.expiry),
+            date_of_issuance: s(&d.issued),
+            document_number: s(&d.document_number),
+            document_type: kind.into(),
+            issuing_authority: s(&d.issuing_authority),
+            state_or_province_of_issuance: if kind == "DRIVING_LICENSE" {
+                s(&d.address_state)
+            } else {
+                String::new()
+            },
         },
-        "personAttributes": {
-            "dateOfBirth": s(data, "dob"), "gender": s(data, "sex"),
-            "nationalityCode": s(data, "nationality_iso3"), "personalGovernmentId": s(data, "personal_number"),
-            "placeOfBirth": s(data, "place_of_birth"),
+        person_attributes: PersonAttributes {
+            date_of_birth: s(&d.dob),
+            gender: s(&d.sex),
+            nationality_code: s(&d.nationality_iso3),
+            personal_government_id: s(&d.personal_number),
+            place_of_birth: s(&d.place_of_birth),
         },
-        "name": {
-            "firstSurname": s(data, "last_name"), "fullName": s(data, "full_name"),
-            "givenNames": s(data, "first_name"), "secondSurname": "", "surname": s(data, "last_name"),
+        name: PersonName {
+            first_surname: s(&d.last_name),
+            full_name: s(&d.full_name),
+            given_names: s(&d.first_name),
+            second_surname: String::new(),
+            surname: s(&d.last_name),
         },
-        "address": {"parsedAddress": parsed, "unparsedAddress": address},
-    })
+        address: Address {
+            parsed_address: ParsedAddress {
+                lines: lines.clone(),
+                city: s(&d.address_city),
+                postal_code: s(&d.address_postal_code),
+                state_or_province: s(&d.address_state),
+            },
+            unparsed_address: lines,
+        },
+    }
 }
 
-/// One image of a case: caption, bytes as received, (width, height), face boxes [x, y, w, h].
-pub type CaseImage<'a> = (&'a str, Vec<u8>, (u32, u32), Vec<[f32; 4]>);
+/// One image of a new case: caption, bytes as received, (width, height), face boxes
+/// `[x, y, w, h]`.
+pub type NewImage<'a> = (&'a str, Vec<u8>, (u32, u32), Vec<[f32; 4]>);
 
 /// Opens a review case for a verification sent to manual review.
 pub async fn open_case(
     state: &AppState,
     tenant: &str,
     id: &str,
-    v: &idv_pipeline::Verification,
-    images: Vec<CaseImage<'_>>,
+    v: &Verification,
+    images: Vec<NewImage<'_>>,
 ) -> Result<(), ApiError> {
     let mut stored = Vec::new();
-    for (i, (caption, bytes, (w, h), faces)) in images.into_iter().enumerate() {
+    for (i, (caption, bytes, (width, height), faces)) in images.into_iter().enumerate() {
         let key = BlobKey::temporary(format!("{tenant}/review/{id}/{i}"))?;
         state
             .blobs
             .put(&key, bytes, "application/octet-stream")
             .await?;
-        stored
-            .push(json!({"caption": caption, "key": key, "width": w, "height": h, "faces": faces}));
+        stored.push(CaseImage {
+            caption: caption.to_string(),
+            key: key.to_string(),
+            width,
+            height,
+            faces,
+        });
     }
-    let (data, kind) = match &v.document {
-        Some(Ok(d)) => (
-            serde_json::to_value(&d.data).unwrap_or_default(),
-            d.document_type,
-        ),
-        _ => (Value::Null, None),
-    };
-    let case = json!({
-        "id": id, "tenant": tenant, "status": "pending", "received_at": crate::kairos::timestamp(),
-        "images": stored,
-        "automatic": {
-            "outcome": format!("{:?}", v.decision.outcome()).to_uppercase(),
-            "decision": v.decision,
-            "face_match": match &v.face_match { Some(Ok(m)) => json!(m.confidence), _ => Value::Null },
-            "liveness": match &v.selfie { Some(Ok(s)) => json!(s.liveness), _ => Value::Null },
-            "data": data,
+    let report = v.document_report();
+    let case = ReviewCase {
+        id: id.to_string(),
+        tenant: tenant.to_string(),
+        status: CaseStatus::Pending,
+        received_at: timestamp(),
+        images: stored,
+        automatic: AutomaticResult {
+            outcome: crate::records::outcome_label(v),
+            decision: v.decision.clone(),
+            face_match: v.face_match_confidence(),
+            liveness: v.liveness(),
+            data: v.document_data().cloned(),
         },
-        "extractedData": extracted_data(&data, kind),
-    });
-    state
-        .records
-        .insert(CASES, &format!("{tenant}/{id}"), case)
+        extracted_data: extracted_data(v.document_data(), report.and_then(|d| d.document_type)),
+        claimed_by: None,
+        lease_until: None,
+        decided_by: None,
+        decided_at: None,
+        result: None,
+    };
+    CASES
+        .insert(state.records.as_ref(), &format!("{tenant}/{id}"), &case)
         .await?;
     Ok(())
 }
@@ -192,8 +212,7 @@ fn reviewer(state: &AppState, h: &HeaderMap) -> Result<(String, String), ApiErro
         .flat_map(|v| v.split(';'))
         .find_map(|c| c.trim().strip_prefix("idv_review="))
         .ok_or_else(ApiError::unauthorized)?;
-    let c =
-        auth::verify_jwt(&state.config.token_secret, token).ok_or_else(ApiError::unauthorized)?;
+    let c = verify_jwt(&state.config.token_secret, token).ok_or_else(ApiError::unauthorized)?;
     if c.exp <= now() || !c.scopes.iter().any(|s| s == "review") {
         return Err(ApiError::unauthorized());
     }
@@ -206,10 +225,17 @@ fn reviewer(state: &AppState, h: &HeaderMap) -> Result<(String, String), ApiErro
     Ok((c.sub, name))
 }
 
+/// `POST /review/login` body.
 #[derive(Deserialize)]
 pub struct Login {
     user: String,
     password: String,
+}
+
+/// `POST /review/login` answer (with the session cookie).
+#[derive(Serialize)]
+pub struct Session {
+    pub reviewer: String,
 }
 
 /// `POST /review/login` → session cookie (8 hours).
@@ -223,42 +249,73 @@ pub async fn login(
         scopes: vec!["review".into(), format!("reviewer:{}", l.user)],
         exp: now() + 8 * 3600,
     };
-    let jwt = auth::sign_jwt(&state.config.token_secret, &claims);
+    let jwt = sign_jwt(&state.config.token_secret, &claims);
     let cookie =
         format!("idv_review={jwt}; HttpOnly; SameSite=Strict; Path=/review; Max-Age=28800");
     Ok((
         [(header::SET_COOKIE, cookie)],
-        Json(json!({"reviewer": l.user})),
+        Json(Session { reviewer: l.user }),
     )
         .into_response())
 }
 
-/// `GET /review/api/cases`: the tenant's open cases.
-pub async fn list(State(state): State<AppState>, h: HeaderMap) -> Result<Json<Value>, ApiError> {
-    let (tenant, me) = reviewer(&state, &h)?;
-    let cases: Vec<Value> = state
-        .records
-        .list(CASES, &format!("{tenant}/"))
-        .await?
-        .into_iter()
-        .map(|(_, r)| r.value)
-        .filter(|c| c["status"] != "decided")
-        .map(|c| {
-            let held = c["lease_until"].as_u64().unwrap_or(0) > now();
-            json!({
-                "id": c["id"], "received_at": c["received_at"], "automatic": c["automatic"]["outcome"],
-                "claimed_by": if held { c["claimed_by"].clone() } else { Value::Null },
-                "mine": held && c["claimed_by"] == me.as_str(),
-            })
-        })
-        .collect();
-    Ok(Json(json!({"reviewer": me, "cases": cases})))
+/// One open case in the queue.
+#[derive(Serialize)]
+pub struct CaseSummary {
+    pub id: String,
+    pub received_at: String,
+    /// The automatic outcome.
+    pub automatic: String,
+    /// Who holds the claim, if anyone does.
+    pub claimed_by: Option<String>,
+    /// Whether the signed-in reviewer holds it.
+    pub mine: bool,
 }
 
-async fn load(state: &AppState, tenant: &str, id: &str) -> Result<idv_store::Record, ApiError> {
-    state
-        .records
-        .get(CASES, &format!("{tenant}/{id}"))
+/// `GET /review/api/cases` answer.
+#[derive(Serialize)]
+pub struct CaseQueue {
+    pub reviewer: String,
+    pub cases: Vec<CaseSummary>,
+}
+
+/// `GET /review/api/cases`: the tenant's open cases.
+pub async fn list(
+    State(state): State<AppState>,
+    h: HeaderMap,
+) -> Result<Json<CaseQueue>, ApiError> {
+    let (tenant, me) = reviewer(&state, &h)?;
+    let now = now();
+    let cases = CASES
+        .list(state.records.as_ref(), &format!("{tenant}/"))
+        .await?
+        .into_iter()
+        .map(|(_, c)| c)
+        .filter(|c| c.status != CaseStatus::Decided)
+        .map(|c| {
+            let held = c.held_by(None, now);
+            CaseSummary {
+                mine: c.held_by(Some(&me), now),
+                claimed_by: if held { c.claimed_by } else { None },
+                id: c.id,
+                received_at: c.received_at,
+                automatic: c.automatic.outcome,
+            }
+        })
+        .collect();
+    Ok(Json(CaseQueue {
+        reviewer: me,
+        cases,
+    }))
+}
+
+async fn load(
+    state: &AppState,
+    tenant: &str,
+    id: &str,
+) -> Result<crate::records::Stored<ReviewCase>, ApiError> {
+    CASES
+        .get(state.records.as_ref(), &format!("{tenant}/{id}"))
         .await?
         .ok_or_else(|| ApiError::not_found("case"))
 }
@@ -268,9 +325,9 @@ async fn load_open(
     state: &AppState,
     tenant: &str,
     id: &str,
-) -> Result<idv_store::Record, ApiError> {
+) -> Result<crate::records::Stored<ReviewCase>, ApiError> {
     let rec = load(state, tenant, id).await?;
-    if rec.value["status"] == "decided" {
+    if rec.value.status == CaseStatus::Decided {
         return Err(ApiError::new(
             ErrorCode::CaseDecided,
             "the case is already decided",
@@ -279,36 +336,91 @@ async fn load_open(
     Ok(rec)
 }
 
+/// `POST /review/api/cases/{id}/claim` answer.
+#[derive(Serialize)]
+pub struct Claimed {
+    pub id: String,
+    pub claimed_by: String,
+    /// Unix seconds until which the claim holds.
+    pub lease_until: u64,
+}
+
 /// `POST /review/api/cases/{id}/claim`: takes the case for `LEASE_SECONDS`; 409 if another
 /// reviewer holds it.
 pub async fn claim(
     State(state): State<AppState>,
     h: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Claimed>, ApiError> {
     let (tenant, me) = reviewer(&state, &h)?;
     let rec = load_open(&state, &tenant, &id).await?;
-    let c = &rec.value;
-    if c["lease_until"].as_u64().unwrap_or(0) > now() && c["claimed_by"] != me.as_str() {
+    let now = now();
+    if rec.value.held_by(None, now) && !rec.value.held_by(Some(&me), now) {
         return Err(ApiError::new(
             ErrorCode::CaseClaimed,
             "another reviewer holds this case",
         ));
     }
-    let mut v = c.clone();
-    v["status"] = json!("claimed");
-    v["claimed_by"] = json!(me);
-    v["lease_until"] = json!(now() + LEASE_SECONDS);
-    let claimed = state
-        .records
-        .replace(CASES, &format!("{tenant}/{id}"), rec.version, v.clone())
+    let mut c = rec.value;
+    let lease_until = now + LEASE_SECONDS;
+    c.status = CaseStatus::Claimed;
+    c.claimed_by = Some(me.clone());
+    c.lease_until = Some(lease_until);
+    let claimed = CASES
+        .replace(
+            state.records.as_ref(),
+            &format!("{tenant}/{id}"),
+            rec.version,
+            &c,
+        )
         .await;
     on_conflict(claimed, || {
         ApiError::new(ErrorCode::CaseClaimed, "another reviewer took this case")
     })?;
-    Ok(Json(
-        json!({"id": id, "claimed_by": me, "lease_until": v["lease_until"]}),
-    ))
+    Ok(Json(Claimed {
+        id,
+        claimed_by: me,
+        lease_until,
+    }))
+}
+
+/// One image of a case as the console shows it.
+#[derive(Serialize)]
+pub struct ImageView {
+    pub caption: String,
+    /// `GET` it with the session cookie.
+    pub url: String,
+    pub width: u32,
+    pub height: u32,
+    pub faces: Vec<[f32; 4]>,
+}
+
+/// The reason codes a decision may give, per finding.
+#[derive(Serialize)]
+pub struct Reasons {
+    pub acceptance: &'static [&'static str],
+    pub authenticity: &'static [&'static str],
+    pub originality: &'static [&'static str],
+    pub validity: &'static [&'static str],
+    pub face: &'static [&'static str],
+}
+
+/// `GET /review/api/cases/{id}` answer.
+#[derive(Serialize)]
+pub struct CaseView {
+    pub id: String,
+    pub status: CaseStatus,
+    pub received_at: String,
+    pub images: Vec<ImageView>,
+    pub automatic: AutomaticResult,
+    #[serde(rename = "extractedData")]
+    pub extracted_data: ExtractedData,
+    pub claimed_by: Option<String>,
+    pub lease_until: Option<u64>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    pub result: Option<ReviewOutcome>,
+    pub reasons: Reasons,
 }
 
 /// `GET /review/api/cases/{id}`: everything the case page shows.
@@ -316,20 +428,41 @@ pub async fn show(
     State(state): State<AppState>,
     h: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CaseView>, ApiError> {
     let (tenant, _) = reviewer(&state, &h)?;
-    let mut c = load(&state, &tenant, &id).await?.value;
-    if let Some(images) = c["images"].as_array_mut() {
-        for (i, img) in images.iter_mut().enumerate() {
-            img["url"] = json!(format!("/review/api/cases/{id}/images/{i}"));
-            img.as_object_mut().map(|o| o.remove("key"));
-        }
-    }
-    c["reasons"] = json!({
-        "acceptance": ACCEPTANCE_REASONS, "authenticity": AUTHENTICITY_REASONS,
-        "originality": ORIGINALITY_REASONS, "validity": VALIDITY_REASONS, "face": FACE_REASONS,
-    });
-    Ok(Json(c))
+    let c = load(&state, &tenant, &id).await?.value;
+    let images = c
+        .images
+        .into_iter()
+        .enumerate()
+        .map(|(i, img)| ImageView {
+            caption: img.caption,
+            url: format!("/review/api/cases/{id}/images/{i}"),
+            width: img.width,
+            height: img.height,
+            faces: img.faces,
+        })
+        .collect();
+    Ok(Json(CaseView {
+        id: c.id,
+        status: c.status,
+        received_at: c.received_at,
+        images,
+        automatic: c.automatic,
+        extracted_data: c.extracted_data,
+        claimed_by: c.claimed_by,
+        lease_until: c.lease_until,
+        decided_by: c.decided_by,
+        decided_at: c.decided_at,
+        result: c.result,
+        reasons: Reasons {
+            acceptance: ACCEPTANCE_REASONS,
+            authenticity: AUTHENTICITY_REASONS,
+            originality: ORIGINALITY_REASONS,
+            validity: VALIDITY_REASONS,
+            face: FACE_REASONS,
+        },
+    }))
 }
 
 /// `GET /review/api/cases/{id}/images/{n}`.
@@ -340,12 +473,14 @@ pub async fn image(
 ) -> Result<Response, ApiError> {
     let (tenant, _) = reviewer(&state, &h)?;
     let c = load(&state, &tenant, &id).await?.value;
-    let key = c["images"][n]["key"]
-        .as_str()
+    let key = c
+        .images
+        .get(n)
+        .map(|i| i.key.clone())
         .ok_or_else(|| ApiError::not_found("image"))?;
     let bytes = state
         .blobs
-        .get(key)
+        .get(&key)
         .await?
         .ok_or_else(|| ApiError::not_found("image"))?;
     let ct = match idv_image::sniff_format(&bytes) {
@@ -357,15 +492,7 @@ pub async fn image(
     Ok(([(header::CONTENT_TYPE, ct)], bytes).into_response())
 }
 
-/// A finding: result and reasons.
-#[derive(Deserialize, Default)]
-pub struct Finding {
-    pub result: String,
-    #[serde(default)]
-    pub reasons: Vec<String>,
-}
-
-/// The reviewer's decision.
+/// The reviewer's decision (`POST /review/api/cases/{id}/decision` body).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewDecision {
@@ -376,7 +503,8 @@ pub struct ReviewDecision {
     pub face_acceptance: Finding,
     pub face_comparison_approval: String,
     pub face_liveness_approval: String,
-    pub extracted_data: Option<Value>,
+    /// The fields as corrected by the reviewer; the prefilled ones when absent.
+    pub extracted_data: Option<ExtractedData>,
 }
 
 fn check(f: &Finding, ok: &[&str], allowed: &[&str], what: &str) -> Result<(), ApiError> {
@@ -395,11 +523,99 @@ fn check(f: &Finding, ok: &[&str], allowed: &[&str], what: &str) -> Result<(), A
     Ok(())
 }
 
-fn finding(f: &Finding) -> Value {
-    if f.reasons.is_empty() {
-        json!({"result": f.result})
-    } else {
-        json!({"result": f.result, "reasons": f.reasons})
+/// LINK's `ManualIDVerification` callback.
+#[derive(Debug, Serialize)]
+pub struct ManualCallback {
+    pub id: String,
+    /// Always `ManualIDVerification`.
+    pub service: &'static str,
+    /// Always `Completed`.
+    pub status: &'static str,
+    pub data: ManualData,
+}
+
+/// `data` of the `ManualIDVerification` callback.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManualData {
+    pub document_info: DocumentInfo,
+    pub face_comparison_info: FaceComparisonInfo,
+}
+
+/// `data.documentInfo`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentInfo {
+    pub acceptance: Finding,
+    pub findings: DocumentFindings,
+    pub extracted_data: ExtractedData,
+}
+
+/// `data.documentInfo.findings`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentFindings {
+    /// `APPROVED` or `NOT_APPROVED`.
+    pub document_approval: &'static str,
+    pub details: FindingDetails,
+}
+
+/// `data.documentInfo.findings.details`.
+#[derive(Debug, Serialize)]
+pub struct FindingDetails {
+    pub authenticity: Finding,
+    pub originality: Finding,
+    pub validity: Finding,
+}
+
+/// `data.faceComparisonInfo`.
+#[derive(Debug, Serialize)]
+pub struct FaceComparisonInfo {
+    pub acceptance: Finding,
+    pub findings: FaceFindings,
+}
+
+/// `data.faceComparisonInfo.findings`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaceFindings {
+    pub face_comparison_approval: String,
+    pub face_liveness_approval: String,
+}
+
+impl ManualCallback {
+    /// The callback of request `id` decided as `o`.
+    pub fn new(id: &str, o: &ReviewOutcome) -> ManualCallback {
+        ManualCallback {
+            id: id.to_string(),
+            service: "ManualIDVerification",
+            status: "Completed",
+            data: ManualData {
+                document_info: DocumentInfo {
+                    acceptance: o.acceptance.clone(),
+                    findings: DocumentFindings {
+                        document_approval: if o.document_approved() {
+                            "APPROVED"
+                        } else {
+                            "NOT_APPROVED"
+                        },
+                        details: FindingDetails {
+                            authenticity: o.authenticity.clone(),
+                            originality: o.originality.clone(),
+                            validity: o.validity.clone(),
+                        },
+                    },
+                    extracted_data: o.extracted_data.clone(),
+                },
+                face_comparison_info: FaceComparisonInfo {
+                    acceptance: o.face_acceptance.clone(),
+                    findings: FaceFindings {
+                        face_comparison_approval: o.face_comparison_approval.clone(),
+                        face_liveness_approval: o.face_liveness_approval.clone(),
+                    },
+                },
+            },
+        }
     }
 }
 
@@ -410,7 +626,7 @@ pub async fn decide(
     h: HeaderMap,
     Path(id): Path<String>,
     Json(d): Json<ReviewDecision>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ManualCallback>, ApiError> {
     let (tenant, me) = reviewer(&state, &h)?;
     check(
         &d.acceptance,
@@ -451,76 +667,52 @@ pub async fn decide(
         ));
     }
     let rec = load_open(&state, &tenant, &id).await?;
-    let c = &rec.value;
-    if c["claimed_by"] != me.as_str() || c["lease_until"].as_u64().unwrap_or(0) <= now() {
+    if !rec.value.held_by(Some(&me), now()) {
         return Err(ApiError::new(
             ErrorCode::ClaimRequired,
             "claim the case before deciding",
         ));
     }
-    let approved = d.acceptance.result == "ACCEPTED"
-        && d.authenticity.result == "AUTHENTIC"
-        && d.originality.result == "ORIGINAL"
-        && d.validity.result == "VALID";
-    let data = json!({
-        "documentInfo": {
-            "acceptance": finding(&d.acceptance),
-            "findings": {
-                "documentApproval": if approved { "APPROVED" } else { "NOT_APPROVED" },
-                "details": {
-                    "authenticity": finding(&d.authenticity),
-                    "originality": finding(&d.originality),
-                    "validity": finding(&d.validity),
-                },
-            },
-            "extractedData": d.extracted_data.clone().unwrap_or_else(|| c["extractedData"].clone()),
-        },
-        "faceComparisonInfo": {
-            "acceptance": finding(&d.face_acceptance),
-            "findings": {
-                "faceComparisonApproval": d.face_comparison_approval,
-                "faceLivenessApproval": d.face_liveness_approval,
-            },
-        },
-    });
-    let callback =
-        json!({"id": id, "service": "ManualIDVerification", "status": "Completed", "data": data});
-    let mut v = c.clone();
-    v["status"] = json!("decided");
-    v["decided_by"] = json!(me);
-    v["decided_at"] = json!(crate::kairos::timestamp());
-    v["result"] = callback.clone();
-    let decided = state
-        .records
-        .replace(CASES, &format!("{tenant}/{id}"), rec.version, v)
+    let mut c = rec.value;
+    let outcome = ReviewOutcome {
+        acceptance: d.acceptance,
+        authenticity: d.authenticity,
+        originality: d.originality,
+        validity: d.validity,
+        face_acceptance: d.face_acceptance,
+        face_comparison_approval: d.face_comparison_approval,
+        face_liveness_approval: d.face_liveness_approval,
+        extracted_data: d.extracted_data.unwrap_or_else(|| c.extracted_data.clone()),
+    };
+    c.status = CaseStatus::Decided;
+    c.decided_by = Some(me);
+    c.decided_at = Some(timestamp());
+    c.result = Some(outcome.clone());
+    let decided = CASES
+        .replace(
+            state.records.as_ref(),
+            &format!("{tenant}/{id}"),
+            rec.version,
+            &c,
+        )
         .await;
     on_conflict(decided, || {
         ApiError::new(ErrorCode::CaseChanged, "the case changed; reload it")
     })?;
-    // The verification record and the callback.
-    let key = format!("{tenant}/{id}");
-    // Re-applied on a conflict: the certificate may be issued meanwhile.
-    let updated = crate::state::update(state.records.as_ref(), VERIFICATIONS, &key, |u| {
-        u["response"]["idVerification"] = json!({"status": "Completed", "process": "Manual"});
-        u["manual"] = callback.clone();
-        true
-    })
-    .await?;
-    let url = updated.and_then(|u| {
-        u["manualVerificationCallback"]
-            .as_str()
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    });
+    // The verification record and the callback; re-applied on a conflict: the certificate
+    // may be issued meanwhile.
+    let updated = VERIFICATIONS
+        .update(state.records.as_ref(), &format!("{tenant}/{id}"), |u| {
+            u.manual = Some(outcome.clone());
+            true
+        })
+        .await?;
+    let url = updated.and_then(|u| u.manual_verification_callback.filter(|s| !s.is_empty()));
     let url = match url {
         Some(u) => Some(u),
-        None => state
-            .records
-            .get("tenants", &tenant)
-            .await?
-            .and_then(|t| t.value["callback_url"].as_str().map(str::to_string))
-            .filter(|u| !u.is_empty()),
+        None => crate::callbacks::tenant_default(&state, &tenant).await?,
     };
+    let callback = ManualCallback::new(&id, &outcome);
     if let Some(url) = url {
         crate::callbacks::enqueue(&state, &tenant, &url, &callback).await?;
     }

@@ -38,13 +38,10 @@ pub struct AppState {
     /// Per-tenant request rate limits.
     pub limiter: Arc<crate::limits::RateLimiter>,
     /// Renders and signs certificates; `None` disables certification.
-    pub certifier: Option<Arc<crate::certify::Certifier>>,
+    pub certifier: Option<Arc<crate::certificate::Certifier>>,
     /// Credentials verified in the last minute.
-    pub verified: Arc<crate::auth::VerifiedCache>,
+    pub verified: Arc<crate::credentials::VerifiedCache>,
 }
-
-/// The queue of Kairos async jobs.
-pub const JOBS_QUEUE: &str = "jobs";
 
 impl AppState {
     /// Runs one verification on the blocking pool, at most `inference` at a time.
@@ -116,34 +113,4 @@ pub fn profile(name: Option<&str>) -> Result<Profile, ApiError> {
             format!("unknown profile {name:?}; use permissive-v0, optimal-v0 or strict-v0"),
         )
     })
-}
-
-/// Reads `table`/`key`, lets `change` edit it and writes it back conditionally; when another
-/// writer got in between, reads it again and re-applies `change` (a few times). `change`
-/// returns `false` to leave the record as it is. Returns the record as written, or `None`
-/// when it does not exist or `change` declined.
-pub async fn update(
-    records: &dyn idv_store::RecordStore,
-    table: &str,
-    key: &str,
-    mut change: impl FnMut(&mut serde_json::Value) -> bool,
-) -> Result<Option<serde_json::Value>, ApiError> {
-    for _ in 0..8 {
-        let Some(rec) = records.get(table, key).await? else {
-            return Ok(None);
-        };
-        let mut value = rec.value;
-        if !change(&mut value) {
-            return Ok(None);
-        }
-        match records
-            .replace(table, key, rec.version, value.clone())
-            .await
-        {
-            Ok(()) => return Ok(Some(value)),
-            Err(e) if e.is_conflict() => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::from(idv_store::conflict(table, key)))
 }

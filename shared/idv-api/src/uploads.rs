@@ -9,8 +9,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use idv_store::{BlobKey, UploadGrant, UploadRefused};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use crate::auth;
 use crate::error::{ApiError, ErrorCode};
@@ -18,10 +17,27 @@ use crate::state::AppState;
 
 const CONTENT_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/webp", "image/bmp"];
 
+/// `POST /v1/uploads` body.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct UploadRequest {
     content_type: Option<String>,
+}
+
+/// `POST /v1/uploads` answer: where and how to PUT the image, and the key to send instead
+/// of it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Upload {
+    /// Send this as the image field's value.
+    pub key: String,
+    pub url: String,
+    pub method: &'static str,
+    /// Headers the PUT must carry.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Unix seconds.
+    pub expires_at: u64,
+    pub max_bytes: u64,
 }
 
 /// `POST /v1/uploads` `{"contentType"}` → `{key, url, method, headers, expiresAt, maxBytes}`.
@@ -29,7 +45,7 @@ pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Option<Json<UploadRequest>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Upload>, ApiError> {
     let tenant = auth::api_key(&state, &headers).await?;
     let ct = body
         .and_then(|b| b.0.content_type)
@@ -51,10 +67,14 @@ pub async fn create(
             Duration::from_secs(state.config.upload_seconds),
         )
         .await?;
-    Ok(Json(json!({
-        "key": key, "url": p.url, "method": p.method, "headers": p.headers,
-        "expiresAt": p.expires_at, "maxBytes": max,
-    })))
+    Ok(Json(Upload {
+        key,
+        url: p.url,
+        method: p.method,
+        headers: p.headers,
+        expires_at: p.expires_at,
+        max_bytes: max,
+    }))
 }
 
 /// `PUT /v1/uploads/{key}?expires&max&type&sig`: the local store receiving a presigned upload.

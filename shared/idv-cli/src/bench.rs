@@ -471,7 +471,7 @@ fn certify(runs: usize) -> Result<()> {
         ),
     ] {
         let img = crate::load_image(&PathBuf::from(path))?;
-        thumbnails.push((caption.to_string(), idv_api::certify::thumbnail(&img)));
+        thumbnails.push((caption.to_string(), idv_api::certificate::thumbnail(&img)));
     }
     let rows = |n: usize| -> Vec<Row> {
         (0..n)

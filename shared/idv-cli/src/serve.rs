@@ -234,7 +234,7 @@ fn state(
             allow_private_callbacks: extra.allow_private_callbacks,
             callback_schedule: extra.callback_schedule,
         }),
-        certifier: Some(Arc::new(idv_api::certify::Certifier {
+        certifier: Some(Arc::new(idv_api::certificate::Certifier {
             signer: Arc::new(certs(data)?.signer(&extra.tsa_policy)?),
             public_url: public_url.to_string(),
             mask_numbers: true,

@@ -9,7 +9,7 @@ use crate::specimens;
 use crate::zone::Zone;
 
 /// How a finding weighs on the verification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
     Reject,

@@ -1,27 +1,39 @@
 //! Extracted document data with the names of the Kairos `document.data` block.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::aamva::Aamva;
 use crate::date::Ymd;
 use crate::iso2::ALPHA2;
 use crate::zone::Zone;
 
+/// Where a value was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The machine-readable zone.
+    Mrz,
+    /// A PDF417 symbol.
+    Barcode,
+    /// The printed fields (visual inspection zone).
+    Viz,
+}
+
 /// One extracted value and how sure idv is of it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Field<T> {
     pub value: T,
     /// In [0, 1]: 1 for values covered by a verified check digit.
     pub confidence: f64,
-    /// Where it was read: `mrz`, `barcode` (a PDF417 symbol) or `viz` (the printed fields).
-    pub source: &'static str,
+    /// Where it was read.
+    pub source: Source,
 }
 
 type Text = Option<Field<String>>;
 type Num = Option<Field<i64>>;
 
 /// The Kairos `document.data` fields idv can fill. `None` fields are not readable here.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DocumentData {
     pub first_name: Text,
     pub middle_name: Text,
@@ -91,13 +103,63 @@ pub fn document_kind(code: &str) -> &'static str {
 }
 
 impl DocumentData {
+    /// The confidence of every field that was read.
+    pub fn confidences(&self) -> Vec<f64> {
+        let texts = [
+            &self.first_name,
+            &self.middle_name,
+            &self.last_name,
+            &self.full_name,
+            &self.dob,
+            &self.expiry,
+            &self.issued,
+            &self.document_number,
+            &self.personal_number,
+            &self.nationality_full,
+            &self.nationality_iso3,
+            &self.country_iso2,
+            &self.country_iso3,
+            &self.country_full,
+            &self.sex,
+            &self.document_type,
+            &self.document_name,
+            &self.place_of_birth,
+            &self.address,
+            &self.address_street,
+            &self.address_street2,
+            &self.address_city,
+            &self.address_state,
+            &self.address_postal_code,
+            &self.issuing_authority,
+            &self.vehicle_class,
+        ];
+        let nums = [
+            &self.dob_day,
+            &self.dob_month,
+            &self.dob_year,
+            &self.age,
+            &self.expiry_day,
+            &self.expiry_month,
+            &self.expiry_year,
+            &self.days_to_expiry,
+            &self.issued_day,
+            &self.issued_month,
+            &self.issued_year,
+            &self.days_from_issue,
+        ];
+        let texts = texts.into_iter().flatten().map(|f| f.confidence);
+        texts
+            .chain(nums.into_iter().flatten().map(|f| f.confidence))
+            .collect()
+    }
+
     /// Sets the date field group (`dob`, `expiry` or `issued`) from a date.
     pub(crate) fn set_date(
         &mut self,
         which: &str,
         date: Ymd,
         confidence: f64,
-        source: &'static str,
+        source: Source,
         today: Ymd,
     ) {
         let text = Some(Field {
@@ -170,7 +232,7 @@ impl DocumentData {
             Some(Field {
                 value: v.to_owned(),
                 confidence: 1.0,
-                source: "mrz",
+                source: Source::Mrz,
             })
         };
         let state = l.issuing_state.as_str();
@@ -189,7 +251,7 @@ impl DocumentData {
             v.map(str::trim).filter(|v| !v.is_empty()).map(|v| Field {
                 value: v.to_owned(),
                 confidence: CONFIDENCE,
-                source: "barcode",
+                source: Source::Barcode,
             })
         };
         let mut d = DocumentData {
@@ -216,7 +278,7 @@ impl DocumentData {
         d.full_name = text(Some(&full.join(" ")));
         for (which, date) in [("dob", a.dob), ("expiry", a.expiry), ("issued", a.issued)] {
             if let Some(date) = date {
-                d.set_date(which, date, CONFIDENCE, "barcode", today);
+                d.set_date(which, date, CONFIDENCE, Source::Barcode, today);
             }
         }
         if let Some(c) = a.country.as_deref() {
@@ -254,7 +316,7 @@ impl DocumentData {
             (!v.is_empty()).then(|| Field {
                 value: v.to_owned(),
                 confidence: conf(check),
-                source: "mrz",
+                source: Source::Mrz,
             })
         };
         let mut d = DocumentData::default();
@@ -266,10 +328,10 @@ impl DocumentData {
         d.last_name = text(&p.surname, None);
         d.full_name = text(&format!("{} {}", p.given_names, p.surname), None);
         if let Some(dob) = zone.birth_date() {
-            d.set_date("dob", dob, conf(c.birth_date), "mrz", today);
+            d.set_date("dob", dob, conf(c.birth_date), Source::Mrz, today);
         }
         if let Some(exp) = zone.expiry_date() {
-            d.set_date("expiry", exp, conf(c.expiry_date), "mrz", today);
+            d.set_date("expiry", exp, conf(c.expiry_date), Source::Mrz, today);
         }
         let number = p
             .document_number_full

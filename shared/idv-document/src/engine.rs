@@ -308,13 +308,13 @@ impl DocumentEngine {
             document_type = document_type.or(Some("drivers_license"));
             data.mark_licence_line(l);
             if let Some(n) = &data.document_number
-                && n.source == "viz"
+                && n.source == crate::data::Source::Viz
             {
                 if l.holds(&n.value) {
                     data.document_number = Some(crate::data::Field {
                         value: n.value.clone(),
                         confidence: 1.0,
-                        source: "mrz",
+                        source: crate::data::Source::Mrz,
                     });
                 } else {
                     checks.push(checks::licence_line_mismatch(&n.value));

@@ -31,7 +31,7 @@ pub mod zone;
 mod engine;
 
 pub use checks::{Check, CheckSettings, Decision};
-pub use data::DocumentData;
+pub use data::{DocumentData, Field, Source};
 pub use date::Ymd;
 pub use engine::{BarcodeReport, DocumentEngine, DocumentReport, Hint};
 pub use zone::{Zone, ZoneError};

@@ -697,7 +697,7 @@ pub fn read(lines: &[TextLine], today: Ymd) -> Printed {
         (!v.is_empty()).then_some(Field {
             value: v,
             confidence: c,
-            source: "viz",
+            source: crate::data::Source::Viz,
         })
     };
     let mean_conf =
@@ -738,7 +738,7 @@ pub fn read(lines: &[TextLine], today: Ymd) -> Printed {
     }
     for (which, date) in [("dob", birth), ("expiry", expiry), ("issued", issued)] {
         if let Some(date) = date {
-            d.set_date(which, date, mean_conf, "viz", today);
+            d.set_date(which, date, mean_conf, crate::data::Source::Viz, today);
         }
     }
 

@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use idv_document::truth::{self, Truth};
-use idv_document::{CheckSettings, DocumentEngine, DocumentReport, Hint, Ymd};
+use idv_document::{CheckSettings, DocumentEngine, DocumentReport, Hint, Source, Ymd};
 use image::RgbImage;
 
 fn engine() -> &'static DocumentEngine {
@@ -58,7 +58,7 @@ fn a_us_licence_front_is_read_from_its_printed_fields() {
     let r = read("licence-front-us-il.jpg", None, Hint::Auto);
     assert_fields(&r, "licence-front-us-il.json");
     assert!(r.mrz.is_none() && r.barcode.is_none());
-    assert_eq!(r.data.last_name.as_ref().unwrap().source, "viz");
+    assert_eq!(r.data.last_name.as_ref().unwrap().source, Source::Viz);
     let c = codes(&r);
     assert!(c.contains(&"DOCUMENT_EXPIRED"), "{c:?}");
     assert!(!c.contains(&"MRZ_NOT_FOUND"), "{c:?}");
@@ -68,7 +68,7 @@ fn a_us_licence_front_is_read_from_its_printed_fields() {
 fn an_eu_licence_front_gives_place_of_birth_and_authority() {
     let r = read("licence-front-eu.jpg", None, Hint::DriversLicense);
     assert_fields(&r, "licence-front-eu.json");
-    assert_eq!(r.data.place_of_birth.as_ref().unwrap().source, "viz");
+    assert_eq!(r.data.place_of_birth.as_ref().unwrap().source, Source::Viz);
     assert!(!codes(&r).contains(&"DOCUMENT_EXPIRED"));
 }
 
@@ -83,7 +83,7 @@ fn an_eu_licence_line_confirms_the_printed_number_or_disagrees() {
     let line = r.licence_line.as_ref().expect("the back's licence line");
     assert_eq!(line.issuing_state, "IRL");
     let number = r.data.document_number.as_ref().unwrap();
-    assert_eq!((number.source, number.confidence), ("mrz", 1.0));
+    assert_eq!((number.source, number.confidence), (Source::Mrz, 1.0));
     assert_eq!(r.data.country_iso3.as_ref().unwrap().value, "IRL");
     assert!(r.mrz.is_none());
     assert!(!codes(&r).contains(&"MRZ_NOT_FOUND"), "{:?}", codes(&r));
@@ -107,7 +107,7 @@ fn front_and_back_of_one_licence_agree_and_the_barcode_wins() {
     assert_fields(&r, "licence-back-il.json");
     let b = r.barcode.as_ref().expect("the back's barcode");
     assert_eq!(b.side, "back");
-    assert_eq!(r.data.last_name.as_ref().unwrap().source, "barcode");
+    assert_eq!(r.data.last_name.as_ref().unwrap().source, Source::Barcode);
     let c = codes(&r);
     assert!(!c.contains(&"FRONT_BACK_MISMATCH"), "{c:?}");
 }

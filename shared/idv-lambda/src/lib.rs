@@ -127,7 +127,7 @@ pub async fn state(
         inference: Arc::new(tokio::sync::Semaphore::new(1)),
         limiter: Arc::new(idv_api::limits::RateLimiter::new(20.0, 40.0)),
         certifier: signer.map(|signer| {
-            Arc::new(idv_api::certify::Certifier {
+            Arc::new(idv_api::certificate::Certifier {
                 signer,
                 public_url: s.public_url.clone(),
                 mask_numbers: true,

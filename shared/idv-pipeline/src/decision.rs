@@ -6,7 +6,7 @@
 //! with no reject and no review details, `review` with review details only, else `rejected`.
 
 use idv_document::DocumentReport;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{FacesReport, MatchReport, Part, Profile, SelfieReport};
 use idv_vision::CaptureIssue;
@@ -14,7 +14,7 @@ use idv_vision::CaptureIssue;
 pub use idv_document::Decision;
 
 /// One reason behind the decision.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Detail {
     pub code: String,
     pub confidence: f64,
@@ -32,7 +32,7 @@ pub enum Outcome {
 }
 
 /// `decision` block: the details and their scores.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionReport {
     pub details: Vec<Detail>,
     pub reject_score: u32,

@@ -146,6 +146,36 @@ pub struct Verification {
     pub elapsed_ms: f64,
 }
 
+impl Verification {
+    /// The document's report, when it was read.
+    pub fn document_report(&self) -> Option<&DocumentReport> {
+        self.document.as_ref().and_then(|d| d.as_ref().ok())
+    }
+
+    /// The document's fields, when it was read.
+    pub fn document_data(&self) -> Option<&idv_document::DocumentData> {
+        self.document_report().map(|d| &d.data)
+    }
+
+    /// The selfie's report, when it was assessed.
+    pub fn selfie_report(&self) -> Option<&SelfieReport> {
+        self.selfie.as_ref().and_then(|s| s.as_ref().ok())
+    }
+
+    /// The calibrated face-match confidence, when faces were compared.
+    pub fn face_match_confidence(&self) -> Option<f32> {
+        match &self.face_match {
+            Some(Ok(m)) => Some(m.confidence),
+            _ => None,
+        }
+    }
+
+    /// The selfie's liveness score, when measured.
+    pub fn liveness(&self) -> Option<f32> {
+        self.selfie_report().and_then(|s| s.liveness)
+    }
+}
+
 fn size(img: &RgbImage) -> ImageSize {
     ImageSize {
         width: img.width(),

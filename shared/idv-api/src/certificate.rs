@@ -1,0 +1,159 @@
+//! The certificate of a LINK verification, from its recorded material: what the PDF shows,
+//! with document and personal numbers masked on request. Rendering and signing are
+//! `idv_certify`'s; the certification worker is `certify`.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use idv_certify::{Certificate, Row, Section, SignPdf};
+use idv_document::Field;
+use image::RgbImage;
+
+use crate::records::{Band, CertificationMaterial};
+
+/// What the certification function needs besides the stores.
+pub struct Certifier {
+    /// Signs and timestamps the rendered PDF (`idv_certify::Signer`, in the certification
+    /// function and `idv serve`).
+    pub signer: Arc<dyn SignPdf>,
+    /// Base URL of `GET /certificate/{id}` in the callback.
+    pub public_url: String,
+    /// Show only the first 3 and last 2 characters of document and personal numbers.
+    pub mask_numbers: bool,
+}
+
+/// Masks all but the first 3 and last 2 characters.
+pub fn mask(s: &str) -> String {
+    let c: Vec<char> = s.chars().collect();
+    if c.len() <= 5 {
+        return "*".repeat(c.len());
+    }
+    c.iter()
+        .enumerate()
+        .map(|(i, ch)| if i < 3 || i >= c.len() - 2 { *ch } else { '*' })
+        .collect()
+}
+
+/// A PNG thumbnail at most 360 px on its longer side.
+pub fn thumbnail(img: &RgbImage) -> Vec<u8> {
+    let t = image::imageops::thumbnail(
+        img,
+        (img.width() * 360 / img.width().max(img.height())).max(1),
+        (img.height() * 360 / img.width().max(img.height())).max(1),
+    );
+    let mut out = Cursor::new(Vec::new());
+    let _ = t.write_to(&mut out, image::ImageFormat::Png);
+    out.into_inner()
+}
+
+fn row(label: impl Into<String>, value: impl Into<String>) -> Row {
+    Row {
+        label: label.into(),
+        value: value.into(),
+    }
+}
+
+fn score(s: Option<f32>, band: Option<Band>) -> String {
+    let s = s.map_or("not measured".to_string(), |x| format!("{x:.4}"));
+    match band {
+        Some(b) => format!(
+            "{s}  (reject below {}, review below {})",
+            b.reject_below, b.review_below
+        ),
+        None => s,
+    }
+}
+
+/// The certificate of request `id` of `tenant`; `thumbnails` are the material's images as
+/// stored (caption, PNG).
+pub fn certificate(
+    c: &Certifier,
+    tenant: &str,
+    id: &str,
+    m: &CertificationMaterial,
+    thumbnails: Vec<(String, Vec<u8>)>,
+    processed_at: String,
+) -> Certificate {
+    let mut doc_rows = Vec::new();
+    if let Some(d) = &m.data {
+        let text = |f: &Option<Field<String>>| f.as_ref().map(|f| f.value.clone());
+        for (label, value, masked) in [
+            ("Document number", text(&d.document_number), true),
+            ("Personal number", text(&d.personal_number), true),
+            ("Full name", text(&d.full_name), false),
+            ("Date of birth", text(&d.dob), false),
+            ("Sex", text(&d.sex), false),
+            ("Nationality", text(&d.nationality_full), false),
+            ("Issuing country", text(&d.country_full), false),
+            ("Expiry", text(&d.expiry), false),
+        ] {
+            if let Some(v) = value {
+                let v = if masked && c.mask_numbers {
+                    mask(&v)
+                } else {
+                    v
+                };
+                doc_rows.push(row(label, v));
+            }
+        }
+    }
+    let mut checks: Vec<Row> = m
+        .decision
+        .details
+        .iter()
+        .map(|d| {
+            let decision = serde_json::to_value(d.decision).unwrap_or_default();
+            row(
+                format!("{} ({})", d.code, decision.as_str().unwrap_or_default()),
+                d.description.clone(),
+            )
+        })
+        .collect();
+    if checks.is_empty() {
+        checks.push(row(
+            "All checks passed",
+            "no reject, review or warning findings",
+        ));
+    }
+    let biometrics = vec![
+        row(
+            "Face match",
+            score(m.face_match, m.thresholds.map(|t| t.face_match)),
+        ),
+        row(
+            "Selfie liveness",
+            score(m.liveness, m.thresholds.map(|t| t.liveness)),
+        ),
+        row("Profile", m.profile.clone()),
+    ];
+    let inputs = m
+        .inputs
+        .iter()
+        .map(|i| row(i.name.clone(), format!("SHA-256 {}", i.sha256)))
+        .collect();
+    let models = m
+        .models
+        .iter()
+        .map(|x| row(x.file.clone(), x.package.clone()))
+        .collect();
+    let section = |title: &str, rows| Section {
+        title: title.into(),
+        rows,
+    };
+    Certificate {
+        request_id: id.into(),
+        tenant: tenant.into(),
+        received_at: m.received_at.clone(),
+        processed_at,
+        decision: m.outcome.clone(),
+        sections: vec![
+            section("Checks", checks),
+            section("Document", doc_rows),
+            section("Biometrics", biometrics),
+            section("Inputs", inputs),
+            section("Models", models),
+        ],
+        thumbnails,
+        created_unix: crate::clock::unix() as i64,
+    }
+}

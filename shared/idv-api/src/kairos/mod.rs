@@ -1,0 +1,206 @@
+//! The Kairos dialect: async full-id-verification and document-verification with polling,
+//! synchronous biometric- and liveness-verification. Headers `app_id`/`app_key`.
+
+mod jobs;
+pub mod wire;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use idv_image::Limits;
+use idv_store::BlobKey;
+
+pub use jobs::run_job;
+pub use wire::{document, full_response};
+
+use crate::auth::{Authed, Form, KairosKeys};
+use crate::credentials::Tenant;
+use crate::error::{ApiError, ErrorCode};
+use crate::input::{self, Fields};
+use crate::messages::{self, JOBS_QUEUE};
+use crate::records::{JOBS, JobInput, JobKind, JobRecord, JobState};
+use crate::state::{self, AppState, OwnedInputs};
+use wire::{DocumentSubmitted, Envelope, Submitted};
+
+/// A Kairos request: its body, then its `app_id`/`app_key`.
+pub type KairosForm = Form<KairosKeys>;
+/// A Kairos request without a body.
+pub type KairosAuth = Authed<KairosKeys>;
+
+async fn submit(state: &AppState, form: KairosForm, kind: JobKind) -> Result<String, ApiError> {
+    let KairosForm { tenant, fields, .. } = form;
+    let profile = state::profile(fields.text("profile").as_deref())?;
+    let callback = fields.text("callback_url").filter(|u| !u.trim().is_empty());
+    crate::callbacks::check_requested(state, callback.as_deref()).await?;
+    let mut names = vec![("document", true), ("document_back", false)];
+    if kind == JobKind::FullId {
+        names.push(("selfie", true));
+    }
+    let mut images = Vec::new();
+    for (name, required) in names {
+        let limits = if name == "selfie" {
+            Limits::SELFIE
+        } else {
+            Limits::DOCUMENT
+        };
+        let img = input::image(state, &tenant, &fields, name, limits, required).await?;
+        images.push((name, img));
+    }
+    // Every input decoded under its limits: the job cannot fail on bad input later.
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut inputs = Vec::new();
+    for (name, img) in images {
+        if let Some((bytes, _)) = img {
+            let key = BlobKey::temporary(format!("{}/jobs/{id}/{name}", tenant.0))?;
+            state
+                .blobs
+                .put(&key, bytes, "application/octet-stream")
+                .await?;
+            inputs.push(JobInput {
+                name: name.to_string(),
+                key: key.to_string(),
+            });
+        }
+    }
+    let job = JobRecord {
+        tenant: tenant.0,
+        kind,
+        state: JobState::Queued,
+        profile: profile.name,
+        requested_at: crate::clock::timestamp(),
+        inputs,
+        callback_url: callback,
+        response: None,
+        last_error: None,
+    };
+    JOBS.insert(state.records.as_ref(), &id, &job).await?;
+    let msg = messages::encode(&messages::Job { job: id.clone() });
+    state.queue.send(JOBS_QUEUE, &msg).await?;
+    tracing::info!(job = %id, kind = ?kind, "job accepted");
+    Ok(id)
+}
+
+/// `POST /v0.2/full-id-verification` → `{"api_req_uid"}`.
+pub async fn full_submit(
+    State(state): State<AppState>,
+    form: KairosForm,
+) -> Result<Json<Submitted>, ApiError> {
+    let api_req_uid = submit(&state, form, JobKind::FullId).await?;
+    Ok(Json(Submitted { api_req_uid }))
+}
+
+/// `POST /v0.1/document-verification` → `{"api_req_uuid"}`.
+pub async fn document_submit(
+    State(state): State<AppState>,
+    form: KairosForm,
+) -> Result<Json<DocumentSubmitted>, ApiError> {
+    let api_req_uuid = submit(&state, form, JobKind::Document).await?;
+    Ok(Json(DocumentSubmitted { api_req_uuid }))
+}
+
+async fn poll(
+    state: &AppState,
+    tenant: Tenant,
+    id: &str,
+    kind: JobKind,
+) -> Result<Response, ApiError> {
+    let job = JOBS
+        .get(state.records.as_ref(), id)
+        .await?
+        .map(|r| r.value)
+        .filter(|j| j.tenant == tenant.0 && j.kind == kind)
+        .ok_or_else(|| ApiError::not_found("verification"))?;
+    Ok(match job.response {
+        Some(done) if job.state == JobState::Done => Json(done).into_response(),
+        _ => Json(Envelope::<()> {
+            api_req_uid: id.to_string(),
+            api_req_uuid: None,
+            processed_at: None,
+            requested_at: job.requested_at,
+            response_code: None,
+            response_data: None,
+        })
+        .into_response(),
+    })
+}
+
+/// `GET /v0.2/full-id-verification/{uuid}`.
+pub async fn full_poll(
+    State(state): State<AppState>,
+    Authed(tenant, ..): KairosAuth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    poll(&state, tenant, &id, JobKind::FullId).await
+}
+
+/// `GET /v0.1/document-verification/{uuid}`.
+pub async fn document_poll(
+    State(state): State<AppState>,
+    Authed(tenant, ..): KairosAuth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    poll(&state, tenant, &id, JobKind::Document).await
+}
+
+async fn selfie(
+    state: &AppState,
+    tenant: &Tenant,
+    fields: &Fields,
+) -> Result<Option<image::RgbImage>, ApiError> {
+    Ok(
+        input::image(state, tenant, fields, "selfie", Limits::SELFIE, true)
+            .await?
+            .map(|x| x.1),
+    )
+}
+
+/// `POST /v0.2/biometric-verification`: selfie vs image, synchronously.
+pub async fn biometric_verification(
+    State(state): State<AppState>,
+    KairosForm { tenant, fields, .. }: KairosForm,
+) -> Result<Response, ApiError> {
+    let requested_at = crate::clock::timestamp();
+    let mut job = OwnedInputs::new(state::profile(fields.text("profile").as_deref())?);
+    job.selfie = selfie(&state, &tenant, &fields).await?;
+    job.reference = input::image(&state, &tenant, &fields, "image", Limits::SELFIE, true)
+        .await?
+        .map(|x| x.1);
+    job.multiface = fields.flag("image_multiface")?;
+    let v = state.verify(job).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    Ok(Json(Envelope::done(
+        &id,
+        &requested_at,
+        wire::biometric_response(&v),
+    ))
+    .into_response())
+}
+
+/// `POST /v0.2/liveness-verification`: liveness of the selfie, with an optional `threshold`.
+pub async fn liveness_verification(
+    State(state): State<AppState>,
+    KairosForm { tenant, fields, .. }: KairosForm,
+) -> Result<Response, ApiError> {
+    let requested_at = crate::clock::timestamp();
+    let mut profile = state::profile(fields.text("profile").as_deref())?;
+    if let Some(t) = fields.text("threshold").filter(|t| !t.trim().is_empty()) {
+        let t: f64 = t
+            .trim()
+            .parse()
+            .ok()
+            .filter(|t| (0.0..=1.0).contains(t))
+            .ok_or_else(|| ApiError::new(ErrorCode::InvalidField, "threshold must be in 0–1"))?;
+        profile.liveness.reject_below = t;
+        profile.liveness.review_below = t;
+    }
+    let mut job = OwnedInputs::new(profile);
+    job.selfie = selfie(&state, &tenant, &fields).await?;
+    let v = state.verify(job).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    Ok(Json(Envelope::done(
+        &id,
+        &requested_at,
+        wire::liveness_response(&v),
+    ))
+    .into_response())
+}

@@ -1,0 +1,264 @@
+//! Kairos's response shapes, mapped from one typed [`Verification`].
+
+use idv_document::{BarcodeReport, DocumentData, DocumentReport};
+use idv_pipeline::decision::DecisionReport;
+use idv_pipeline::{FacesReport, ImageSize, Part, SelfieReport, Verification};
+use idv_vision::FacePrediction;
+use serde::Serialize;
+
+/// `POST /v0.2/full-id-verification` answer.
+#[derive(Debug, Serialize)]
+pub struct Submitted {
+    /// Poll `GET /v0.2/full-id-verification/{api_req_uid}`.
+    pub api_req_uid: String,
+}
+
+/// `POST /v0.1/document-verification` answer.
+#[derive(Debug, Serialize)]
+pub struct DocumentSubmitted {
+    /// Poll `GET /v0.1/document-verification/{api_req_uuid}`.
+    pub api_req_uuid: String,
+}
+
+/// Every Kairos answer: the request, its times, and `response_data` (null until done).
+#[derive(Debug, Serialize)]
+pub struct Envelope<T> {
+    pub api_req_uid: String,
+    /// The document-verification spelling of the id (document jobs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_req_uuid: Option<String>,
+    /// `YYYY-MM-DD HH:MM:SS` UTC; null until done.
+    pub processed_at: Option<String>,
+    pub requested_at: String,
+    /// 1 when done, null while queued.
+    pub response_code: Option<u8>,
+    pub response_data: Option<T>,
+}
+
+impl<T> Envelope<T> {
+    /// A finished request.
+    pub fn done(id: &str, requested_at: &str, data: T) -> Envelope<T> {
+        Envelope {
+            api_req_uid: id.to_string(),
+            api_req_uuid: None,
+            processed_at: Some(crate::clock::timestamp()),
+            requested_at: requested_at.to_string(),
+            response_code: Some(1),
+            response_data: Some(data),
+        }
+    }
+}
+
+/// A part that failed: `{"error": {code, message}}`.
+#[derive(Debug, Serialize)]
+pub struct Failed {
+    pub error: PartFailure,
+}
+
+/// Why a part produced no result.
+#[derive(Debug, Serialize)]
+pub struct PartFailure {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// A part's block: its result, or why there is none.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Block<T> {
+    Ok(T),
+    Failed(Failed),
+}
+
+fn block<'a, T, B>(p: &'a Option<Part<T>>, f: impl Fn(&'a T) -> B) -> Option<Block<B>> {
+    p.as_ref().map(|r| match r {
+        Ok(v) => Block::Ok(f(v)),
+        Err(e) => Block::Failed(Failed {
+            error: PartFailure {
+                code: e.code,
+                message: e.message.clone(),
+            },
+        }),
+    })
+}
+
+/// The faces of one image.
+#[derive(Debug, Serialize)]
+pub struct Faces {
+    pub faces_predicted: Vec<FacePrediction>,
+    pub img: ImageSize,
+}
+
+impl From<&FacesReport> for Faces {
+    fn from(p: &FacesReport) -> Faces {
+        Faces {
+            faces_predicted: p.faces.iter().map(FacePrediction::from).collect(),
+            img: p.size,
+        }
+    }
+}
+
+/// The selfie's faces and liveness.
+#[derive(Debug, Serialize)]
+pub struct SelfieFaces {
+    #[serde(flatten)]
+    pub faces: Faces,
+    /// Passive liveness in [0, 1]; null when no face was found.
+    pub faces_liveness: Option<f64>,
+}
+
+impl From<&SelfieReport> for SelfieFaces {
+    fn from(s: &SelfieReport) -> SelfieFaces {
+        SelfieFaces {
+            faces: Faces::from(&s.faces),
+            faces_liveness: s.liveness.map(idv_vision::round4),
+        }
+    }
+}
+
+/// `biometric` of a full verification: selfie vs the document's portrait.
+#[derive(Debug, Serialize)]
+pub struct DocumentBiometric {
+    pub document: Option<Block<Faces>>,
+    pub selfie: Option<Block<SelfieFaces>>,
+    pub face_match_confidence: Option<f64>,
+}
+
+/// `biometric` of a biometric verification: selfie vs an image.
+#[derive(Debug, Serialize)]
+pub struct ImageBiometric {
+    pub image: Option<Block<Faces>>,
+    pub selfie: Option<Block<SelfieFaces>>,
+    pub face_match_confidence: Option<f64>,
+}
+
+fn match_confidence(v: &Verification) -> Option<f64> {
+    v.face_match_confidence().map(idv_vision::round4)
+}
+
+/// The machine-readable zone as read.
+#[derive(Debug, Serialize)]
+pub struct MrzBlock<'a> {
+    pub format: &'a str,
+    pub lines: &'a [String],
+    pub valid: bool,
+    /// `front` or `back`.
+    pub side: Option<&'a str>,
+}
+
+/// An EU driving licence's one-line MRZ.
+#[derive(Debug, Serialize)]
+pub struct LicenceLineBlock<'a> {
+    pub line: &'a str,
+    pub issuing_state: &'a str,
+}
+
+/// The `document` block.
+#[derive(Debug, Serialize)]
+pub struct DocumentBlock<'a> {
+    pub document_type: Option<&'a str>,
+    pub data: &'a DocumentData,
+    pub mrz: Option<MrzBlock<'a>>,
+    pub barcode: Option<&'a BarcodeReport>,
+    pub licence_line: Option<LicenceLineBlock<'a>>,
+    pub quality: &'a idv_document::quality::Quality,
+}
+
+impl<'a> From<&'a DocumentReport> for DocumentBlock<'a> {
+    fn from(d: &'a DocumentReport) -> DocumentBlock<'a> {
+        DocumentBlock {
+            document_type: d.document_type,
+            data: &d.data,
+            mrz: d.mrz.as_ref().map(|z| MrzBlock {
+                format: z.format,
+                lines: &z.lines,
+                valid: z.valid,
+                side: d.mrz_side,
+            }),
+            barcode: d.barcode.as_ref(),
+            licence_line: d.licence_line.as_ref().map(|l| LicenceLineBlock {
+                line: &l.line,
+                issuing_state: &l.issuing_state,
+            }),
+            quality: &d.quality,
+        }
+    }
+}
+
+/// `response_data` of a full verification.
+#[derive(Debug, Serialize)]
+pub struct FullResponse<'a> {
+    pub biometric: DocumentBiometric,
+    pub decision: &'a DecisionReport,
+    pub document: Option<Block<DocumentBlock<'a>>>,
+    pub profile: &'a str,
+}
+
+/// `response_data` of a document verification.
+#[derive(Debug, Serialize)]
+pub struct DocumentResponse<'a> {
+    pub decision: &'a DecisionReport,
+    pub document: Option<Block<DocumentBlock<'a>>>,
+}
+
+/// `response_data` of a biometric verification.
+#[derive(Debug, Serialize)]
+pub struct BiometricResponse<'a> {
+    pub biometric: ImageBiometric,
+    pub decision: &'a DecisionReport,
+}
+
+/// `response_data` of a liveness verification.
+#[derive(Debug, Serialize)]
+pub struct LivenessResponse<'a> {
+    #[serde(flatten)]
+    pub selfie: Option<Block<SelfieFaces>>,
+    pub decision: &'a DecisionReport,
+}
+
+/// The `document` block of `v`.
+pub fn document(v: &Verification) -> Option<Block<DocumentBlock<'_>>> {
+    block(&v.document, DocumentBlock::from)
+}
+
+/// `response_data` of a full verification.
+pub fn full_response(v: &Verification) -> FullResponse<'_> {
+    FullResponse {
+        biometric: DocumentBiometric {
+            document: block(&v.reference_faces, Faces::from),
+            selfie: block(&v.selfie, SelfieFaces::from),
+            face_match_confidence: match_confidence(v),
+        },
+        decision: &v.decision,
+        document: document(v),
+        profile: &v.profile,
+    }
+}
+
+/// `response_data` of a document verification.
+pub fn document_response(v: &Verification) -> DocumentResponse<'_> {
+    DocumentResponse {
+        decision: &v.decision,
+        document: document(v),
+    }
+}
+
+/// `response_data` of a biometric verification.
+pub fn biometric_response(v: &Verification) -> BiometricResponse<'_> {
+    BiometricResponse {
+        biometric: ImageBiometric {
+            image: block(&v.reference_faces, Faces::from),
+            selfie: block(&v.selfie, SelfieFaces::from),
+            face_match_confidence: match_confidence(v),
+        },
+        decision: &v.decision,
+    }
+}
+
+/// `response_data` of a liveness verification.
+pub fn liveness_response(v: &Verification) -> LivenessResponse<'_> {
+    LivenessResponse {
+        selfie: block(&v.selfie, SelfieFaces::from),
+        decision: &v.decision,
+    }
+}

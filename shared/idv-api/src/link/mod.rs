@@ -1,0 +1,405 @@
+//! The LINK dialect: `/auth/token`, `/ping`, `/identity/verify`, `/certificate/{id}`.
+//! Errors are `{id, code, message}` as the seed shows.
+
+pub mod wire;
+
+use std::marker::PhantomData;
+
+use axum::Json;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use base64::Engine as _;
+use idv_image::Limits;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::auth;
+use crate::credentials::Tenant;
+use crate::error::ApiError;
+use crate::input;
+use crate::messages::{self, CERTIFY_QUEUE};
+use crate::records::{LinkRecord, LinkState, Progress, VERIFICATIONS};
+use crate::state::{self, AppState, OwnedInputs};
+use wire::{CertificateFile, CertificationStatus, IdVerification, Ping, Token, VerifyAnswer};
+pub use wire::{LinkError, id_verification};
+
+/// A LINK token scope.
+pub trait Scope: Send + Sync + 'static {
+    /// As the token lists it.
+    const NAME: &'static str;
+}
+
+/// `kyc.idVeriication.auto` (the seed's spelling).
+pub struct AutoVerification;
+
+impl Scope for AutoVerification {
+    const NAME: &'static str = "kyc.idVeriication.auto";
+}
+
+/// `kyc.certification`.
+pub struct Certification;
+
+impl Scope for Certification {
+    const NAME: &'static str = "kyc.certification";
+}
+
+/// The tenant of a request without a body, from a bearer token with scope `S`.
+pub struct Bearer<S>(pub Tenant, pub PhantomData<S>);
+
+impl<S: Scope> FromRequestParts<AppState> for Bearer<S> {
+    type Rejection = LinkError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, LinkError> {
+        let tenant = auth::bearer(state, &parts.headers, S::NAME)?;
+        Ok(Bearer(tenant, PhantomData))
+    }
+}
+
+/// A JSON body read under the limit, then its bearer token (scope `S`) checked, then parsed:
+/// a refused client still gets its status, and only an authorised one learns what is wrong
+/// with its body.
+pub struct BearerJson<S, T> {
+    pub tenant: Tenant,
+    pub body: T,
+    scope: PhantomData<S>,
+}
+
+impl<S: Scope, T: DeserializeOwned> FromRequest<AppState> for BearerJson<S, T> {
+    type Rejection = LinkError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, LinkError> {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, input::MAX_BODY)
+            .await
+            .map_err(input::body_error)?;
+        let tenant = auth::bearer(state, &parts.headers, S::NAME)?;
+        let body = serde_json::from_slice(&bytes)
+            .map_err(|e| LinkError::validation(None, &format!("invalid JSON body: {e}")))?;
+        Ok(BearerJson {
+            tenant,
+            body,
+            scope: PhantomData,
+        })
+    }
+}
+
+/// `POST /auth/token` body.
+#[derive(Deserialize)]
+pub struct TokenRequest {
+    user: Option<String>,
+    password: Option<String>,
+}
+
+/// `POST /auth/token`.
+pub async fn token(
+    State(state): State<AppState>,
+    body: Option<Json<TokenRequest>>,
+) -> Result<Json<Token>, LinkError> {
+    let Some(Json(TokenRequest {
+        user: Some(user),
+        password: Some(password),
+    })) = body
+    else {
+        return Err(LinkError::validation(
+            None,
+            "user and password are required",
+        ));
+    };
+    let (token, expires_in) = auth::issue_token(&state, &user, &password)
+        .await
+        .map_err(|_| LinkError {
+            status: StatusCode::UNAUTHORIZED,
+            id: None,
+            code: "003",
+            message: "Validation Error: Invalid credentials".into(),
+        })?;
+    Ok(Json(Token {
+        token,
+        scopes: auth::SCOPES,
+        expires_in,
+        token_type: "bearer",
+    }))
+}
+
+/// `POST /ping`.
+pub async fn ping() -> Json<Ping> {
+    Json(Ping {
+        service: "KYC API",
+        status: "ok",
+        date: crate::clock::link_date(),
+    })
+}
+
+/// One image of `POST /identity/verify`: a document side, and the selfie with it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyImage {
+    content: Option<String>,
+    face_image: Option<String>,
+}
+
+/// `POST /identity/verify` body.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyRequest {
+    id: Option<String>,
+    images: Option<Vec<VerifyImage>>,
+    expeditor_country: Option<String>,
+    #[serde(default)]
+    certify: bool,
+    certify_callback: Option<String>,
+    #[serde(default)]
+    manual_verification: bool,
+    manual_verification_callback: Option<String>,
+    profile: Option<String>,
+}
+
+fn valid_callback(url: &Option<String>) -> bool {
+    match url.as_deref().map(str::trim) {
+        None | Some("") => true,
+        Some(u) => {
+            (u.starts_with("https://") || u.starts_with("http://"))
+                && u.len() <= 2048
+                && !u.contains(' ')
+        }
+    }
+}
+
+async fn decode_b64(
+    id: &str,
+    name: &str,
+    s: &str,
+    limits: Limits,
+) -> Result<(Vec<u8>, image::RgbImage), LinkError> {
+    let bytes = input::decode_base64(s).ok_or_else(|| {
+        LinkError::validation(Some(id), "There are images with invalid base64 format")
+    })?;
+    input::decode(name, bytes, limits)
+        .await
+        .map_err(|e| LinkError::from(e).about(id))
+}
+
+/// An input kept for the certificate or the review case: caption, bytes, image.
+type Kept = (&'static str, Vec<u8>, image::RgbImage);
+
+/// `POST /identity/verify`.
+pub async fn verify(
+    State(state): State<AppState>,
+    request: BearerJson<AutoVerification, VerifyRequest>,
+) -> Result<Json<VerifyAnswer>, LinkError> {
+    let BearerJson {
+        tenant, body: req, ..
+    } = request;
+    let id = req
+        .id
+        .clone()
+        .filter(|i| !i.trim().is_empty() && i.len() <= 128)
+        .ok_or_else(|| LinkError::validation(None, "id is required"))?;
+    let images = req.images.as_deref().unwrap_or_default();
+    if images.is_empty() || images.len() > 2 {
+        return Err(LinkError::validation(
+            Some(&id),
+            "images must hold one or two sides",
+        ));
+    }
+    if req
+        .expeditor_country
+        .as_deref()
+        .is_some_and(|c| !c.is_empty() && !(2..=3).contains(&c.len()))
+    {
+        return Err(LinkError::validation(
+            Some(&id),
+            "expeditorCountry must be an ISO country code",
+        ));
+    }
+    if !valid_callback(&req.certify_callback) || !valid_callback(&req.manual_verification_callback)
+    {
+        return Err(LinkError::validation(
+            Some(&id),
+            "callback URLs must be http(s) URLs",
+        ));
+    }
+    for url in [&req.certify_callback, &req.manual_verification_callback] {
+        crate::callbacks::check_requested(&state, url.as_deref())
+            .await
+            .map_err(|e| LinkError::validation(Some(&id), &e.message))?;
+    }
+    let profile = state::profile(req.profile.as_deref())?;
+    let mut job = OwnedInputs::new(profile);
+    let Some(front) = images[0].content.as_deref() else {
+        return Err(LinkError::validation(
+            Some(&id),
+            "images[0].content is required",
+        ));
+    };
+    // Inputs kept for the certificate (thumbnails and SHA-256), when one is asked for.
+    let mut kept: Vec<Kept> = Vec::new();
+    let keep = req.certify || req.manual_verification;
+    let (bytes, img) = decode_b64(&id, "images[0].content", front, Limits::DOCUMENT).await?;
+    if keep {
+        kept.push(("Document front", bytes, img.clone()));
+    }
+    job.document = Some(img);
+    if let Some(back) = images.get(1).and_then(|i| i.content.as_deref()) {
+        let (bytes, img) = decode_b64(&id, "images[1].content", back, Limits::DOCUMENT).await?;
+        if keep {
+            kept.push(("Document back", bytes, img.clone()));
+        }
+        job.document_back = Some(img);
+    }
+    if let Some(face) = images.iter().find_map(|i| i.face_image.as_deref()) {
+        let (bytes, img) = decode_b64(&id, "faceImage", face, Limits::SELFIE).await?;
+        if keep {
+            kept.push(("Selfie", bytes, img.clone()));
+        }
+        job.selfie = Some(img);
+    }
+    // The id is reserved before anything is stored under it, so two requests with one id
+    // cannot both run (and mix their evidence); a failed request frees it for a retry.
+    let key = format!("{}/{id}", tenant.0);
+    let reserved = reserve(&state, &tenant.0, &key, &id).await?;
+    let result = run_verification(&state, &tenant.0, &id, &key, reserved, req, job, kept).await;
+    if result.is_err() {
+        let freed = VERIFICATIONS
+            .update(state.records.as_ref(), &key, |r| {
+                r.state == LinkState::Processing && {
+                    r.state = LinkState::Failed;
+                    true
+                }
+            })
+            .await;
+        if let Err(e) = freed {
+            tracing::warn!(code = %e.code, "could not free a failed request's id");
+        }
+    }
+    result.map(Json)
+}
+
+/// Claims `key` for a new request: a record in state `processing`, written only if no
+/// request holds the id or the last one with it failed. Returns the record's version.
+async fn reserve(state: &AppState, tenant: &str, key: &str, id: &str) -> Result<u64, LinkError> {
+    let taken = || LinkError {
+        status: StatusCode::CONFLICT,
+        id: Some(id.to_string()),
+        code: "004",
+        message: "Validation Error: a request with this id already exists".into(),
+    };
+    let placeholder = LinkRecord::processing(tenant, id);
+    let records = state.records.as_ref();
+    let written = match VERIFICATIONS.get(records, key).await? {
+        None => VERIFICATIONS
+            .insert(records, key, &placeholder)
+            .await
+            .map(|()| 1),
+        Some(r) if r.value.state == LinkState::Failed => VERIFICATIONS
+            .replace(records, key, r.version, &placeholder)
+            .await
+            .map(|()| r.version + 1),
+        Some(_) => return Err(taken()),
+    };
+    match written {
+        Err(e) if e.is_conflict() => Err(taken()),
+        r => Ok(r?),
+    }
+}
+
+/// The work of `POST /identity/verify` once the request holds its id (`reserved`: the
+/// version of its placeholder record).
+#[allow(clippy::too_many_arguments)]
+async fn run_verification(
+    state: &AppState,
+    tenant: &str,
+    id: &str,
+    key: &str,
+    reserved: u64,
+    req: VerifyRequest,
+    job: OwnedInputs,
+    kept: Vec<Kept>,
+) -> Result<VerifyAnswer, LinkError> {
+    let sides = req.images.as_ref().map_or(0, Vec::len);
+    let v = state.verify(job).await?;
+    let answer = VerifyAnswer {
+        id: id.to_string(),
+        id_verification: if req.manual_verification {
+            IdVerification::manual()
+        } else {
+            id_verification(&v, sides)
+        },
+        certification: req.certify.then_some(CertificationStatus {
+            status: Progress::Processing,
+        }),
+    };
+    let certification = if req.certify {
+        let inputs: Vec<(&str, &[u8], &image::RgbImage)> =
+            kept.iter().map(|(n, b, i)| (*n, b.as_slice(), i)).collect();
+        Some(crate::certify::record_material(state, tenant, id, &v, &inputs).await?)
+    } else {
+        None
+    };
+    let record = LinkRecord {
+        state: LinkState::Done,
+        certify: req.certify,
+        certify_callback: req.certify_callback,
+        manual_verification: req.manual_verification,
+        manual_verification_callback: req.manual_verification_callback,
+        certification,
+        certification_progress: req.certify.then_some(Progress::Processing),
+        ..LinkRecord::processing(tenant, id)
+    };
+    VERIFICATIONS
+        .replace(state.records.as_ref(), key, reserved, &record)
+        .await?;
+    if req.manual_verification {
+        let boxes = |p: Option<&[idv_vision::Face]>| -> Vec<[f32; 4]> {
+            p.unwrap_or_default()
+                .iter()
+                .map(|f| [f.x, f.y, f.width, f.height])
+                .collect()
+        };
+        let doc_faces = match &v.reference_faces {
+            Some(Ok(r)) => Some(r.faces.as_slice()),
+            _ => None,
+        };
+        let selfie_faces = v.selfie_report().map(|s| s.faces.faces.as_slice());
+        let images = kept
+            .into_iter()
+            .map(|(caption, bytes, img)| {
+                let faces = match caption {
+                    "Document front" => boxes(doc_faces),
+                    "Selfie" => boxes(selfie_faces),
+                    _ => Vec::new(),
+                };
+                (caption, bytes, img.dimensions(), faces)
+            })
+            .collect();
+        crate::review::open_case(state, tenant, id, &v, images).await?;
+    }
+    if req.certify {
+        let msg = messages::encode(&messages::Certify {
+            tenant: tenant.to_owned(),
+            id: id.to_owned(),
+        });
+        state.queue.send(CERTIFY_QUEUE, &msg).await?;
+    }
+    Ok(answer)
+}
+
+/// `GET /certificate/{id}` → `{id, content}` once the certificate exists.
+pub async fn certificate(
+    State(state): State<AppState>,
+    Bearer(tenant, ..): Bearer<Certification>,
+    Path(id): Path<String>,
+) -> Result<Json<CertificateFile>, LinkError> {
+    let key = format!("{}/{id}", tenant.0);
+    let not_found = || LinkError::from(ApiError::not_found("certificate"));
+    let rec = VERIFICATIONS.get(state.records.as_ref(), &key).await?;
+    let cert_key = rec
+        .and_then(|r| r.value.certificate_key)
+        .ok_or_else(not_found)?;
+    let pdf = state.blobs.get(&cert_key).await?.ok_or_else(not_found)?;
+    Ok(Json(CertificateFile {
+        id,
+        content: base64::engine::general_purpose::STANDARD.encode(pdf),
+    }))
+}

@@ -1,0 +1,134 @@
+//! The one-call dialect: `POST /v1/verify-identity` and the single-purpose endpoints, with
+//! `x-api-key`, scores on 0–100, images as multipart, base64 or upload keys.
+
+pub mod wire;
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use idv_image::Limits;
+
+use crate::auth::{ApiKey, Form};
+use crate::credentials::Tenant;
+use crate::error::{ApiError, ErrorCode};
+use crate::input::{self, Fields};
+use crate::state::{self, AppState, OwnedInputs};
+
+/// A one-call request: its body, then its `x-api-key`.
+pub type OneCallForm = Form<ApiKey>;
+
+const DOCUMENT_TYPES: [&str; 4] = ["passport", "drivers_license", "national_id", "auto"];
+
+/// The caller's `documentType` as an engine hint.
+fn hint(fields: &Fields) -> idv_document::Hint {
+    match fields.text("documentType").as_deref() {
+        Some("passport") => idv_document::Hint::Passport,
+        Some("drivers_license") => idv_document::Hint::DriversLicense,
+        Some("national_id") => idv_document::Hint::NationalId,
+        _ => idv_document::Hint::Auto,
+    }
+}
+
+fn check_document_type(fields: &Fields) -> Result<(), ApiError> {
+    match fields.text("documentType") {
+        Some(t) if !t.is_empty() && !DOCUMENT_TYPES.contains(&t.as_str()) => Err(ApiError::new(
+            ErrorCode::InvalidDocumentType,
+            "documentType must be passport, drivers_license, national_id or auto",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Reads `documentImage` (required) and `documentBackImage` into `job`.
+async fn document_images(
+    state: &AppState,
+    tenant: &Tenant,
+    fields: &Fields,
+    job: &mut OwnedInputs,
+) -> Result<(), ApiError> {
+    let image =
+        |name, required| input::image(state, tenant, fields, name, Limits::DOCUMENT, required);
+    job.document = image("documentImage", true).await?.map(|x| x.1);
+    job.document_back = image("documentBackImage", false).await?.map(|x| x.1);
+    Ok(())
+}
+
+/// `POST /v1/verify-identity`.
+pub async fn verify_identity(
+    State(state): State<AppState>,
+    OneCallForm { tenant, fields, .. }: OneCallForm,
+) -> Result<Response, ApiError> {
+    check_document_type(&fields)?;
+    let callback = fields.text("callbackUrl").filter(|u| !u.trim().is_empty());
+    crate::callbacks::check_requested(&state, callback.as_deref()).await?;
+    let profile = state::profile(fields.text("profile").as_deref())?;
+    let threshold = profile.face_match.review_below;
+    let mut job = OwnedInputs::new(profile);
+    job.document_hint = hint(&fields);
+    document_images(&state, &tenant, &fields, &mut job).await?;
+    job.selfie = input::image(&state, &tenant, &fields, "faceImage", Limits::SELFIE, true)
+        .await?
+        .map(|x| x.1);
+    let v = state.verify(job).await?;
+    let result = wire::verify_identity(&v, threshold);
+    if let Some(url) = callback {
+        crate::callbacks::enqueue(&state, &tenant.0, &url, &result).await?;
+    }
+    Ok(Json(result).into_response())
+}
+
+/// `POST /v1/document/scan`: `documentImage` (+ `documentBackImage`).
+pub async fn document_scan(
+    State(state): State<AppState>,
+    OneCallForm { tenant, fields, .. }: OneCallForm,
+) -> Result<Response, ApiError> {
+    check_document_type(&fields)?;
+    let mut job = OwnedInputs::new(state::profile(fields.text("profile").as_deref())?);
+    job.document_hint = hint(&fields);
+    document_images(&state, &tenant, &fields, &mut job).await?;
+    let v = state.verify(job).await?;
+    Ok(Json(wire::document(&v.document).0).into_response())
+}
+
+/// `POST /v1/face/detect`: faces of `image` (or `faceImage`).
+pub async fn face_detect(
+    State(state): State<AppState>,
+    OneCallForm { tenant, fields, .. }: OneCallForm,
+) -> Result<Json<Option<wire::FaceDetection>>, ApiError> {
+    let name = if fields.has("image") {
+        "image"
+    } else {
+        "faceImage"
+    };
+    let mut job = OwnedInputs::new(state::profile(None)?);
+    job.selfie = input::image(&state, &tenant, &fields, name, Limits::SELFIE, true)
+        .await?
+        .map(|x| x.1);
+    let v = state.verify(job).await?;
+    let (mut b, _) = wire::detection(&v);
+    if let Some(b) = b.as_mut() {
+        b.faces = wire::faces(&v);
+    }
+    Ok(Json(b))
+}
+
+/// `POST /v1/face/compare`: `sourceImage` (or `documentImage`) vs `targetImage` (or `faceImage`).
+pub async fn face_compare(
+    State(state): State<AppState>,
+    OneCallForm { tenant, fields, .. }: OneCallForm,
+) -> Result<Json<Option<wire::FaceMatch>>, ApiError> {
+    let pick = |a: &'static str, b: &'static str| if fields.has(a) { a } else { b };
+    let profile = state::profile(fields.text("profile").as_deref())?;
+    let threshold = profile.face_match.review_below;
+    let mut job = OwnedInputs::new(profile);
+    let source = pick("sourceImage", "documentImage");
+    let target = pick("targetImage", "faceImage");
+    job.reference = input::image(&state, &tenant, &fields, source, Limits::ANY, true)
+        .await?
+        .map(|x| x.1);
+    job.selfie = input::image(&state, &tenant, &fields, target, Limits::ANY, true)
+        .await?
+        .map(|x| x.1);
+    let v = state.verify(job).await?;
+    Ok(Json(wire::face_match(&v, threshold).0))
+}
