@@ -280,6 +280,7 @@ fn getrandom_byte(b: &mut [u8]) -> Result<(), rand_core::Error> {
 }
 
 /// `GET /v1/callbacks/{id}`: a callback and its attempts, for its tenant.
+#[utoipa::path(get, operation_id = "get_callback", path = "/v1/callbacks/{id}", tag = "Callbacks", security(("x_api_key" = [])), params(("id" = String, Path, description = "The event id (X-Idv-Event-Id)")), responses((status = 200, description = "The callback and its delivery attempts", body = CallbackRecord)))]
 pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -294,7 +295,7 @@ pub async fn show(
 }
 
 /// The answer of `POST /v1/webhook-secrets/rotate`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Rotated {
     /// The new secret; shown once.
     pub webhook_secret: String,
@@ -303,7 +304,7 @@ pub struct Rotated {
 }
 
 /// The answer of `DELETE /v1/webhook-secrets/previous`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PreviousDropped {
     /// Always `false`.
     pub previous_valid: bool,
@@ -311,6 +312,7 @@ pub struct PreviousDropped {
 
 /// `POST /v1/webhook-secrets/rotate`: a new signing secret; the previous one stays valid
 /// (both signatures sent) until `DELETE /v1/webhook-secrets/previous`.
+#[utoipa::path(post, operation_id = "rotate_webhook_secret", path = "/v1/webhook-secrets/rotate", tag = "Callbacks", security(("x_api_key" = [])), responses((status = 200, description = "A new signing secret; both sign until the previous is dropped", body = Rotated)))]
 pub async fn rotate(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -329,6 +331,7 @@ pub async fn rotate(
 }
 
 /// `DELETE /v1/webhook-secrets/previous`: ends a rotation.
+#[utoipa::path(delete, operation_id = "drop_previous_webhook_secret", path = "/v1/webhook-secrets/previous", tag = "Callbacks", security(("x_api_key" = [])), responses((status = 200, description = "Only the newest secret signs", body = PreviousDropped)))]
 pub async fn drop_previous(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -4,10 +4,10 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 /// The stable error codes of the API. Clients may match on them; they never change meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, utoipa::ToSchema)]
+#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     /// Missing or invalid credentials.
     Unauthorized,
@@ -208,6 +208,17 @@ impl serde::Serialize for ErrorCode {
     }
 }
 
+/// The body of every error but LINK's.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    /// For people; may change.
+    pub message: String,
+    /// Also in the `x-request-id` header; quote it when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
 /// An error answered to the client as `{"code", "message", "request_id"}`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{code}: {message}")]
@@ -293,7 +304,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut r = (
             self.status(),
-            axum::Json(json!({"code": self.code, "message": self.message})),
+            axum::Json(ErrorBody {
+                code: self.code,
+                message: self.message.clone(),
+                request_id: None,
+            }),
         )
             .into_response();
         r.extensions_mut().insert(self);

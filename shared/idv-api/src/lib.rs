@@ -29,9 +29,11 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::put;
 use axum::{Json, Router};
-use serde_json::json;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use callbacks::Next;
 pub use error::{ApiError, ErrorCode};
@@ -39,49 +41,43 @@ pub use input::MAX_BODY;
 pub use messages::{CALLBACKS_QUEUE, CERTIFY_QUEUE, JOBS_QUEUE};
 pub use state::{AppState, Config};
 
-/// The router with every route of every dialect.
+/// The router with every route of every dialect. Routes are registered with their OpenAPI
+/// operations (`routes!`), so `/openapi.json` lists exactly what is served.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/v0.2/full-id-verification", post(kairos::full_submit))
-        .route("/v0.2/full-id-verification/{id}", get(kairos::full_poll))
-        .route("/v0.1/document-verification", post(kairos::document_submit))
-        .route(
-            "/v0.1/document-verification/{id}",
-            get(kairos::document_poll),
-        )
-        .route(
-            "/v0.2/biometric-verification",
-            post(kairos::biometric_verification),
-        )
-        .route(
-            "/v0.2/liveness-verification",
-            post(kairos::liveness_verification),
-        )
-        .route("/v1/verify-identity", post(onecall::verify_identity))
-        .route("/v1/document/scan", post(onecall::document_scan))
-        .route("/v1/face/detect", post(onecall::face_detect))
-        .route("/v1/face/compare", post(onecall::face_compare))
-        .route("/v1/callbacks/{id}", get(callbacks::show))
-        .route("/v1/webhook-secrets/rotate", post(callbacks::rotate))
-        .route(
-            "/v1/webhook-secrets/previous",
-            axum::routing::delete(callbacks::drop_previous),
-        )
-        .route("/v1/uploads", post(uploads::create))
+    let (router, mut doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(kairos::full_submit))
+        .routes(routes!(kairos::full_poll))
+        .routes(routes!(kairos::document_submit))
+        .routes(routes!(kairos::document_poll))
+        .routes(routes!(kairos::biometric_verification))
+        .routes(routes!(kairos::liveness_verification))
+        .routes(routes!(onecall::verify_identity))
+        .routes(routes!(onecall::document_scan))
+        .routes(routes!(onecall::face_detect))
+        .routes(routes!(onecall::face_compare))
+        .routes(routes!(callbacks::show))
+        .routes(routes!(callbacks::rotate))
+        .routes(routes!(callbacks::drop_previous))
+        .routes(routes!(uploads::create))
+        .routes(routes!(link::token))
+        .routes(routes!(link::ping, link::ping_get))
+        .routes(routes!(link::verify))
+        .routes(routes!(link::certificate))
+        .routes(routes!(review::console))
+        .routes(routes!(review::login))
+        .routes(routes!(review::list))
+        .routes(routes!(review::show))
+        .routes(routes!(review::claim))
+        .routes(routes!(review::decide))
+        .routes(routes!(review::image))
+        .routes(routes!(openapi::document))
+        .routes(routes!(openapi::health))
+        .split_for_parts();
+    openapi::add_error_responses(&mut doc);
+    openapi::publish(&doc);
+    router
+        // Upload keys hold slashes: a wildcard, documented in `openapi::ApiDoc`.
         .route("/v1/uploads/{*key}", put(uploads::receive))
-        .route("/auth/token", post(link::token))
-        .route("/ping", post(link::ping).get(link::ping))
-        .route("/identity/verify", post(link::verify))
-        .route("/certificate/{id}", get(link::certificate))
-        .route("/review", get(review::console))
-        .route("/review/login", post(review::login))
-        .route("/review/api/cases", get(review::list))
-        .route("/review/api/cases/{id}", get(review::show))
-        .route("/review/api/cases/{id}/claim", post(review::claim))
-        .route("/review/api/cases/{id}/decision", post(review::decide))
-        .route("/review/api/cases/{id}/images/{n}", get(review::image))
-        .route("/openapi.json", get(openapi::document))
-        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .fallback(|| async { ApiError::not_found("route") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn(envelope))
@@ -117,7 +113,11 @@ async fn envelope(req: Request, next: middleware::Next) -> Response {
         let status = res.status();
         res = (
             status,
-            Json(json!({"code": err.code, "message": err.message, "request_id": id})),
+            Json(error::ErrorBody {
+                code: err.code,
+                message: err.message,
+                request_id: Some(id.clone()),
+            }),
         )
             .into_response();
         if err.code == ErrorCode::RateLimited {

@@ -242,7 +242,7 @@ pub enum LinkState {
 }
 
 /// Where a certificate or a manual review is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Progress {
     Processing,
     Completed,
@@ -345,7 +345,7 @@ pub struct CertificationMaterial {
 }
 
 /// Where a case is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStatus {
     Pending,
@@ -365,7 +365,7 @@ pub struct CaseImage {
 }
 
 /// The automatic result shown beside a case.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AutomaticResult {
     /// `APPROVED`, `REVIEW` or `REJECTED`.
     pub outcome: String,
@@ -409,7 +409,7 @@ impl ReviewCase {
 }
 
 /// A finding: result and reasons (LINK's shape).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Finding {
     pub result: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -417,7 +417,7 @@ pub struct Finding {
 }
 
 /// A reviewer's decision, as LINK's `ManualIDVerification` callback reports it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewOutcome {
     pub acceptance: Finding,
@@ -441,8 +441,8 @@ impl ReviewOutcome {
 }
 
 /// LINK's `extractedData` block.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ExtractedData {
     pub document_attributes: DocumentAttributes,
     pub person_attributes: PersonAttributes,
@@ -451,7 +451,7 @@ pub struct ExtractedData {
 }
 
 /// `extractedData.documentAttributes`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct DocumentAttributes {
     pub country_code_of_issuance: String,
@@ -464,7 +464,7 @@ pub struct DocumentAttributes {
 }
 
 /// `extractedData.personAttributes`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct PersonAttributes {
     pub date_of_birth: String,
@@ -475,7 +475,7 @@ pub struct PersonAttributes {
 }
 
 /// `extractedData.name`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct PersonName {
     pub first_surname: String,
@@ -486,15 +486,15 @@ pub struct PersonName {
 }
 
 /// `extractedData.address`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Address {
     pub parsed_address: ParsedAddress,
     pub unparsed_address: AddressLines,
 }
 
 /// Four address lines.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct AddressLines {
     #[serde(rename = "addressLine1")]
@@ -508,18 +508,24 @@ pub struct AddressLines {
 }
 
 /// The address lines and their parts.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ParsedAddress {
-    #[serde(flatten)]
-    pub lines: AddressLines,
+    #[serde(rename = "addressLine1")]
+    pub line1: String,
+    #[serde(rename = "addressLine2")]
+    pub line2: String,
+    #[serde(rename = "addressLine3")]
+    pub line3: String,
+    #[serde(rename = "addressLine4")]
+    pub line4: String,
     pub city: String,
     pub postal_code: String,
     pub state_or_province: String,
 }
 
 /// Where a callback is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CallbackStatus {
     Pending,
@@ -529,7 +535,7 @@ pub enum CallbackStatus {
 }
 
 /// One delivery attempt.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attempt {
     pub at: String,
     /// The receiver's HTTP status; `null` when none came back.
@@ -540,7 +546,7 @@ pub struct Attempt {
 }
 
 /// A callback and its attempts (what `GET /v1/callbacks/{id}` shows).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CallbackRecord {
     pub id: String,
     pub url: String,
@@ -575,7 +581,7 @@ mod tests {
     #[test]
     fn extracted_data_keeps_links_field_names() {
         let mut e = ExtractedData::default();
-        e.address.parsed_address.lines.line1 = "1 Main St".into();
+        e.address.parsed_address.line1 = "1 Main St".into();
         let j = serde_json::to_value(&e).unwrap();
         assert_eq!(j["address"]["parsedAddress"]["addressLine1"], "1 Main St");
         assert_eq!(j["address"]["unparsedAddress"]["addressLine4"], "");

@@ -139,7 +139,10 @@ pub fn extracted_data(data: Option<&DocumentData>, document_type: Option<&str>) 
         },
         address: Address {
             parsed_address: ParsedAddress {
-                lines: lines.clone(),
+                line1: lines.line1.clone(),
+                line2: lines.line2.clone(),
+                line3: lines.line3.clone(),
+                line4: String::new(),
                 city: s(&d.address_city),
                 postal_code: s(&d.address_postal_code),
                 state_or_province: s(&d.address_state),
@@ -226,19 +229,20 @@ fn reviewer(state: &AppState, h: &HeaderMap) -> Result<(String, String), ApiErro
 }
 
 /// `POST /review/login` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Login {
     user: String,
     password: String,
 }
 
 /// `POST /review/login` answer (with the session cookie).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Session {
     pub reviewer: String,
 }
 
 /// `POST /review/login` → session cookie (8 hours).
+#[utoipa::path(post, operation_id = "review_login", path = "/review/login", tag = "Review", request_body = Login, responses((status = 200, description = "Signed in; the session cookie is set", body = Session)))]
 pub async fn login(
     State(state): State<AppState>,
     Json(l): Json<Login>,
@@ -260,7 +264,7 @@ pub async fn login(
 }
 
 /// One open case in the queue.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CaseSummary {
     pub id: String,
     pub received_at: String,
@@ -273,13 +277,14 @@ pub struct CaseSummary {
 }
 
 /// `GET /review/api/cases` answer.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CaseQueue {
     pub reviewer: String,
     pub cases: Vec<CaseSummary>,
 }
 
 /// `GET /review/api/cases`: the tenant's open cases.
+#[utoipa::path(get, operation_id = "list_cases", path = "/review/api/cases", tag = "Review", security(("review_session" = [])), responses((status = 200, description = "The open cases", body = CaseQueue)))]
 pub async fn list(
     State(state): State<AppState>,
     h: HeaderMap,
@@ -337,7 +342,7 @@ async fn load_open(
 }
 
 /// `POST /review/api/cases/{id}/claim` answer.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Claimed {
     pub id: String,
     pub claimed_by: String,
@@ -347,6 +352,7 @@ pub struct Claimed {
 
 /// `POST /review/api/cases/{id}/claim`: takes the case for `LEASE_SECONDS`; 409 if another
 /// reviewer holds it.
+#[utoipa::path(post, operation_id = "claim_case", path = "/review/api/cases/{id}/claim", tag = "Review", security(("review_session" = [])), params(("id" = String, Path)), responses((status = 200, description = "Claimed for 15 minutes", body = Claimed)))]
 pub async fn claim(
     State(state): State<AppState>,
     h: HeaderMap,
@@ -385,7 +391,7 @@ pub async fn claim(
 }
 
 /// One image of a case as the console shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ImageView {
     pub caption: String,
     /// `GET` it with the session cookie.
@@ -396,7 +402,7 @@ pub struct ImageView {
 }
 
 /// The reason codes a decision may give, per finding.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Reasons {
     pub acceptance: &'static [&'static str],
     pub authenticity: &'static [&'static str],
@@ -406,7 +412,7 @@ pub struct Reasons {
 }
 
 /// `GET /review/api/cases/{id}` answer.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CaseView {
     pub id: String,
     pub status: CaseStatus,
@@ -424,6 +430,7 @@ pub struct CaseView {
 }
 
 /// `GET /review/api/cases/{id}`: everything the case page shows.
+#[utoipa::path(get, operation_id = "get_case", path = "/review/api/cases/{id}", tag = "Review", security(("review_session" = [])), params(("id" = String, Path)), responses((status = 200, description = "A case", body = CaseView)))]
 pub async fn show(
     State(state): State<AppState>,
     h: HeaderMap,
@@ -466,6 +473,7 @@ pub async fn show(
 }
 
 /// `GET /review/api/cases/{id}/images/{n}`.
+#[utoipa::path(get, operation_id = "case_image", path = "/review/api/cases/{id}/images/{n}", tag = "Review", security(("review_session" = [])), params(("id" = String, Path), ("n" = usize, Path)), responses((status = 200, description = "The image as received", content((ImageBytes = "image/jpeg"), (ImageBytes = "image/png"), (ImageBytes = "image/webp"), (ImageBytes = "image/bmp")))))]
 pub async fn image(
     State(state): State<AppState>,
     h: HeaderMap,
@@ -492,8 +500,14 @@ pub async fn image(
     Ok(([(header::CONTENT_TYPE, ct)], bytes).into_response())
 }
 
+/// An image's bytes as received (for the OpenAPI document).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct ImageBytes(Vec<u8>);
+
 /// The reviewer's decision (`POST /review/api/cases/{id}/decision` body).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewDecision {
     pub acceptance: Finding,
@@ -524,7 +538,7 @@ fn check(f: &Finding, ok: &[&str], allowed: &[&str], what: &str) -> Result<(), A
 }
 
 /// LINK's `ManualIDVerification` callback.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ManualCallback {
     pub id: String,
     /// Always `ManualIDVerification`.
@@ -535,7 +549,7 @@ pub struct ManualCallback {
 }
 
 /// `data` of the `ManualIDVerification` callback.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ManualData {
     pub document_info: DocumentInfo,
@@ -543,7 +557,7 @@ pub struct ManualData {
 }
 
 /// `data.documentInfo`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentInfo {
     pub acceptance: Finding,
@@ -552,7 +566,7 @@ pub struct DocumentInfo {
 }
 
 /// `data.documentInfo.findings`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentFindings {
     /// `APPROVED` or `NOT_APPROVED`.
@@ -561,7 +575,7 @@ pub struct DocumentFindings {
 }
 
 /// `data.documentInfo.findings.details`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FindingDetails {
     pub authenticity: Finding,
     pub originality: Finding,
@@ -569,14 +583,14 @@ pub struct FindingDetails {
 }
 
 /// `data.faceComparisonInfo`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FaceComparisonInfo {
     pub acceptance: Finding,
     pub findings: FaceFindings,
 }
 
 /// `data.faceComparisonInfo.findings`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FaceFindings {
     pub face_comparison_approval: String,
@@ -621,6 +635,7 @@ impl ManualCallback {
 
 /// `POST /review/api/cases/{id}/decision`: records the decision (the reviewer must hold the
 /// claim) and sends the `ManualIDVerification` callback.
+#[utoipa::path(post, operation_id = "decide_case", path = "/review/api/cases/{id}/decision", tag = "Review", security(("review_session" = [])), params(("id" = String, Path)), request_body = ReviewDecision, responses((status = 200, description = "Decided; the ManualIDVerification callback is on its way", body = ManualCallback)))]
 pub async fn decide(
     State(state): State<AppState>,
     h: HeaderMap,
@@ -721,6 +736,7 @@ pub async fn decide(
 }
 
 /// `GET /review`: the reviewer console.
+#[utoipa::path(get, operation_id = "review_console", path = "/review", tag = "Review", responses((status = 200, description = "The reviewer console", content_type = "text/html", body = String)))]
 pub async fn console() -> impl IntoResponse {
     (
         [(

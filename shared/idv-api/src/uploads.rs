@@ -18,7 +18,7 @@ use crate::state::AppState;
 const CONTENT_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/webp", "image/bmp"];
 
 /// `POST /v1/uploads` body.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UploadRequest {
     content_type: Option<String>,
@@ -26,7 +26,7 @@ pub struct UploadRequest {
 
 /// `POST /v1/uploads` answer: where and how to PUT the image, and the key to send instead
 /// of it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Upload {
     /// Send this as the image field's value.
@@ -41,6 +41,7 @@ pub struct Upload {
 }
 
 /// `POST /v1/uploads` `{"contentType"}` → `{key, url, method, headers, expiresAt, maxBytes}`.
+#[utoipa::path(post, operation_id = "create_upload", path = "/v1/uploads", tag = "Uploads", security(("x_api_key" = [])), request_body = UploadRequest, responses((status = 200, description = "A presigned PUT; send the key instead of the image", body = Upload)))]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -78,6 +79,7 @@ pub async fn create(
 }
 
 /// `PUT /v1/uploads/{key}?expires&max&type&sig`: the local store receiving a presigned upload.
+#[utoipa::path(put, operation_id = "put_upload", path = "/v1/uploads/{key}", tag = "Uploads", params(("key" = String, Path, description = "The upload key"), ("expires" = u64, Query), ("max" = u64, Query), ("type" = String, Query), ("sig" = String, Query)), request_body(content = [u8], content_type = "application/octet-stream"), responses((status = 200, description = "Stored (the local store only; on AWS the URL is S3's)")))]
 pub async fn receive(
     State(state): State<AppState>,
     Path(key): Path<String>,

@@ -273,20 +273,13 @@ fn every_dialect_end_to_end() {
     let api_key = a["api_key"].as_str().unwrap();
     let onecall: &[(&str, &str)] = &[("x-api-key", api_key)];
 
-    // Health, headers, OpenAPI covering every route.
+    // Health and headers (the OpenAPI document is checked by tests/openapi_client.py).
     let (st, _, h) = s.send("GET", "/health", &[], None, None);
     assert_eq!(st, 200);
     assert!(h.contains_key("x-request-id"));
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["x-frame-options"], "DENY");
     assert!(h.contains_key("strict-transport-security"));
-    let (_, openapi) = s.get("/openapi.json", &[]);
-    for route in idv_routes() {
-        assert!(
-            openapi["paths"].get(&route).is_some(),
-            "{route} not in openapi.json"
-        );
-    }
 
     // Kairos async: several jobs at once; the last is still queued when first polled.
     let mut ids = Vec::new();
@@ -780,18 +773,6 @@ fn blank_png() -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()
-}
-
-/// The routes the router serves, from its source (so a route missing from OpenAPI fails).
-fn idv_routes() -> Vec<String> {
-    let src = include_str!("../../idv-api/src/lib.rs")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    src.split(".route(")
-        .skip(1)
-        .map(|call| call.split('"').nth(1).unwrap().replace("{*key}", "{key}"))
-        .collect()
 }
 
 #[test]

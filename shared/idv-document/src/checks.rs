@@ -10,6 +10,7 @@ use crate::zone::Zone;
 
 /// How a finding weighs on the verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
     Reject,
@@ -19,6 +20,7 @@ pub enum Decision {
 
 /// One finding about the document.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Check {
     /// Stable code, e.g. `DOCUMENT_EXPIRED`.
     pub code: &'static str,

@@ -9,6 +9,7 @@ use crate::zone::Zone;
 
 /// Where a value was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     /// The machine-readable zone.
@@ -21,7 +22,9 @@ pub enum Source {
 
 /// One extracted value and how sure idv is of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Field<T> {
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub value: T,
     /// In [0, 1]: 1 for values covered by a verified check digit.
     pub confidence: f64,
@@ -29,54 +32,52 @@ pub struct Field<T> {
     pub source: Source,
 }
 
-type Text = Option<Field<String>>;
-type Num = Option<Field<i64>>;
-
 /// The Kairos `document.data` fields idv can fill. `None` fields are not readable here.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DocumentData {
-    pub first_name: Text,
-    pub middle_name: Text,
-    pub last_name: Text,
-    pub full_name: Text,
-    pub dob: Text,
-    pub dob_day: Num,
-    pub dob_month: Num,
-    pub dob_year: Num,
-    pub age: Num,
-    pub expiry: Text,
-    pub expiry_day: Num,
-    pub expiry_month: Num,
-    pub expiry_year: Num,
-    pub days_to_expiry: Num,
-    pub issued: Text,
-    pub issued_day: Num,
-    pub issued_month: Num,
-    pub issued_year: Num,
-    pub days_from_issue: Num,
-    pub document_number: Text,
-    pub personal_number: Text,
-    pub nationality_full: Text,
-    pub nationality_iso3: Text,
-    pub country_iso2: Text,
-    pub country_iso3: Text,
-    pub country_full: Text,
-    pub sex: Text,
-    pub document_type: Text,
-    pub document_name: Text,
-    pub place_of_birth: Text,
+    pub first_name: Option<Field<String>>,
+    pub middle_name: Option<Field<String>>,
+    pub last_name: Option<Field<String>>,
+    pub full_name: Option<Field<String>>,
+    pub dob: Option<Field<String>>,
+    pub dob_day: Option<Field<i64>>,
+    pub dob_month: Option<Field<i64>>,
+    pub dob_year: Option<Field<i64>>,
+    pub age: Option<Field<i64>>,
+    pub expiry: Option<Field<String>>,
+    pub expiry_day: Option<Field<i64>>,
+    pub expiry_month: Option<Field<i64>>,
+    pub expiry_year: Option<Field<i64>>,
+    pub days_to_expiry: Option<Field<i64>>,
+    pub issued: Option<Field<String>>,
+    pub issued_day: Option<Field<i64>>,
+    pub issued_month: Option<Field<i64>>,
+    pub issued_year: Option<Field<i64>>,
+    pub days_from_issue: Option<Field<i64>>,
+    pub document_number: Option<Field<String>>,
+    pub personal_number: Option<Field<String>>,
+    pub nationality_full: Option<Field<String>>,
+    pub nationality_iso3: Option<Field<String>>,
+    pub country_iso2: Option<Field<String>>,
+    pub country_iso3: Option<Field<String>>,
+    pub country_full: Option<Field<String>>,
+    pub sex: Option<Field<String>>,
+    pub document_type: Option<Field<String>>,
+    pub document_name: Option<Field<String>>,
+    pub place_of_birth: Option<Field<String>>,
     /// The holder's address on one line.
-    pub address: Text,
-    pub address_street: Text,
+    pub address: Option<Field<String>>,
+    pub address_street: Option<Field<String>>,
     /// A second street line (apartment, suite), where printed.
-    pub address_street2: Text,
-    pub address_city: Text,
+    pub address_street2: Option<Field<String>>,
+    pub address_city: Option<Field<String>>,
     /// State, province or region code.
-    pub address_state: Text,
-    pub address_postal_code: Text,
-    pub issuing_authority: Text,
+    pub address_state: Option<Field<String>>,
+    pub address_postal_code: Option<Field<String>>,
+    pub issuing_authority: Option<Field<String>>,
     /// Driving-licence class(es).
-    pub vehicle_class: Text,
+    pub vehicle_class: Option<Field<String>>,
 }
 
 /// ISO 3166-1 alpha-2 for an ICAO alpha-3 code (incl. `D` and the British codes).
@@ -247,7 +248,7 @@ impl DocumentData {
     pub fn from_aamva(a: &Aamva, today: Ymd) -> DocumentData {
         // Error-corrected by the symbol, but not checked against anything else.
         const CONFIDENCE: f64 = 0.98;
-        let text = |v: Option<&str>| -> Text {
+        let text = |v: Option<&str>| -> Option<Field<String>> {
             v.map(str::trim).filter(|v| !v.is_empty()).map(|v| Field {
                 value: v.to_owned(),
                 confidence: CONFIDENCE,
@@ -311,7 +312,7 @@ impl DocumentData {
             None if zone.valid => 0.95,
             None => 0.9,
         };
-        let text = |v: &str, check: Option<bool>| -> Text {
+        let text = |v: &str, check: Option<bool>| -> Option<Field<String>> {
             let v = v.trim();
             (!v.is_empty()).then(|| Field {
                 value: v.to_owned(),

@@ -29,6 +29,7 @@ pub enum Hint {
 
 /// A PDF417 symbol read from one side.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BarcodeReport {
     pub format: &'static str,
     /// `front` or `back`.

@@ -5,6 +5,7 @@ use image::{GrayImage, RgbImage};
 
 /// Measured quality of a document photo.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Quality {
     /// Variance of the 4-neighbour Laplacian on a grey copy scaled to 1000 px; higher is sharper.
     pub sharpness: f32,

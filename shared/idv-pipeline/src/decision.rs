@@ -15,6 +15,7 @@ pub use idv_document::Decision;
 
 /// One reason behind the decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Detail {
     pub code: String,
     pub confidence: f64,
@@ -33,6 +34,7 @@ pub enum Outcome {
 
 /// `decision` block: the details and their scores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionReport {
     pub details: Vec<Detail>,
     pub reject_score: u32,

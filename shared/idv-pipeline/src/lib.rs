@@ -58,6 +58,7 @@ pub type Part<T> = Result<T, PartError>;
 
 /// Image size, as the dialects report it.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImageSize {
     pub width: u32,
     pub height: u32,

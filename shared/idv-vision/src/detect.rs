@@ -180,6 +180,7 @@ fn clip(mut f: Face, w: f32, h: f32) -> Face {
 
 /// A point, as the Kairos dialect writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Point {
     pub x: f64,
     pub y: f64,
@@ -187,6 +188,7 @@ pub struct Point {
 
 /// A face in Kairos's `faces_predicted` shape: box as `top_left` + `delta` (width, height).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FacePrediction {
     pub confidence: f64,
     pub top_left: Point,

@@ -1,6 +1,7 @@
 //! The Kairos dialect: async full-id-verification and document-verification with polling,
 //! synchronous biometric- and liveness-verification. Headers `app_id`/`app_key`.
 
+pub mod forms;
 mod jobs;
 pub mod wire;
 
@@ -81,6 +82,7 @@ async fn submit(state: &AppState, form: KairosForm, kind: JobKind) -> Result<Str
 }
 
 /// `POST /v0.2/full-id-verification` → `{"api_req_uid"}`.
+#[utoipa::path(post, path = "/v0.2/full-id-verification", tag = "Kairos", security(("app_id" = [], "app_key" = [])), request_body(content = forms::FullIdForm, content_type = "multipart/form-data"), responses((status = 200, description = "Accepted; poll for the result", body = wire::Submitted)))]
 pub async fn full_submit(
     State(state): State<AppState>,
     form: KairosForm,
@@ -90,6 +92,7 @@ pub async fn full_submit(
 }
 
 /// `POST /v0.1/document-verification` → `{"api_req_uuid"}`.
+#[utoipa::path(post, path = "/v0.1/document-verification", tag = "Kairos", security(("app_id" = [], "app_key" = [])), request_body(content = forms::DocumentForm, content_type = "multipart/form-data"), responses((status = 200, description = "Accepted; poll for the result", body = wire::DocumentSubmitted)))]
 pub async fn document_submit(
     State(state): State<AppState>,
     form: KairosForm,
@@ -125,6 +128,7 @@ async fn poll(
 }
 
 /// `GET /v0.2/full-id-verification/{uuid}`.
+#[utoipa::path(get, path = "/v0.2/full-id-verification/{id}", tag = "Kairos", security(("app_id" = [], "app_key" = [])), params(("id" = String, Path, description = "The api_req_uid")), responses((status = 200, description = "response_code null while queued, 1 when done", body = wire::FullEnvelope), (status = 404, description = "No such verification for this tenant", body = crate::error::ErrorBody)))]
 pub async fn full_poll(
     State(state): State<AppState>,
     Authed(tenant, ..): KairosAuth,
@@ -134,6 +138,7 @@ pub async fn full_poll(
 }
 
 /// `GET /v0.1/document-verification/{uuid}`.
+#[utoipa::path(get, path = "/v0.1/document-verification/{id}", tag = "Kairos", security(("app_id" = [], "app_key" = [])), params(("id" = String, Path, description = "The api_req_uuid")), responses((status = 200, description = "response_code null while queued, 1 when done", body = wire::DocumentEnvelope), (status = 404, description = "No such verification for this tenant", body = crate::error::ErrorBody)))]
 pub async fn document_poll(
     State(state): State<AppState>,
     Authed(tenant, ..): KairosAuth,
@@ -155,6 +160,7 @@ async fn selfie(
 }
 
 /// `POST /v0.2/biometric-verification`: selfie vs image, synchronously.
+#[utoipa::path(post, path = "/v0.2/biometric-verification", tag = "Kairos", security(("app_id" = [], "app_key" = [])), request_body(content = forms::BiometricForm, content_type = "multipart/form-data"), responses((status = 200, description = "Selfie compared with the image", body = wire::BiometricEnvelope)))]
 pub async fn biometric_verification(
     State(state): State<AppState>,
     KairosForm { tenant, fields, .. }: KairosForm,
@@ -177,6 +183,7 @@ pub async fn biometric_verification(
 }
 
 /// `POST /v0.2/liveness-verification`: liveness of the selfie, with an optional `threshold`.
+#[utoipa::path(post, path = "/v0.2/liveness-verification", tag = "Kairos", security(("app_id" = [], "app_key" = [])), request_body(content = forms::LivenessForm, content_type = "multipart/form-data"), responses((status = 200, description = "Liveness of the selfie", body = wire::LivenessEnvelope)))]
 pub async fn liveness_verification(
     State(state): State<AppState>,
     KairosForm { tenant, fields, .. }: KairosForm,

@@ -7,14 +7,14 @@ use idv_vision::FacePrediction;
 use serde::Serialize;
 
 /// `POST /v0.2/full-id-verification` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Submitted {
     /// Poll `GET /v0.2/full-id-verification/{api_req_uid}`.
     pub api_req_uid: String,
 }
 
 /// `POST /v0.1/document-verification` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DocumentSubmitted {
     /// Poll `GET /v0.1/document-verification/{api_req_uuid}`.
     pub api_req_uuid: String,
@@ -35,6 +35,33 @@ pub struct Envelope<T> {
     pub response_data: Option<T>,
 }
 
+/// [`Envelope`]'s schema for one kind of `response_data` (utoipa inlines generic
+/// parameters and loses their nullability, so each kind gets its own named schema).
+macro_rules! envelope_schema {
+    ($name:ident, $data:ty) => {
+        #[doc = concat!("A Kairos answer whose `response_data` is `", stringify!($data), "`.")]
+        #[derive(utoipa::ToSchema)]
+        #[allow(dead_code)]
+        pub struct $name {
+            api_req_uid: String,
+            /// The document-verification spelling of the id (document jobs only).
+            api_req_uuid: Option<String>,
+            /// `YYYY-MM-DD HH:MM:SS` UTC; null until done.
+            processed_at: Option<String>,
+            requested_at: String,
+            /// 1 when done, null while queued.
+            response_code: Option<u8>,
+            /// Null until done.
+            response_data: Option<$data>,
+        }
+    };
+}
+
+envelope_schema!(FullEnvelope, FullResponse<'static>);
+envelope_schema!(DocumentEnvelope, DocumentResponse<'static>);
+envelope_schema!(BiometricEnvelope, BiometricResponse<'static>);
+envelope_schema!(LivenessEnvelope, LivenessResponse<'static>);
+
 impl<T> Envelope<T> {
     /// A finished request.
     pub fn done(id: &str, requested_at: &str, data: T) -> Envelope<T> {
@@ -50,20 +77,20 @@ impl<T> Envelope<T> {
 }
 
 /// A part that failed: `{"error": {code, message}}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Failed {
     pub error: PartFailure,
 }
 
 /// Why a part produced no result.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PartFailure {
     pub code: &'static str,
     pub message: String,
 }
 
 /// A part's block: its result, or why there is none.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Block<T> {
     Ok(T),
@@ -83,7 +110,7 @@ fn block<'a, T, B>(p: &'a Option<Part<T>>, f: impl Fn(&'a T) -> B) -> Option<Blo
 }
 
 /// The faces of one image.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Faces {
     pub faces_predicted: Vec<FacePrediction>,
     pub img: ImageSize,
@@ -99,25 +126,27 @@ impl From<&FacesReport> for Faces {
 }
 
 /// The selfie's faces and liveness.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SelfieFaces {
-    #[serde(flatten)]
-    pub faces: Faces,
+    pub faces_predicted: Vec<FacePrediction>,
+    pub img: ImageSize,
     /// Passive liveness in [0, 1]; null when no face was found.
     pub faces_liveness: Option<f64>,
 }
 
 impl From<&SelfieReport> for SelfieFaces {
     fn from(s: &SelfieReport) -> SelfieFaces {
+        let faces = Faces::from(&s.faces);
         SelfieFaces {
-            faces: Faces::from(&s.faces),
+            faces_predicted: faces.faces_predicted,
+            img: faces.img,
             faces_liveness: s.liveness.map(idv_vision::round4),
         }
     }
 }
 
 /// `biometric` of a full verification: selfie vs the document's portrait.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DocumentBiometric {
     pub document: Option<Block<Faces>>,
     pub selfie: Option<Block<SelfieFaces>>,
@@ -125,7 +154,7 @@ pub struct DocumentBiometric {
 }
 
 /// `biometric` of a biometric verification: selfie vs an image.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ImageBiometric {
     pub image: Option<Block<Faces>>,
     pub selfie: Option<Block<SelfieFaces>>,
@@ -137,7 +166,7 @@ fn match_confidence(v: &Verification) -> Option<f64> {
 }
 
 /// The machine-readable zone as read.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MrzBlock<'a> {
     pub format: &'a str,
     pub lines: &'a [String],
@@ -147,14 +176,14 @@ pub struct MrzBlock<'a> {
 }
 
 /// An EU driving licence's one-line MRZ.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LicenceLineBlock<'a> {
     pub line: &'a str,
     pub issuing_state: &'a str,
 }
 
 /// The `document` block.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DocumentBlock<'a> {
     pub document_type: Option<&'a str>,
     pub data: &'a DocumentData,
@@ -186,7 +215,7 @@ impl<'a> From<&'a DocumentReport> for DocumentBlock<'a> {
 }
 
 /// `response_data` of a full verification.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FullResponse<'a> {
     pub biometric: DocumentBiometric,
     pub decision: &'a DecisionReport,
@@ -195,24 +224,32 @@ pub struct FullResponse<'a> {
 }
 
 /// `response_data` of a document verification.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DocumentResponse<'a> {
     pub decision: &'a DecisionReport,
     pub document: Option<Block<DocumentBlock<'a>>>,
 }
 
 /// `response_data` of a biometric verification.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BiometricResponse<'a> {
     pub biometric: ImageBiometric,
     pub decision: &'a DecisionReport,
 }
 
-/// `response_data` of a liveness verification.
-#[derive(Debug, Serialize)]
+/// `response_data` of a liveness verification: the selfie's faces and liveness (or why
+/// there are none) beside the decision.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LivenessResponse<'a> {
-    #[serde(flatten)]
-    pub selfie: Option<Block<SelfieFaces>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faces_predicted: Option<Vec<FacePrediction>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub img: Option<ImageSize>,
+    /// Passive liveness in [0, 1]; null when no face was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faces_liveness: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<PartFailure>,
     pub decision: &'a DecisionReport,
 }
 
@@ -257,8 +294,21 @@ pub fn biometric_response(v: &Verification) -> BiometricResponse<'_> {
 
 /// `response_data` of a liveness verification.
 pub fn liveness_response(v: &Verification) -> LivenessResponse<'_> {
-    LivenessResponse {
-        selfie: block(&v.selfie, SelfieFaces::from),
+    let mut r = LivenessResponse {
+        faces_predicted: None,
+        img: None,
+        faces_liveness: None,
+        error: None,
         decision: &v.decision,
+    };
+    match block(&v.selfie, SelfieFaces::from) {
+        Some(Block::Ok(s)) => {
+            r.faces_predicted = Some(s.faces_predicted);
+            r.img = Some(s.img);
+            r.faces_liveness = Some(s.faces_liveness);
+        }
+        Some(Block::Failed(f)) => r.error = Some(f.error),
+        None => {}
     }
+    r
 }

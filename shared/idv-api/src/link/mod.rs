@@ -85,13 +85,14 @@ impl<S: Scope, T: DeserializeOwned> FromRequest<AppState> for BearerJson<S, T> {
 }
 
 /// `POST /auth/token` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
     user: Option<String>,
     password: Option<String>,
 }
 
 /// `POST /auth/token`.
+#[utoipa::path(post, operation_id = "link_token", path = "/auth/token", tag = "LINK", request_body = TokenRequest, responses((status = 200, description = "A bearer token", body = wire::Token), (status = 401, description = "Invalid credentials", body = wire::LinkError)))]
 pub async fn token(
     State(state): State<AppState>,
     body: Option<Json<TokenRequest>>,
@@ -123,6 +124,7 @@ pub async fn token(
 }
 
 /// `POST /ping`.
+#[utoipa::path(post, operation_id = "link_ping", path = "/ping", tag = "LINK", responses((status = 200, description = "The service is up", body = wire::Ping)))]
 pub async fn ping() -> Json<Ping> {
     Json(Ping {
         service: "KYC API",
@@ -131,8 +133,14 @@ pub async fn ping() -> Json<Ping> {
     })
 }
 
+/// `GET /ping`, as `POST`.
+#[utoipa::path(get, operation_id = "link_ping_get", path = "/ping", tag = "LINK", responses((status = 200, description = "The service is up", body = wire::Ping)))]
+pub async fn ping_get() -> Json<Ping> {
+    ping().await
+}
+
 /// One image of `POST /identity/verify`: a document side, and the selfie with it.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyImage {
     content: Option<String>,
@@ -140,7 +148,7 @@ pub struct VerifyImage {
 }
 
 /// `POST /identity/verify` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyRequest {
     id: Option<String>,
@@ -184,6 +192,7 @@ async fn decode_b64(
 type Kept = (&'static str, Vec<u8>, image::RgbImage);
 
 /// `POST /identity/verify`.
+#[utoipa::path(post, operation_id = "link_verify", path = "/identity/verify", tag = "LINK", security(("bearer" = [])), request_body = VerifyRequest, responses((status = 200, description = "The automatic result, or manual review and certification under way", body = wire::VerifyAnswer), (status = 400, description = "Validation error (code 003)", body = wire::LinkError), (status = 409, description = "A request with this id exists (code 004)", body = wire::LinkError)))]
 pub async fn verify(
     State(state): State<AppState>,
     request: BearerJson<AutoVerification, VerifyRequest>,
@@ -386,6 +395,7 @@ async fn run_verification(
 }
 
 /// `GET /certificate/{id}` → `{id, content}` once the certificate exists.
+#[utoipa::path(get, operation_id = "link_certificate", path = "/certificate/{id}", tag = "LINK", security(("bearer" = [])), params(("id" = String, Path, description = "The request id")), responses((status = 200, description = "The signed PDF, base64", body = wire::CertificateFile), (status = 404, description = "Not issued (yet)", body = wire::LinkError)))]
 pub async fn certificate(
     State(state): State<AppState>,
     Bearer(tenant, ..): Bearer<Certification>,

@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::records::Progress;
 
 /// An error in LINK's shape.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LinkError {
     #[serde(skip)]
     pub status: StatusCode,
@@ -70,7 +70,7 @@ impl IntoResponse for LinkError {
 }
 
 /// `POST /auth/token` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Token {
     pub token: String,
@@ -82,7 +82,7 @@ pub struct Token {
 }
 
 /// `/ping` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Ping {
     pub service: &'static str,
     pub status: &'static str,
@@ -91,7 +91,7 @@ pub struct Ping {
 }
 
 /// `GET /certificate/{id}` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CertificateFile {
     pub id: String,
     /// The signed PDF, base64.
@@ -99,7 +99,7 @@ pub struct CertificateFile {
 }
 
 /// One `idVerification` field.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LinkField {
     /// `Normal` (read) or `Validation` (a test: `OK` or `FAIL`).
     #[serde(rename = "type")]
@@ -110,7 +110,7 @@ pub struct LinkField {
 }
 
 /// `idVerification`: the automatic result, or a manual review under way.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IdVerification {
     /// `Completed`, or `Processing` while a manual review runs.
     pub status: &'static str,
@@ -140,13 +140,13 @@ impl IdVerification {
 }
 
 /// `certification` of the `/identity/verify` answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CertificationStatus {
     pub status: Progress,
 }
 
 /// `POST /identity/verify` answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyAnswer {
     pub id: String,

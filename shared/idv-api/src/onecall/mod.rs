@@ -1,6 +1,7 @@
 //! The one-call dialect: `POST /v1/verify-identity` and the single-purpose endpoints, with
 //! `x-api-key`, scores on 0–100, images as multipart, base64 or upload keys.
 
+pub mod forms;
 pub mod wire;
 
 use axum::Json;
@@ -54,6 +55,7 @@ async fn document_images(
 }
 
 /// `POST /v1/verify-identity`.
+#[utoipa::path(post, path = "/v1/verify-identity", tag = "One-call", security(("x_api_key" = [])), request_body(content = forms::VerifyForm, content_type = "multipart/form-data", description = "Multipart; or the same names as a JSON object (`VerifyJson`), images as base64 or upload keys"), responses((status = 200, description = "Document scan, face detection and face match; a part that failed says why in its block", body = wire::VerifyIdentity)))]
 pub async fn verify_identity(
     State(state): State<AppState>,
     OneCallForm { tenant, fields, .. }: OneCallForm,
@@ -78,6 +80,7 @@ pub async fn verify_identity(
 }
 
 /// `POST /v1/document/scan`: `documentImage` (+ `documentBackImage`).
+#[utoipa::path(post, path = "/v1/document/scan", tag = "One-call", security(("x_api_key" = [])), request_body(content = forms::ScanForm, content_type = "multipart/form-data"), responses((status = 200, description = "The document's fields", body = wire::DocumentScan)))]
 pub async fn document_scan(
     State(state): State<AppState>,
     OneCallForm { tenant, fields, .. }: OneCallForm,
@@ -91,6 +94,7 @@ pub async fn document_scan(
 }
 
 /// `POST /v1/face/detect`: faces of `image` (or `faceImage`).
+#[utoipa::path(post, path = "/v1/face/detect", tag = "One-call", security(("x_api_key" = [])), request_body(content = forms::DetectForm, content_type = "multipart/form-data"), responses((status = 200, description = "Faces of the image", body = wire::FaceDetection)))]
 pub async fn face_detect(
     State(state): State<AppState>,
     OneCallForm { tenant, fields, .. }: OneCallForm,
@@ -113,6 +117,7 @@ pub async fn face_detect(
 }
 
 /// `POST /v1/face/compare`: `sourceImage` (or `documentImage`) vs `targetImage` (or `faceImage`).
+#[utoipa::path(post, path = "/v1/face/compare", tag = "One-call", security(("x_api_key" = [])), request_body(content = forms::CompareForm, content_type = "multipart/form-data"), responses((status = 200, description = "Whether the two faces match", body = wire::FaceMatch)))]
 pub async fn face_compare(
     State(state): State<AppState>,
     OneCallForm { tenant, fields, .. }: OneCallForm,

@@ -12,7 +12,7 @@ pub fn pct(v: f64) -> f64 {
 }
 
 /// Why a block has no result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BlockError {
     pub code: &'static str,
     pub message: String,
@@ -38,25 +38,11 @@ fn document_type(kind: &str) -> &str {
 }
 
 /// `POST /v1/document/scan` answer and `document` of `POST /v1/verify-identity`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentScan<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub document_type: Option<Option<&'a str>>,
-    #[serde(flatten)]
-    pub fields: Option<ScannedFields<'a>>,
-    /// Mean confidence of the fields read, 0–100.
-    pub confidence: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub checks: Option<&'a [Check]>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<BlockError>,
-}
-
-/// The holder's fields as one-call names them (null when not read).
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ScannedFields<'a> {
+    /// `passport`, `drivers_license`, `national_id` or `visa`; null when not recognised.
+    pub document_type: Option<&'a str>,
     pub full_name: Option<&'a str>,
     pub first_name: Option<&'a str>,
     pub last_name: Option<&'a str>,
@@ -67,6 +53,12 @@ pub struct ScannedFields<'a> {
     pub expiration_date: Option<&'a str>,
     pub issuing_country: Option<&'a str>,
     pub address: Option<&'a str>,
+    /// Mean confidence of the fields read, 0–100.
+    pub confidence: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<&'a [Check]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<BlockError>,
 }
 
 /// Mean confidence of the fields read, 0–1 (0 when the document was not recognised).
@@ -89,19 +81,17 @@ pub fn document(p: &Option<Part<DocumentReport>>) -> (Option<DocumentScan<'_>>, 
             let data = &d.data;
             let conf = document_confidence(d);
             let scan = DocumentScan {
-                document_type: Some(d.document_type.map(document_type)),
-                fields: Some(ScannedFields {
-                    full_name: f(&data.full_name),
-                    first_name: f(&data.first_name),
-                    last_name: f(&data.last_name),
-                    date_of_birth: f(&data.dob),
-                    gender: f(&data.sex),
-                    nationality: f(&data.nationality_full),
-                    document_number: f(&data.document_number),
-                    expiration_date: f(&data.expiry),
-                    issuing_country: f(&data.country_iso3),
-                    address: f(&data.address),
-                }),
+                document_type: d.document_type.map(document_type),
+                full_name: f(&data.full_name),
+                first_name: f(&data.first_name),
+                last_name: f(&data.last_name),
+                date_of_birth: f(&data.dob),
+                gender: f(&data.sex),
+                nationality: f(&data.nationality_full),
+                document_number: f(&data.document_number),
+                expiration_date: f(&data.expiry),
+                issuing_country: f(&data.country_iso3),
+                address: f(&data.address),
                 confidence: pct(conf),
                 checks: Some(&d.checks),
                 error: None,
@@ -111,7 +101,16 @@ pub fn document(p: &Option<Part<DocumentReport>>) -> (Option<DocumentScan<'_>>, 
         Some(Err(e)) => (
             Some(DocumentScan {
                 document_type: None,
-                fields: None,
+                full_name: None,
+                first_name: None,
+                last_name: None,
+                date_of_birth: None,
+                gender: None,
+                nationality: None,
+                document_number: None,
+                expiration_date: None,
+                issuing_country: None,
+                address: None,
                 confidence: 0.0,
                 checks: None,
                 error: Some(e.into()),
@@ -123,7 +122,7 @@ pub fn document(p: &Option<Part<DocumentReport>>) -> (Option<DocumentScan<'_>>, 
 }
 
 /// A face's box in pixels.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BoundingBox {
     pub x: f32,
     pub y: f32,
@@ -132,7 +131,7 @@ pub struct BoundingBox {
 }
 
 /// One detected face.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DetectedFace {
     /// 0–100.
@@ -141,7 +140,7 @@ pub struct DetectedFace {
 }
 
 /// `faceDetection` of `POST /v1/verify-identity`, and `POST /v1/face/detect`'s answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FaceDetection {
     pub face_detected: bool,
@@ -215,7 +214,7 @@ pub fn faces(v: &Verification) -> Option<Vec<DetectedFace>> {
 }
 
 /// `faceMatch` of `POST /v1/verify-identity`, and `POST /v1/face/compare`'s answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FaceMatch {
     pub is_match: bool,
@@ -255,7 +254,7 @@ pub fn face_match(v: &Verification, threshold: f64) -> (Option<FaceMatch>, f64, 
 }
 
 /// `POST /v1/verify-identity` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyIdentity<'a> {
     pub verified: bool,
