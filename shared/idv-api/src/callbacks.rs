@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use serde::Serialize;
 
+use crate::auth::{ApiKey, Authed};
 use crate::clock::timestamp;
 use crate::error::{ApiError, ErrorCode};
 use crate::messages::{self, CALLBACKS_DEAD_LETTERS, CALLBACKS_QUEUE};
@@ -283,10 +283,9 @@ fn getrandom_byte(b: &mut [u8]) -> Result<(), rand_core::Error> {
 #[utoipa::path(get, operation_id = "get_callback", path = "/v1/callbacks/{id}", tag = "Callbacks", security(("x_api_key" = [])), params(("id" = String, Path, description = "The event id (X-Idv-Event-Id)")), responses((status = 200, description = "The callback and its delivery attempts", body = CallbackRecord)))]
 pub async fn show(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authed(tenant, ..): Authed<ApiKey>,
     Path(id): Path<String>,
 ) -> Result<Json<CallbackRecord>, ApiError> {
-    let tenant = crate::auth::api_key(&state, &headers).await?;
     let rec = CALLBACKS
         .get(state.records.as_ref(), &format!("{}/{id}", tenant.0))
         .await?
@@ -315,9 +314,8 @@ pub struct PreviousDropped {
 #[utoipa::path(post, operation_id = "rotate_webhook_secret", path = "/v1/webhook-secrets/rotate", tag = "Callbacks", security(("x_api_key" = [])), responses((status = 200, description = "A new signing secret; both sign until the previous is dropped", body = Rotated)))]
 pub async fn rotate(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authed(tenant, ..): Authed<ApiKey>,
 ) -> Result<Json<Rotated>, ApiError> {
-    let tenant = crate::auth::api_key(&state, &headers).await?;
     let secret = crate::credentials::webhook_secret();
     update_secrets(&state, &tenant.0, |s| {
         s.truncate(1);
@@ -334,9 +332,8 @@ pub async fn rotate(
 #[utoipa::path(delete, operation_id = "drop_previous_webhook_secret", path = "/v1/webhook-secrets/previous", tag = "Callbacks", security(("x_api_key" = [])), responses((status = 200, description = "Only the newest secret signs", body = PreviousDropped)))]
 pub async fn drop_previous(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authed(tenant, ..): Authed<ApiKey>,
 ) -> Result<Json<PreviousDropped>, ApiError> {
-    let tenant = crate::auth::api_key(&state, &headers).await?;
     update_secrets(&state, &tenant.0, |s| s.truncate(1)).await?;
     Ok(Json(PreviousDropped {
         previous_valid: false,

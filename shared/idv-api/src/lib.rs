@@ -41,10 +41,10 @@ pub use input::MAX_BODY;
 pub use messages::{CALLBACKS_QUEUE, CERTIFY_QUEUE, JOBS_QUEUE};
 pub use state::{AppState, Config};
 
-/// The router with every route of every dialect. Routes are registered with their OpenAPI
-/// operations (`routes!`), so `/openapi.json` lists exactly what is served.
-pub fn router(state: AppState) -> Router {
-    let (router, mut doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+/// Every documented route, each registered with its OpenAPI operation (`routes!`), so the
+/// document lists exactly what is served.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(kairos::full_submit))
         .routes(routes!(kairos::full_poll))
         .routes(routes!(kairos::document_submit))
@@ -72,7 +72,18 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(review::image))
         .routes(routes!(openapi::document))
         .routes(routes!(openapi::health))
-        .split_for_parts();
+}
+
+/// The OpenAPI document of [`router`].
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut doc = routes().into_openapi();
+    openapi::add_error_responses(&mut doc);
+    doc
+}
+
+/// The router with every route of every dialect.
+pub fn router(state: AppState) -> Router {
+    let (router, mut doc) = routes().split_for_parts();
     openapi::add_error_responses(&mut doc);
     openapi::publish(&doc);
     router

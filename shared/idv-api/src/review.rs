@@ -3,7 +3,8 @@
 //! (one static page), and the `ManualIDVerification` callback with the seed's shape.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 use idv_document::{DocumentData, Field};
@@ -206,7 +207,22 @@ pub async fn open_case(
     Ok(())
 }
 
-/// The reviewer of a request: from the `idv_review` cookie.
+/// The signed-in reviewer of a request (from the `idv_review` session cookie): their tenant
+/// and name.
+pub struct Reviewer {
+    pub tenant: String,
+    pub name: String,
+}
+
+impl FromRequestParts<AppState> for Reviewer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (tenant, name) = reviewer(state, &parts.headers)?;
+        Ok(Reviewer { tenant, name })
+    }
+}
+
 fn reviewer(state: &AppState, h: &HeaderMap) -> Result<(String, String), ApiError> {
     let token = h
         .get_all(header::COOKIE)
@@ -287,9 +303,8 @@ pub struct CaseQueue {
 #[utoipa::path(get, operation_id = "list_cases", path = "/review/api/cases", tag = "Review", security(("review_session" = [])), responses((status = 200, description = "The open cases", body = CaseQueue)))]
 pub async fn list(
     State(state): State<AppState>,
-    h: HeaderMap,
+    Reviewer { tenant, name: me }: Reviewer,
 ) -> Result<Json<CaseQueue>, ApiError> {
-    let (tenant, me) = reviewer(&state, &h)?;
     let now = now();
     let cases = CASES
         .list(state.records.as_ref(), &format!("{tenant}/"))
@@ -355,10 +370,9 @@ pub struct Claimed {
 #[utoipa::path(post, operation_id = "claim_case", path = "/review/api/cases/{id}/claim", tag = "Review", security(("review_session" = [])), params(("id" = String, Path)), responses((status = 200, description = "Claimed for 15 minutes", body = Claimed)))]
 pub async fn claim(
     State(state): State<AppState>,
-    h: HeaderMap,
+    Reviewer { tenant, name: me }: Reviewer,
     Path(id): Path<String>,
 ) -> Result<Json<Claimed>, ApiError> {
-    let (tenant, me) = reviewer(&state, &h)?;
     let rec = load_open(&state, &tenant, &id).await?;
     let now = now();
     if rec.value.held_by(None, now) && !rec.value.held_by(Some(&me), now) {
@@ -433,10 +447,9 @@ pub struct CaseView {
 #[utoipa::path(get, operation_id = "get_case", path = "/review/api/cases/{id}", tag = "Review", security(("review_session" = [])), params(("id" = String, Path)), responses((status = 200, description = "A case", body = CaseView)))]
 pub async fn show(
     State(state): State<AppState>,
-    h: HeaderMap,
+    Reviewer { tenant, .. }: Reviewer,
     Path(id): Path<String>,
 ) -> Result<Json<CaseView>, ApiError> {
-    let (tenant, _) = reviewer(&state, &h)?;
     let c = load(&state, &tenant, &id).await?.value;
     let images = c
         .images
@@ -476,10 +489,9 @@ pub async fn show(
 #[utoipa::path(get, operation_id = "case_image", path = "/review/api/cases/{id}/images/{n}", tag = "Review", security(("review_session" = [])), params(("id" = String, Path), ("n" = usize, Path)), responses((status = 200, description = "The image as received", content((ImageBytes = "image/jpeg"), (ImageBytes = "image/png"), (ImageBytes = "image/webp"), (ImageBytes = "image/bmp")))))]
 pub async fn image(
     State(state): State<AppState>,
-    h: HeaderMap,
+    Reviewer { tenant, .. }: Reviewer,
     Path((id, n)): Path<(String, usize)>,
 ) -> Result<Response, ApiError> {
-    let (tenant, _) = reviewer(&state, &h)?;
     let c = load(&state, &tenant, &id).await?.value;
     let key = c
         .images
@@ -638,11 +650,10 @@ impl ManualCallback {
 #[utoipa::path(post, operation_id = "decide_case", path = "/review/api/cases/{id}/decision", tag = "Review", security(("review_session" = [])), params(("id" = String, Path)), request_body = ReviewDecision, responses((status = 200, description = "Decided; the ManualIDVerification callback is on its way", body = ManualCallback)))]
 pub async fn decide(
     State(state): State<AppState>,
-    h: HeaderMap,
+    Reviewer { tenant, name: me }: Reviewer,
     Path(id): Path<String>,
     Json(d): Json<ReviewDecision>,
 ) -> Result<Json<ManualCallback>, ApiError> {
-    let (tenant, me) = reviewer(&state, &h)?;
     check(
         &d.acceptance,
         &["ACCEPTED", "REJECTED"],

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use idv_store::{BlobKey, UploadGrant, UploadRefused};
 use serde::{Deserialize, Serialize};
 
-use crate::auth;
+use crate::auth::{ApiKey, Authed};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
@@ -44,10 +44,9 @@ pub struct Upload {
 #[utoipa::path(post, operation_id = "create_upload", path = "/v1/uploads", tag = "Uploads", security(("x_api_key" = [])), request_body = UploadRequest, responses((status = 200, description = "A presigned PUT; send the key instead of the image", body = Upload)))]
 pub async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authed(tenant, ..): Authed<ApiKey>,
     body: Option<Json<UploadRequest>>,
 ) -> Result<Json<Upload>, ApiError> {
-    let tenant = auth::api_key(&state, &headers).await?;
     let ct = body
         .and_then(|b| b.0.content_type)
         .unwrap_or_else(|| "image/jpeg".into());
