@@ -117,9 +117,8 @@ def main():
         assert cb["id"] == "case-1" and cb["service"] == "ManualIDVerification", cb
         assert cb["status"] == "Completed", cb
         doc = cb["data"]["documentInfo"]
-        assert doc["acceptance"] == {"result": "REJECTED", "reasons": ["GLARE"]}, doc
-        assert doc["findings"]["documentApproval"] == "NOT_APPROVED", doc
-        assert doc["extractedData"]["documentAttributes"]["documentNumber"] == "CZT55MY41", doc
+        # The seed's REJECTED shape: a rejected document has its acceptance only.
+        assert doc == {"acceptance": {"result": "REJECTED", "reasons": ["GLARE"]}}, doc
         face = cb["data"]["faceComparisonInfo"]["findings"]
         assert face == {"faceComparisonApproval": "NOT_MATCH", "faceLivenessApproval": "LIVE"}, face
         assert any(k.lower() == "x-idv-signature" for k in headers), headers

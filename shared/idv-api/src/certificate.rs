@@ -9,7 +9,7 @@ use idv_certify::{Certificate, Row, Section, SignPdf};
 use idv_document::Field;
 use image::RgbImage;
 
-use crate::records::{Band, CertificationMaterial};
+use crate::records::{Band, CertificationMaterial, Finding, ReviewOutcome};
 
 /// What the certification function needs besides the stores.
 pub struct Certifier {
@@ -64,13 +64,60 @@ fn score(s: Option<f32>, band: Option<Band>) -> String {
     }
 }
 
+/// `APPROVED`, `NOT_APPROVED` or `REJECTED`: a manual review's verdict on the document.
+pub fn manual_verdict(o: &ReviewOutcome) -> &'static str {
+    if !o.document_accepted() {
+        "REJECTED"
+    } else if o.document_approved() {
+        "APPROVED"
+    } else {
+        "NOT_APPROVED"
+    }
+}
+
+fn finding_row(label: &str, f: &Finding) -> Row {
+    let value = if f.reasons.is_empty() {
+        f.result.clone()
+    } else {
+        format!("{} ({})", f.result, f.reasons.join(", "))
+    };
+    row(label, value)
+}
+
+/// The rows of a manual review.
+fn manual_rows(o: &ReviewOutcome, automatic: &str) -> Vec<Row> {
+    let mut rows = vec![
+        row("Decision", manual_verdict(o)),
+        row("Automatic result before review", automatic),
+        finding_row("Document acceptance", &o.acceptance),
+    ];
+    for (label, f) in [
+        ("Authenticity", &o.authenticity),
+        ("Originality", &o.originality),
+        ("Validity", &o.validity),
+    ] {
+        if let Some(f) = f {
+            rows.push(finding_row(label, f));
+        }
+    }
+    rows.push(finding_row("Face acceptance", &o.face_acceptance));
+    if let Some(v) = &o.face_comparison_approval {
+        rows.push(row("Face comparison", v.clone()));
+    }
+    if let Some(v) = &o.face_liveness_approval {
+        rows.push(row("Face liveness", v.clone()));
+    }
+    rows
+}
+
 /// The certificate of request `id` of `tenant`; `thumbnails` are the material's images as
-/// stored (caption, PNG).
+/// stored (caption, PNG). With a manual review, its decision is the certificate's.
 pub fn certificate(
     c: &Certifier,
     tenant: &str,
     id: &str,
     m: &CertificationMaterial,
+    manual: Option<&ReviewOutcome>,
     thumbnails: Vec<(String, Vec<u8>)>,
     processed_at: String,
 ) -> Certificate {
@@ -140,19 +187,28 @@ pub fn certificate(
         title: title.into(),
         rows,
     };
+    let mut sections = Vec::new();
+    let decision = match manual {
+        Some(o) => {
+            sections.push(section("Manual review", manual_rows(o, &m.outcome)));
+            manual_verdict(o).to_string()
+        }
+        None => m.outcome.clone(),
+    };
+    sections.extend([
+        section("Checks", checks),
+        section("Document", doc_rows),
+        section("Biometrics", biometrics),
+        section("Inputs", inputs),
+        section("Models", models),
+    ]);
     Certificate {
         request_id: id.into(),
         tenant: tenant.into(),
         received_at: m.received_at.clone(),
         processed_at,
-        decision: m.outcome.clone(),
-        sections: vec![
-            section("Checks", checks),
-            section("Document", doc_rows),
-            section("Biometrics", biometrics),
-            section("Inputs", inputs),
-            section("Models", models),
-        ],
+        decision,
+        sections,
         thumbnails,
         created_unix: crate::clock::unix() as i64,
     }

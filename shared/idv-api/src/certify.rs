@@ -92,6 +92,16 @@ pub struct CertificationData {
     pub url_certificate_file: Option<String>,
 }
 
+/// Queues the certification of request `id` (at once, or after the manual review).
+pub async fn enqueue(state: &AppState, tenant: &str, id: &str) -> Result<(), ApiError> {
+    let msg = messages::encode(&Certify {
+        tenant: tenant.to_owned(),
+        id: id.to_owned(),
+    });
+    state.queue.send(CERTIFY_QUEUE, &msg).await?;
+    Ok(())
+}
+
 /// Processes one certification message; returns once it may be deleted.
 pub async fn run(state: &AppState, c: &Arc<Certifier>, body: &str) -> Result<(), ApiError> {
     let Some(msg) = messages::decode::<Certify>(CERTIFY_QUEUE, body) else {
@@ -105,6 +115,11 @@ pub async fn run(state: &AppState, c: &Arc<Certifier>, body: &str) -> Result<(),
     if rec.value.certificate_key.is_some() {
         return Ok(()); // redelivered: already certified
     }
+    if rec.value.manual_verification && rec.value.manual.is_none() {
+        // Queued by an earlier version before the review: the decision enqueues it again.
+        return Ok(());
+    }
+    let manual = rec.value.manual;
     let Some(material) = rec.value.certification else {
         return Err(ApiError::internal("no certification material recorded"));
     };
@@ -119,6 +134,7 @@ pub async fn run(state: &AppState, c: &Arc<Certifier>, body: &str) -> Result<(),
         tenant,
         id,
         &material,
+        manual.as_ref(),
         thumbnails,
         crate::clock::timestamp(),
     );

@@ -58,6 +58,22 @@ impl Fields {
     }
 }
 
+/// A JSON body (under the body limit) as `T`. A body that does not parse is 400
+/// `INVALID_JSON` in the usual error envelope (axum's own rejection is plain text).
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(JsonBody(v)),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large_body()),
+            Err(e) => Err(ApiError::new(ErrorCode::InvalidJson, e.body_text())),
+        }
+    }
+}
+
 /// Reads a multipart or JSON body into [`Fields`]; a file part over 15 MB gives 413.
 pub async fn read_fields(req: Request) -> Result<Fields, ApiError> {
     let ct = req

@@ -47,6 +47,8 @@ fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(kairos::full_submit))
         .routes(routes!(kairos::full_poll))
+        .routes(routes!(kairos::full_submit_v01))
+        .routes(routes!(kairos::full_poll_v01))
         .routes(routes!(kairos::document_submit))
         .routes(routes!(kairos::document_poll))
         .routes(routes!(kairos::biometric_verification))
@@ -89,10 +91,17 @@ pub fn router(state: AppState) -> Router {
     router
         // Upload keys hold slashes: a wildcard, documented in `openapi::ApiDoc`.
         .route("/v1/uploads/{*key}", put(uploads::receive))
-        .fallback(|| async { ApiError::not_found("route") })
+        .fallback(unknown_route)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn(envelope))
         .with_state(state)
+}
+
+/// 404 for an unknown route, after reading (and dropping) its body up to the body limit: a
+/// client still sending would otherwise see a broken pipe instead of the status.
+async fn unknown_route(body: axum::body::Body) -> ApiError {
+    let _ = axum::body::to_bytes(body, MAX_BODY).await;
+    ApiError::not_found("route")
 }
 
 /// Request id, security headers, request ids in error bodies, and an access log without

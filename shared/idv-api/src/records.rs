@@ -277,11 +277,17 @@ pub struct LinkRecord {
     /// The reviewer's decision, once made.
     #[serde(default)]
     pub manual: Option<ReviewOutcome>,
+    /// SHA-256 (hex) of the request body: a replay with the same body gets [`answer`](Self::answer).
+    #[serde(default)]
+    pub request_sha256: Option<String>,
+    /// The answer as sent.
+    #[serde(default)]
+    pub answer: Option<Box<RawValue>>,
 }
 
 impl LinkRecord {
-    /// The placeholder that holds `id` while its request runs.
-    pub fn processing(tenant: &str, id: &str) -> LinkRecord {
+    /// The placeholder that holds `id` while its request (body digest `request_sha256`) runs.
+    pub fn processing(tenant: &str, id: &str, request_sha256: &str) -> LinkRecord {
         LinkRecord {
             id: id.to_string(),
             tenant: tenant.to_string(),
@@ -294,6 +300,8 @@ impl LinkRecord {
             certification_progress: None,
             certificate_key: None,
             manual: None,
+            request_sha256: Some(request_sha256.to_string()),
+            answer: None,
         }
     }
 }
@@ -416,27 +424,45 @@ pub struct Finding {
     pub reasons: Vec<String>,
 }
 
-/// A reviewer's decision, as LINK's `ManualIDVerification` callback reports it.
+/// A reviewer's decision, as LINK's `ManualIDVerification` callback reports it. A document
+/// whose images were `REJECTED` has no findings (nothing was judged), likewise the faces.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewOutcome {
     pub acceptance: Finding,
-    pub authenticity: Finding,
-    pub originality: Finding,
-    pub validity: Finding,
+    #[serde(default)]
+    pub authenticity: Option<Finding>,
+    #[serde(default)]
+    pub originality: Option<Finding>,
+    #[serde(default)]
+    pub validity: Option<Finding>,
+    #[serde(default)]
+    pub extracted_data: Option<ExtractedData>,
     pub face_acceptance: Finding,
-    pub face_comparison_approval: String,
-    pub face_liveness_approval: String,
-    pub extracted_data: ExtractedData,
+    #[serde(default)]
+    pub face_comparison_approval: Option<String>,
+    #[serde(default)]
+    pub face_liveness_approval: Option<String>,
 }
 
 impl ReviewOutcome {
+    /// Whether the document's images were accepted for processing.
+    pub fn document_accepted(&self) -> bool {
+        self.acceptance.result == "ACCEPTED"
+    }
+
+    /// Whether the faces were accepted for comparison.
+    pub fn faces_accepted(&self) -> bool {
+        self.face_acceptance.result == "ACCEPTED"
+    }
+
     /// Whether the document was approved: accepted, authentic, original and valid.
     pub fn document_approved(&self) -> bool {
-        self.acceptance.result == "ACCEPTED"
-            && self.authenticity.result == "AUTHENTIC"
-            && self.originality.result == "ORIGINAL"
-            && self.validity.result == "VALID"
+        let is = |f: &Option<Finding>, ok: &str| f.as_ref().is_some_and(|f| f.result == ok);
+        self.document_accepted()
+            && is(&self.authenticity, "AUTHENTIC")
+            && is(&self.originality, "ORIGINAL")
+            && is(&self.validity, "VALID")
     }
 }
 

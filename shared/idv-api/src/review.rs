@@ -16,6 +16,7 @@ use crate::auth;
 use crate::clock::timestamp;
 use crate::credentials::{Claims, sign_jwt, verify_jwt};
 use crate::error::{ApiError, ErrorCode, on_conflict};
+use crate::input::JsonBody;
 use crate::records::{
     Address, AddressLines, AutomaticResult, CASES, CaseImage, CaseStatus, DocumentAttributes,
     ExtractedData, Finding, ParsedAddress, PersonAttributes, PersonName, ReviewCase, ReviewOutcome,
@@ -261,7 +262,7 @@ pub struct Session {
 #[utoipa::path(post, operation_id = "review_login", path = "/review/login", tag = "Review", request_body = Login, responses((status = 200, description = "Signed in; the session cookie is set", body = Session)))]
 pub async fn login(
     State(state): State<AppState>,
-    Json(l): Json<Login>,
+    JsonBody(l): JsonBody<Login>,
 ) -> Result<Response, ApiError> {
     let tenant = auth::check_reviewer(&state, &l.user, &l.password).await?;
     let claims = Claims {
@@ -518,27 +519,98 @@ pub async fn image(
 #[allow(dead_code)]
 pub struct ImageBytes(Vec<u8>);
 
-/// The reviewer's decision (`POST /review/api/cases/{id}/decision` body).
+/// The reviewer's decision (`POST /review/api/cases/{id}/decision` body), as the console sends
+/// it. Findings of a part whose acceptance is `REJECTED` are ignored.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewDecision {
     pub acceptance: Finding,
-    pub authenticity: Finding,
-    pub originality: Finding,
-    pub validity: Finding,
+    pub authenticity: Option<Finding>,
+    pub originality: Option<Finding>,
+    pub validity: Option<Finding>,
     pub face_acceptance: Finding,
-    pub face_comparison_approval: String,
-    pub face_liveness_approval: String,
+    pub face_comparison_approval: Option<String>,
+    pub face_liveness_approval: Option<String>,
     /// The fields as corrected by the reviewer; the prefilled ones when absent.
     pub extracted_data: Option<ExtractedData>,
 }
 
-fn check(f: &Finding, ok: &[&str], allowed: &[&str], what: &str) -> Result<(), ApiError> {
+/// A decision body: the console's shape, or the `data` of LINK's `ManualIDVerification`
+/// callback as its seed shows it.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum DecisionBody {
+    Console(ReviewDecision),
+    Seed(SeedData),
+}
+
+/// The seed's `data`: `documentInfo` and `faceComparisonInfo`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedData {
+    pub document_info: SeedDocumentInfo,
+    pub face_comparison_info: SeedFaceInfo,
+}
+
+/// The seed's `documentInfo` (findings absent when REJECTED).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedDocumentInfo {
+    pub acceptance: Finding,
+    pub findings: Option<SeedDocumentFindings>,
+    pub extracted_data: Option<ExtractedData>,
+}
+
+/// The seed's `documentInfo.findings` (`documentApproval` is derived from the details).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SeedDocumentFindings {
+    pub details: FindingDetails,
+}
+
+/// The seed's `faceComparisonInfo` (findings absent when REJECTED).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SeedFaceInfo {
+    pub acceptance: Finding,
+    pub findings: Option<FaceFindings>,
+}
+
+impl DecisionBody {
+    fn into_decision(self) -> ReviewDecision {
+        match self {
+            DecisionBody::Console(d) => d,
+            DecisionBody::Seed(s) => {
+                let details = s.document_info.findings.map(|f| f.details);
+                let face = s.face_comparison_info.findings;
+                ReviewDecision {
+                    acceptance: s.document_info.acceptance,
+                    authenticity: details.as_ref().map(|d| d.authenticity.clone()),
+                    originality: details.as_ref().map(|d| d.originality.clone()),
+                    validity: details.map(|d| d.validity),
+                    face_acceptance: s.face_comparison_info.acceptance,
+                    face_comparison_approval: face
+                        .as_ref()
+                        .map(|f| f.face_comparison_approval.clone()),
+                    face_liveness_approval: face.map(|f| f.face_liveness_approval),
+                    extracted_data: s.document_info.extracted_data,
+                }
+            }
+        }
+    }
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidDecision, message)
+}
+
+/// `f` with its result trimmed (the seed's example writes `" REJECTED"`), checked against the
+/// allowed results and reason codes.
+fn check(f: Finding, ok: &[&str], allowed: &[&str], what: &str) -> Result<Finding, ApiError> {
+    let f = Finding {
+        result: f.result.trim().to_string(),
+        reasons: f.reasons,
+    };
     if !ok.contains(&f.result.as_str()) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidDecision,
-            format!("{what}.result must be one of {ok:?}"),
-        ));
+        return Err(invalid(format!("{what}.result must be one of {ok:?}")));
     }
     if let Some(r) = f.reasons.iter().find(|r| !allowed.contains(&r.as_str())) {
         return Err(ApiError::new(
@@ -546,7 +618,83 @@ fn check(f: &Finding, ok: &[&str], allowed: &[&str], what: &str) -> Result<(), A
             format!("{what}: unknown reason {r}"),
         ));
     }
-    Ok(())
+    Ok(f)
+}
+
+fn required<T>(v: Option<T>, what: &str) -> Result<T, ApiError> {
+    v.ok_or_else(|| invalid(format!("{what} is required when accepted")))
+}
+
+fn one_of(v: Option<String>, ok: &[&str], what: &str) -> Result<String, ApiError> {
+    let v = required(v, what)?.trim().to_string();
+    if ok.contains(&v.as_str()) {
+        Ok(v)
+    } else {
+        Err(invalid(format!("{what} must be one of {ok:?}")))
+    }
+}
+
+/// The checked outcome of a decision; `prefilled` stands in for absent extracted data.
+fn outcome(d: ReviewDecision, prefilled: &ExtractedData) -> Result<ReviewOutcome, ApiError> {
+    let acceptance = check(
+        d.acceptance,
+        &["ACCEPTED", "REJECTED"],
+        ACCEPTANCE_REASONS,
+        "acceptance",
+    )?;
+    let face_acceptance = check(
+        d.face_acceptance,
+        &["ACCEPTED", "REJECTED"],
+        FACE_REASONS,
+        "faceAcceptance",
+    )?;
+    let mut o = ReviewOutcome {
+        acceptance,
+        authenticity: None,
+        originality: None,
+        validity: None,
+        extracted_data: None,
+        face_acceptance,
+        face_comparison_approval: None,
+        face_liveness_approval: None,
+    };
+    if o.document_accepted() {
+        let finding = |f: Option<Finding>, ok: &[&str], allowed: &[&str], what: &str| {
+            check(required(f, what)?, ok, allowed, what)
+        };
+        o.authenticity = Some(finding(
+            d.authenticity,
+            &["AUTHENTIC", "NOT_AUTHENTIC"],
+            AUTHENTICITY_REASONS,
+            "authenticity",
+        )?);
+        o.originality = Some(finding(
+            d.originality,
+            &["ORIGINAL", "NOT_ORIGINAL"],
+            ORIGINALITY_REASONS,
+            "originality",
+        )?);
+        o.validity = Some(finding(
+            d.validity,
+            &["VALID", "NOT_VALID"],
+            VALIDITY_REASONS,
+            "validity",
+        )?);
+        o.extracted_data = Some(d.extracted_data.unwrap_or_else(|| prefilled.clone()));
+    }
+    if o.faces_accepted() {
+        o.face_comparison_approval = Some(one_of(
+            d.face_comparison_approval,
+            &["MATCH", "NOT_MATCH"],
+            "faceComparisonApproval",
+        )?);
+        o.face_liveness_approval = Some(one_of(
+            d.face_liveness_approval,
+            &["LIVE", "NOT_LIVE"],
+            "faceLivenessApproval",
+        )?);
+    }
+    Ok(o)
 }
 
 /// LINK's `ManualIDVerification` callback.
@@ -568,13 +716,15 @@ pub struct ManualData {
     pub face_comparison_info: FaceComparisonInfo,
 }
 
-/// `data.documentInfo`.
+/// `data.documentInfo`: only `acceptance` when the images were REJECTED.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentInfo {
     pub acceptance: Finding,
-    pub findings: DocumentFindings,
-    pub extracted_data: ExtractedData,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings: Option<DocumentFindings>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extracted_data: Option<ExtractedData>,
 }
 
 /// `data.documentInfo.findings`.
@@ -587,22 +737,23 @@ pub struct DocumentFindings {
 }
 
 /// `data.documentInfo.findings.details`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FindingDetails {
     pub authenticity: Finding,
     pub originality: Finding,
     pub validity: Finding,
 }
 
-/// `data.faceComparisonInfo`.
+/// `data.faceComparisonInfo`: only `acceptance` when the faces were REJECTED.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FaceComparisonInfo {
     pub acceptance: Finding,
-    pub findings: FaceFindings,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings: Option<FaceFindings>,
 }
 
 /// `data.faceComparisonInfo.findings`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FaceFindings {
     pub face_comparison_approval: String,
@@ -610,8 +761,24 @@ pub struct FaceFindings {
 }
 
 impl ManualCallback {
-    /// The callback of request `id` decided as `o`.
+    /// The callback of request `id` decided as `o`: the seed's APPROVED, NOT_APPROVED or
+    /// REJECTED shape.
     pub fn new(id: &str, o: &ReviewOutcome) -> ManualCallback {
+        let details = match (&o.authenticity, &o.originality, &o.validity) {
+            (Some(a), Some(b), Some(c)) if o.document_accepted() => Some(FindingDetails {
+                authenticity: a.clone(),
+                originality: b.clone(),
+                validity: c.clone(),
+            }),
+            _ => None,
+        };
+        let face = match (&o.face_comparison_approval, &o.face_liveness_approval) {
+            (Some(c), Some(l)) if o.faces_accepted() => Some(FaceFindings {
+                face_comparison_approval: c.clone(),
+                face_liveness_approval: l.clone(),
+            }),
+            _ => None,
+        };
         ManualCallback {
             id: id.to_string(),
             service: "ManualIDVerification",
@@ -619,26 +786,19 @@ impl ManualCallback {
             data: ManualData {
                 document_info: DocumentInfo {
                     acceptance: o.acceptance.clone(),
-                    findings: DocumentFindings {
+                    findings: details.map(|details| DocumentFindings {
                         document_approval: if o.document_approved() {
                             "APPROVED"
                         } else {
                             "NOT_APPROVED"
                         },
-                        details: FindingDetails {
-                            authenticity: o.authenticity.clone(),
-                            originality: o.originality.clone(),
-                            validity: o.validity.clone(),
-                        },
-                    },
-                    extracted_data: o.extracted_data.clone(),
+                        details,
+                    }),
+                    extracted_data: o.extracted_data.clone().filter(|_| o.document_accepted()),
                 },
                 face_comparison_info: FaceComparisonInfo {
                     acceptance: o.face_acceptance.clone(),
-                    findings: FaceFindings {
-                        face_comparison_approval: o.face_comparison_approval.clone(),
-                        face_liveness_approval: o.face_liveness_approval.clone(),
-                    },
+                    findings: face,
                 },
             },
         }
@@ -647,52 +807,15 @@ impl ManualCallback {
 
 /// `POST /review/api/cases/{id}/decision`: records the decision (the reviewer must hold the
 /// claim) and sends the `ManualIDVerification` callback.
-#[utoipa::path(post, operation_id = "decide_case", path = "/review/api/cases/{id}/decision", tag = "Review", security(("review_session" = [])), params(("id" = String, Path)), request_body = ReviewDecision, responses((status = 200, description = "Decided; the ManualIDVerification callback is on its way", body = ManualCallback)))]
+#[utoipa::path(post, operation_id = "decide_case", path = "/review/api/cases/{id}/decision", tag = "Review", security(("review_session" = [])), params(("id" = String, Path)), request_body = DecisionBody, responses((status = 200, description = "Decided; the ManualIDVerification callback is on its way", body = ManualCallback)))]
 pub async fn decide(
     State(state): State<AppState>,
     Reviewer { tenant, name: me }: Reviewer,
     Path(id): Path<String>,
-    Json(d): Json<ReviewDecision>,
+    JsonBody(body): JsonBody<DecisionBody>,
 ) -> Result<Json<ManualCallback>, ApiError> {
-    check(
-        &d.acceptance,
-        &["ACCEPTED", "REJECTED"],
-        ACCEPTANCE_REASONS,
-        "acceptance",
-    )?;
-    check(
-        &d.authenticity,
-        &["AUTHENTIC", "NOT_AUTHENTIC"],
-        AUTHENTICITY_REASONS,
-        "authenticity",
-    )?;
-    check(
-        &d.originality,
-        &["ORIGINAL", "NOT_ORIGINAL"],
-        ORIGINALITY_REASONS,
-        "originality",
-    )?;
-    check(
-        &d.validity,
-        &["VALID", "NOT_VALID"],
-        VALIDITY_REASONS,
-        "validity",
-    )?;
-    check(
-        &d.face_acceptance,
-        &["ACCEPTED", "REJECTED"],
-        FACE_REASONS,
-        "faceAcceptance",
-    )?;
-    if !["MATCH", "NOT_MATCH"].contains(&d.face_comparison_approval.as_str())
-        || !["LIVE", "NOT_LIVE"].contains(&d.face_liveness_approval.as_str())
-    {
-        return Err(ApiError::new(
-            ErrorCode::InvalidDecision,
-            "faceComparisonApproval is MATCH|NOT_MATCH, faceLivenessApproval LIVE|NOT_LIVE",
-        ));
-    }
     let rec = load_open(&state, &tenant, &id).await?;
+    let outcome = outcome(body.into_decision(), &rec.value.extracted_data)?;
     if !rec.value.held_by(Some(&me), now()) {
         return Err(ApiError::new(
             ErrorCode::ClaimRequired,
@@ -700,16 +823,6 @@ pub async fn decide(
         ));
     }
     let mut c = rec.value;
-    let outcome = ReviewOutcome {
-        acceptance: d.acceptance,
-        authenticity: d.authenticity,
-        originality: d.originality,
-        validity: d.validity,
-        face_acceptance: d.face_acceptance,
-        face_comparison_approval: d.face_comparison_approval,
-        face_liveness_approval: d.face_liveness_approval,
-        extracted_data: d.extracted_data.unwrap_or_else(|| c.extracted_data.clone()),
-    };
     c.status = CaseStatus::Decided;
     c.decided_by = Some(me);
     c.decided_at = Some(timestamp());
@@ -733,6 +846,7 @@ pub async fn decide(
             true
         })
         .await?;
+    let certify = updated.as_ref().is_some_and(|u| u.certify);
     let url = updated.and_then(|u| u.manual_verification_callback.filter(|s| !s.is_empty()));
     let url = match url {
         Some(u) => Some(u),
@@ -741,6 +855,10 @@ pub async fn decide(
     let callback = ManualCallback::new(&id, &outcome);
     if let Some(url) = url {
         crate::callbacks::enqueue(&state, &tenant, &url, &callback).await?;
+    }
+    if certify {
+        // The certificate states this decision; its callback follows the one above.
+        crate::certify::enqueue(&state, &tenant, &id).await?;
     }
     tracing::info!(case = %id, "manual review decided");
     Ok(Json(callback))

@@ -325,6 +325,36 @@ fn every_dialect_end_to_end() {
         &genuine,
         "full-id-verification",
     );
+    // An unknown route reads what the client sends before its 404: a large upload sees the
+    // status, not a broken pipe.
+    let (st, e, _) = s.send(
+        "POST",
+        "/v0.3/full-id-verification",
+        kairos,
+        Some("application/octet-stream"),
+        Some(vec![7u8; 30 << 20]),
+    );
+    assert_eq!((st, e["code"].as_str()), (404, Some("NOT_FOUND")), "{e}");
+
+    // The quick start's URLs: v0.1 submit (both spellings of the id) and poll.
+    let (st, j) = s.form(
+        "/v0.1/full-id-verification",
+        kairos,
+        &[("selfie", file(SELFIE)), ("document", file(DOC))],
+    );
+    assert_eq!(st, 200, "{j}");
+    assert_eq!(j["api_req_uid"], j["api_req_uuid"]);
+    let quick = s.poll(
+        &format!(
+            "/v0.1/full-id-verification/{}",
+            j["api_req_uuid"].as_str().unwrap()
+        ),
+        kairos,
+    );
+    assert_eq!(
+        quick["response_data"]["decision"]["reject_score"], 0,
+        "{quick}"
+    );
     let mismatch = s.poll(&format!("/v0.2/full-id-verification/{}", ids[1]), kairos);
     assert!(
         codes(&mismatch["response_data"]["decision"]).contains(&"FAILED_FACE_MATCH".to_string())
@@ -628,20 +658,44 @@ fn every_dialect_end_to_end() {
         "identity/verify",
     );
     assert_eq!(v["idVerification"]["result"], "Ok", "{v}");
-    // One id, one request: again later, or twice at once, only one runs.
-    let again = json!({"id": "req-1", "images": [{"content": std64(DOC)}]});
-    let (st, e) = s.json("/identity/verify", link, again);
-    assert_eq!((st, &e["code"]), (409, &json!("004")), "{e}");
+    // The id is an idempotency key: the same body again gets the same answer; another body
+    // with the id is refused; twice at once, one runs and both get its answer.
+    let first = json!({"id": "req-1", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}], "expeditorCountry": "KE", "certify": false, "certifyCallback": ""});
+    let (st, replayed) = s.json("/identity/verify", link, first);
+    assert_eq!((st, &replayed), (200, &v));
+    let other = json!({"id": "req-1", "images": [{"content": std64(DOC)}]});
+    let (st, e) = s.json("/identity/verify", link, other);
+    assert_eq!(
+        (st, &e["code"], &e["id"]),
+        (400, &json!("003"), &json!("req-1")),
+        "{e}"
+    );
     let twice = json!({"id": "req-twice", "images": [{"content": std64(DOC)}]});
-    let statuses: Vec<u16> = std::thread::scope(|scope| {
+    let answers: Vec<(u16, Value)> = std::thread::scope(|scope| {
         let runs: Vec<_> = (0..2)
-            .map(|_| scope.spawn(|| s.json("/identity/verify", link, twice.clone()).0))
+            .map(|_| scope.spawn(|| s.json("/identity/verify", link, twice.clone())))
             .collect();
         runs.into_iter().map(|r| r.join().unwrap()).collect()
     });
-    assert!(
-        statuses.contains(&200) && statuses.contains(&409),
-        "{statuses:?}"
+    assert_eq!(answers[0].0, 200, "{answers:?}");
+    assert_eq!(answers[0], answers[1]);
+    let mixed = [
+        json!({"id": "req-mixed", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}]}),
+        json!({"id": "req-mixed", "images": [{"content": std64(DOC), "faceImage": std64(OTHER)}]}),
+    ];
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let runs: Vec<_> = mixed
+            .iter()
+            .map(|body| scope.spawn(|| s.json("/identity/verify", link, body.clone()).0))
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let mut sorted = statuses.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [200, 400],
+        "one request holds the id, the other is refused"
     );
     let (st, v) = s.json(
         "/identity/verify",
@@ -675,6 +729,13 @@ fn every_dialect_end_to_end() {
         e,
         json!({"id": "req-4", "code": "003", "message": "Validation Error: There are images with invalid base64 format"})
     );
+    // A certificate nobody could receive (no callback, no default URL) is refused up front.
+    let (st, e) = s.json(
+        "/identity/verify",
+        link,
+        json!({"id": "req-5", "images": [{"content": std64(DOC)}], "certify": true}),
+    );
+    assert_eq!((st, &e["code"]), (400, &json!("003")), "{e}");
     assert_eq!(
         s.json(
             "/identity/verify",
@@ -1209,7 +1270,8 @@ fn manual_review_claims_decides_and_calls_back() {
         "/identity/verify",
         &[("authorization", &bearer)],
         json!({"id": "case-9", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}],
-            "manualVerification": true, "manualVerificationCallback": url}),
+            "manualVerification": true, "manualVerificationCallback": url,
+            "certify": true, "certifyCallback": url}),
     );
     assert_eq!(st, 200, "{v}");
     let (st, q) = server.get("/review/api/cases", &[("cookie", &c1)]);
@@ -1232,8 +1294,10 @@ fn manual_review_claims_decides_and_calls_back() {
     );
     let (st, j) = post("/review/api/cases/case-9/claim", &c2, json!({}));
     assert_eq!((st, j["code"].as_str()), (409, Some("CASE_CLAIMED")));
+    // The automatic result is APPROVED; the reviewer finds a forged photo zone.
     let decision = json!({
-        "acceptance": {"result": "ACCEPTED"}, "authenticity": {"result": "AUTHENTIC"},
+        "acceptance": {"result": "ACCEPTED"},
+        "authenticity": {"result": "NOT_AUTHENTIC", "reasons": ["EVIDENCE_OF_FORGERY_PHOTO_ZONE"]},
         "originality": {"result": "ORIGINAL"}, "validity": {"result": "VALID"},
         "faceAcceptance": {"result": "ACCEPTED"},
         "faceComparisonApproval": "MATCH", "faceLivenessApproval": "LIVE",
@@ -1263,6 +1327,12 @@ fn manual_review_claims_decides_and_calls_back() {
     );
     assert!(!img["faces"].as_array().unwrap().is_empty(), "portrait box");
 
+    // No certificate before the decision: it states the reviewer's decision.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        calls.try_recv().is_err(),
+        "nothing is sent before the decision"
+    );
     let (st, sent) = post("/review/api/cases/case-9/decision", &c1, decision);
     assert_eq!(st, 200, "{sent}");
     let (_, body) = calls
@@ -1286,8 +1356,71 @@ fn manual_review_claims_decides_and_calls_back() {
     );
     assert_eq!(
         cb["data"]["documentInfo"]["findings"]["documentApproval"],
-        "APPROVED"
+        "NOT_APPROVED"
     );
+    // Then the certificate, saying so.
+    let (_, body) = calls
+        .recv_timeout(Duration::from_secs(90))
+        .expect("Certification callback");
+    let cert_cb: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (&cert_cb["service"], &cert_cb["status"]),
+        (&json!("Certification"), &json!("Completed"))
+    );
+    let (st, cert) = server.get("/certificate/case-9", &[("authorization", &bearer)]);
+    assert_eq!(st, 200, "{cert}");
+    let pdf = base64::engine::general_purpose::STANDARD
+        .decode(cert["content"].as_str().unwrap())
+        .unwrap();
+    let file = dir.join("case-9.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    let text = Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("NOT_APPROVED") && text.contains("NOT_AUTHENTIC"),
+        "{text}"
+    );
+    assert!(calls.try_recv().is_err(), "one callback each");
+
+    // A second case rejected, decided in the seed's own `data` shape: the REJECTED callback
+    // carries only the acceptances.
+    let (st, _) = server.json(
+        "/identity/verify",
+        &[("authorization", &bearer)],
+        json!({"id": "case-10", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}],
+            "manualVerification": true, "manualVerificationCallback": url}),
+    );
+    assert_eq!(st, 200);
+    assert_eq!(
+        post("/review/api/cases/case-10/claim", &c1, json!({})).0,
+        200
+    );
+    let seed_rejected = json!({
+        "documentInfo": {"acceptance": {"result": " REJECTED", "reasons": ["GLARE", "OUT_OF_FOCUS"]}},
+        "faceComparisonInfo": {"acceptance": {"result": " REJECTED", "reasons": ["MISSING_SELFIE"]}},
+    });
+    let (st, sent) = post("/review/api/cases/case-10/decision", &c1, seed_rejected);
+    assert_eq!(st, 200, "{sent}");
+    let (_, body) = calls
+        .recv_timeout(Duration::from_secs(60))
+        .expect("REJECTED callback");
+    let cb: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        cb["data"],
+        json!({"documentInfo": {"acceptance": {"result": "REJECTED", "reasons": ["GLARE", "OUT_OF_FOCUS"]}},
+            "faceComparisonInfo": {"acceptance": {"result": "REJECTED", "reasons": ["MISSING_SELFIE"]}}})
+    );
+    // A body that is not a decision: 400 in the usual error envelope.
+    let (st, e) = post(
+        "/review/api/cases/case-10/decision",
+        &c1,
+        json!({"nonsense": 1}),
+    );
+    assert_eq!((st, e["code"].as_str()), (400, Some("INVALID_JSON")), "{e}");
     assert_eq!(
         post("/review/api/cases/case-9/claim", &c1, json!({})).0,
         409,

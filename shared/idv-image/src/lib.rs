@@ -44,6 +44,14 @@ impl Limits {
         max_side: 5000,
         max_pixels: 5000 * 5000,
     };
+    /// The photo a selfie is compared with (Kairos biometric `image`): the seed asks for 300 px
+    /// but its own example answers for a 150×200 image, so 150–5000 px.
+    pub const COMPARED: Limits = Limits {
+        max_bytes: MAX_BYTES,
+        min_side: 150,
+        max_side: 5000,
+        max_pixels: 5000 * 5000,
+    };
     /// Document photos, front or back: 240–5000 px (Kairos seeds).
     pub const DOCUMENT: Limits = Limits {
         max_bytes: MAX_BYTES,

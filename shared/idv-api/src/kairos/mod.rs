@@ -91,6 +91,20 @@ pub async fn full_submit(
     Ok(Json(Submitted { api_req_uid }))
 }
 
+/// `POST /v0.1/full-id-verification`, the quick start's URL: as v0.2, answering the id under
+/// both of the seeds' spellings.
+#[utoipa::path(post, path = "/v0.1/full-id-verification", tag = "Kairos", security(("app_id" = [], "app_key" = [])), request_body(content = forms::FullIdForm, content_type = "multipart/form-data"), responses((status = 200, description = "Accepted; poll for the result", body = wire::QuickStartSubmitted)))]
+pub async fn full_submit_v01(
+    State(state): State<AppState>,
+    form: KairosForm,
+) -> Result<Json<wire::QuickStartSubmitted>, ApiError> {
+    let id = submit(&state, form, JobKind::FullId).await?;
+    Ok(Json(wire::QuickStartSubmitted {
+        api_req_uid: id.clone(),
+        api_req_uuid: id,
+    }))
+}
+
 /// `POST /v0.1/document-verification` → `{"api_req_uuid"}`.
 #[utoipa::path(post, path = "/v0.1/document-verification", tag = "Kairos", security(("app_id" = [], "app_key" = [])), request_body(content = forms::DocumentForm, content_type = "multipart/form-data"), responses((status = 200, description = "Accepted; poll for the result", body = wire::DocumentSubmitted)))]
 pub async fn document_submit(
@@ -137,6 +151,16 @@ pub async fn full_poll(
     poll(&state, tenant, &id, JobKind::FullId).await
 }
 
+/// `GET /v0.1/full-id-verification/{uuid}`, the quick start's URL: as v0.2.
+#[utoipa::path(get, path = "/v0.1/full-id-verification/{id}", tag = "Kairos", security(("app_id" = [], "app_key" = [])), params(("id" = String, Path, description = "The api_req_uuid")), responses((status = 200, description = "response_code null while queued, 1 when done", body = wire::FullEnvelope), (status = 404, description = "No such verification for this tenant", body = crate::error::ErrorBody)))]
+pub async fn full_poll_v01(
+    State(state): State<AppState>,
+    Authed(tenant, ..): KairosAuth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    poll(&state, tenant, &id, JobKind::FullId).await
+}
+
 /// `GET /v0.1/document-verification/{uuid}`.
 #[utoipa::path(get, path = "/v0.1/document-verification/{id}", tag = "Kairos", security(("app_id" = [], "app_key" = [])), params(("id" = String, Path, description = "The api_req_uuid")), responses((status = 200, description = "response_code null while queued, 1 when done", body = wire::DocumentEnvelope), (status = 404, description = "No such verification for this tenant", body = crate::error::ErrorBody)))]
 pub async fn document_poll(
@@ -168,7 +192,7 @@ pub async fn biometric_verification(
     let requested_at = crate::clock::timestamp();
     let mut job = OwnedInputs::new(state::profile(fields.text("profile").as_deref())?);
     job.selfie = selfie(&state, &tenant, &fields).await?;
-    job.reference = input::image(&state, &tenant, &fields, "image", Limits::SELFIE, true)
+    job.reference = input::image(&state, &tenant, &fields, "image", Limits::COMPARED, true)
         .await?
         .map(|x| x.1);
     job.multiface = fields.flag("image_multiface")?;

@@ -13,6 +13,14 @@ pub struct Submitted {
     pub api_req_uid: String,
 }
 
+/// `POST /v0.1/full-id-verification` answer (the quick start names the id `api_req_uuid`, its
+/// results `api_req_uid`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct QuickStartSubmitted {
+    pub api_req_uid: String,
+    pub api_req_uuid: String,
+}
+
 /// `POST /v0.1/document-verification` answer.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DocumentSubmitted {

@@ -4,21 +4,23 @@
 pub mod wire;
 
 use std::marker::PhantomData;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use idv_image::Limits;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 
 use crate::auth;
 use crate::credentials::Tenant;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::input;
-use crate::messages::{self, CERTIFY_QUEUE};
 use crate::records::{LinkRecord, LinkState, Progress, VERIFICATIONS};
 use crate::state::{self, AppState, OwnedInputs};
 use wire::{CertificateFile, CertificationStatus, IdVerification, Ping, Token, VerifyAnswer};
@@ -62,6 +64,8 @@ impl<S: Scope> FromRequestParts<AppState> for Bearer<S> {
 pub struct BearerJson<S, T> {
     pub tenant: Tenant,
     pub body: T,
+    /// SHA-256 (hex) of the body as sent.
+    pub sha256: String,
     scope: PhantomData<S>,
 }
 
@@ -76,9 +80,11 @@ impl<S: Scope, T: DeserializeOwned> FromRequest<AppState> for BearerJson<S, T> {
         let tenant = auth::bearer(state, &parts.headers, S::NAME)?;
         let body = serde_json::from_slice(&bytes)
             .map_err(|e| LinkError::validation(None, &format!("invalid JSON body: {e}")))?;
+        use sha2::Digest;
         Ok(BearerJson {
             tenant,
             body,
+            sha256: hex::encode(sha2::Sha256::digest(&bytes)),
             scope: PhantomData,
         })
     }
@@ -192,13 +198,16 @@ async fn decode_b64(
 type Kept = (&'static str, Vec<u8>, image::RgbImage);
 
 /// `POST /identity/verify`.
-#[utoipa::path(post, operation_id = "link_verify", path = "/identity/verify", tag = "LINK", security(("bearer" = [])), request_body = VerifyRequest, responses((status = 200, description = "The automatic result, or manual review and certification under way", body = wire::VerifyAnswer), (status = 400, description = "Validation error (code 003)", body = wire::LinkError), (status = 409, description = "A request with this id exists (code 004)", body = wire::LinkError)))]
+#[utoipa::path(post, operation_id = "link_verify", path = "/identity/verify", tag = "LINK", security(("bearer" = [])), request_body = VerifyRequest, responses((status = 200, description = "The automatic result, or manual review and certification under way. The id is an idempotency key: the same body again gets the same answer; another body with the id gets 400 `003`.", body = wire::VerifyAnswer), (status = 400, description = "Validation error (code 003)", body = wire::LinkError), (status = 409, description = "The first request with this id is still running after 2 minutes", body = wire::LinkError)))]
 pub async fn verify(
     State(state): State<AppState>,
     request: BearerJson<AutoVerification, VerifyRequest>,
-) -> Result<Json<VerifyAnswer>, LinkError> {
+) -> Result<Response, LinkError> {
     let BearerJson {
-        tenant, body: req, ..
+        tenant,
+        body: req,
+        sha256,
+        ..
     } = request;
     let id = req
         .id
@@ -234,6 +243,20 @@ pub async fn verify(
             .await
             .map_err(|e| LinkError::validation(Some(&id), &e.message))?;
     }
+    // A result that could never be delivered is refused now, not accepted and dropped.
+    let unset = |u: &Option<String>| u.as_deref().is_none_or(|u| u.trim().is_empty());
+    let needs_default = (req.certify && unset(&req.certify_callback))
+        || (req.manual_verification && unset(&req.manual_verification_callback));
+    if needs_default
+        && crate::callbacks::tenant_default(&state, &tenant.0)
+            .await?
+            .is_none()
+    {
+        return Err(LinkError::validation(
+            Some(&id),
+            "certifyCallback / manualVerificationCallback is required: this account has no default callback URL",
+        ));
+    }
     let profile = state::profile(req.profile.as_deref())?;
     let mut job = OwnedInputs::new(profile);
     let Some(front) = images[0].content.as_deref() else {
@@ -264,11 +287,18 @@ pub async fn verify(
         }
         job.selfie = Some(img);
     }
-    // The id is reserved before anything is stored under it, so two requests with one id
-    // cannot both run (and mix their evidence); a failed request frees it for a retry.
+    // The id is an idempotency key: it is reserved before anything is stored under it, so two
+    // requests with one id cannot both run (and mix their evidence). The same body again gets
+    // the first answer; another body with the id is refused; a failed request frees the id.
     let key = format!("{}/{id}", tenant.0);
-    let reserved = reserve(&state, &tenant.0, &key, &id).await?;
-    let result = run_verification(&state, &tenant.0, &id, &key, reserved, req, job, kept).await;
+    let reserved = match reserve(&state, &tenant.0, &key, &id, &sha256).await? {
+        Reservation::Reserved(version) => version,
+        Reservation::Answered(answer) => return Ok(Json(answer).into_response()),
+    };
+    let result = run_verification(
+        &state, &tenant.0, &id, &key, reserved, &sha256, req, job, kept,
+    )
+    .await;
     if result.is_err() {
         let freed = VERIFICATIONS
             .update(state.records.as_ref(), &key, |r| {
@@ -282,34 +312,73 @@ pub async fn verify(
             tracing::warn!(code = %e.code, "could not free a failed request's id");
         }
     }
-    result.map(Json)
+    result.map(|answer| Json(answer).into_response())
 }
 
+/// What [`reserve`] found.
+enum Reservation {
+    /// The id is this request's (the version of its placeholder record).
+    Reserved(u64),
+    /// An earlier request with the same id and body was answered this.
+    Answered(Box<RawValue>),
+}
+
+/// How long a replay waits for the first request with its id to finish.
+const REPLAY_WAIT: Duration = Duration::from_secs(120);
+
 /// Claims `key` for a new request: a record in state `processing`, written only if no
-/// request holds the id or the last one with it failed. Returns the record's version.
-async fn reserve(state: &AppState, tenant: &str, key: &str, id: &str) -> Result<u64, LinkError> {
-    let taken = || LinkError {
-        status: StatusCode::CONFLICT,
-        id: Some(id.to_string()),
-        code: "004",
-        message: "Validation Error: a request with this id already exists".into(),
-    };
-    let placeholder = LinkRecord::processing(tenant, id);
+/// request holds the id or the last one with it failed. A request with the same body as the
+/// holder's gets the holder's answer (waiting while it runs); another body is refused with
+/// `003`.
+async fn reserve(
+    state: &AppState,
+    tenant: &str,
+    key: &str,
+    id: &str,
+    sha256: &str,
+) -> Result<Reservation, LinkError> {
+    let placeholder = LinkRecord::processing(tenant, id, sha256);
     let records = state.records.as_ref();
-    let written = match VERIFICATIONS.get(records, key).await? {
-        None => VERIFICATIONS
-            .insert(records, key, &placeholder)
-            .await
-            .map(|()| 1),
-        Some(r) if r.value.state == LinkState::Failed => VERIFICATIONS
-            .replace(records, key, r.version, &placeholder)
-            .await
-            .map(|()| r.version + 1),
-        Some(_) => return Err(taken()),
-    };
-    match written {
-        Err(e) if e.is_conflict() => Err(taken()),
-        r => Ok(r?),
+    let started = Instant::now();
+    loop {
+        let written = match VERIFICATIONS.get(records, key).await? {
+            None => VERIFICATIONS
+                .insert(records, key, &placeholder)
+                .await
+                .map(|()| 1),
+            Some(r) if r.value.state == LinkState::Failed => VERIFICATIONS
+                .replace(records, key, r.version, &placeholder)
+                .await
+                .map(|()| r.version + 1),
+            Some(r) if r.value.request_sha256.as_deref() != Some(sha256) => {
+                return Err(LinkError::validation(
+                    Some(id),
+                    "id was already used for a request with another body",
+                ));
+            }
+            Some(r) => match r.value.answer {
+                Some(answer) if r.value.state == LinkState::Done => {
+                    return Ok(Reservation::Answered(answer));
+                }
+                _ if started.elapsed() > REPLAY_WAIT => {
+                    return Err(ApiError::new(
+                        ErrorCode::Conflict,
+                        "the first request with this id is still running; retry later",
+                    )
+                    .into());
+                }
+                _ => {
+                    // The first request with this body is running: wait for its answer.
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    continue;
+                }
+            },
+        };
+        match written {
+            // Another request took the id in between: look again.
+            Err(e) if e.is_conflict() => continue,
+            r => return Ok(Reservation::Reserved(r?)),
+        }
     }
 }
 
@@ -322,6 +391,7 @@ async fn run_verification(
     id: &str,
     key: &str,
     reserved: u64,
+    sha256: &str,
     req: VerifyRequest,
     job: OwnedInputs,
     kept: Vec<Kept>,
@@ -348,13 +418,14 @@ async fn run_verification(
     };
     let record = LinkRecord {
         state: LinkState::Done,
+        answer: Some(serde_json::value::to_raw_value(&answer).map_err(ApiError::internal)?),
         certify: req.certify,
         certify_callback: req.certify_callback,
         manual_verification: req.manual_verification,
         manual_verification_callback: req.manual_verification_callback,
         certification,
         certification_progress: req.certify.then_some(Progress::Processing),
-        ..LinkRecord::processing(tenant, id)
+        ..LinkRecord::processing(tenant, id, sha256)
     };
     VERIFICATIONS
         .replace(state.records.as_ref(), key, reserved, &record)
@@ -384,12 +455,10 @@ async fn run_verification(
             .collect();
         crate::review::open_case(state, tenant, id, &v, images).await?;
     }
-    if req.certify {
-        let msg = messages::encode(&messages::Certify {
-            tenant: tenant.to_owned(),
-            id: id.to_owned(),
-        });
-        state.queue.send(CERTIFY_QUEUE, &msg).await?;
+    // With a manual review the certificate states the reviewer's decision: it is queued
+    // when the decision is made.
+    if req.certify && !req.manual_verification {
+        crate::certify::enqueue(state, tenant, id).await?;
     }
     Ok(answer)
 }
