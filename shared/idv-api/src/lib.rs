@@ -44,7 +44,8 @@ pub use state::{AppState, Config};
 /// Every documented route, each registered with its OpenAPI operation (`routes!`), so the
 /// document lists exactly what is served.
 fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+    // Each dialect's routes with its own status conventions.
+    let kairos = OpenApiRouter::new()
         .routes(routes!(kairos::full_submit))
         .routes(routes!(kairos::full_poll))
         .routes(routes!(kairos::full_submit_v01))
@@ -53,18 +54,27 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(kairos::document_poll))
         .routes(routes!(kairos::biometric_verification))
         .routes(routes!(kairos::liveness_verification))
+        .route_layer(middleware::map_response(kairos::statuses));
+    let onecall = OpenApiRouter::new()
         .routes(routes!(onecall::verify_identity))
         .routes(routes!(onecall::document_scan))
         .routes(routes!(onecall::face_detect))
         .routes(routes!(onecall::face_compare))
-        .routes(routes!(callbacks::show))
-        .routes(routes!(callbacks::rotate))
-        .routes(routes!(callbacks::drop_previous))
-        .routes(routes!(uploads::create))
+        .route_layer(middleware::map_response(onecall::statuses));
+    let link = OpenApiRouter::new()
         .routes(routes!(link::token))
         .routes(routes!(link::ping, link::ping_get))
         .routes(routes!(link::verify))
         .routes(routes!(link::certificate))
+        .route_layer(middleware::map_response(link::charset));
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(kairos)
+        .merge(onecall)
+        .merge(link)
+        .routes(routes!(callbacks::show))
+        .routes(routes!(callbacks::rotate))
+        .routes(routes!(callbacks::drop_previous))
+        .routes(routes!(uploads::create))
         .routes(routes!(review::console))
         .routes(routes!(review::login))
         .routes(routes!(review::list))

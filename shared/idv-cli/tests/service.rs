@@ -592,6 +592,22 @@ fn every_dialect_end_to_end() {
         (st, j["code"].as_str()),
         (400, Some("INVALID_DOCUMENT_TYPE"))
     );
+    // One-call's seed: an unsupported format is 400 (Kairos answers 415 above).
+    let (st, j) = s.form(
+        "/v1/verify-identity",
+        onecall,
+        &[
+            (
+                "documentImage",
+                Part::File(b"%PDF-1.4 not an image".to_vec()),
+            ),
+            ("faceImage", file(SELFIE)),
+        ],
+    );
+    assert_eq!(
+        (st, j["code"].as_str()),
+        (400, Some("UNSUPPORTED_MEDIA_TYPE"))
+    );
     let (st, scan) = s.form(
         "/v1/document/scan",
         onecall,
@@ -658,6 +674,37 @@ fn every_dialect_end_to_end() {
         "identity/verify",
     );
     assert_eq!(v["idVerification"]["result"], "Ok", "{v}");
+    let field = |v: &Value, code: &str| -> Option<String> {
+        v["idVerification"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == code)
+            .map(|f| f["value"].as_str().unwrap().to_string())
+    };
+    assert_eq!(field(&v, "TEST_EXPEDITOR_COUNTRY").as_deref(), Some("OK"));
+    assert_eq!(field(&v, "NATIONALITY").as_deref(), Some("KEN"));
+    let iq = field(&v, "QUALITY_IMAGE_BLURRING").unwrap();
+    assert!(iq.starts_with("IQ_GOOD ") && iq.ends_with('%'), "{iq}");
+    // A Kenyan passport said to be Spanish: a Warning, with the reason.
+    let (st, es) = s.json(
+        "/identity/verify",
+        link,
+        json!({"id": "req-es", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}], "expeditorCountry": "ES"}),
+    );
+    assert_eq!(st, 200, "{es}");
+    assert_eq!(es["idVerification"]["result"], "Warning", "{es}");
+    assert_eq!(
+        field(&es, "TEST_EXPEDITOR_COUNTRY").as_deref(),
+        Some("FAIL")
+    );
+    assert!(
+        es["idVerification"]["warning"]
+            .as_str()
+            .unwrap()
+            .contains("expeditorCountry"),
+        "{es}"
+    );
     // The id is an idempotency key: the same body again gets the same answer; another body
     // with the id is refused; twice at once, one runs and both get its answer.
     let first = json!({"id": "req-1", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}], "expeditorCountry": "KE", "certify": false, "certifyCallback": ""});
@@ -729,6 +776,29 @@ fn every_dialect_end_to_end() {
         e,
         json!({"id": "req-4", "code": "003", "message": "Validation Error: There are images with invalid base64 format"})
     );
+    // LINK's seed: a non-image is a 400 `003`; 401 and 404 have no body; JSON in UTF-8.
+    let (st, e, h) = s.send(
+        "POST",
+        "/identity/verify",
+        link,
+        Some("application/json"),
+        Some(
+            json!({"id": "req-pdf", "images": [{"content": base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.4 not an image")}]})
+                .to_string()
+                .into_bytes(),
+        ),
+    );
+    assert_eq!(
+        (st, &e["code"], &e["id"]),
+        (400, &json!("003"), &json!("req-pdf")),
+        "{e}"
+    );
+    assert_eq!(h["content-type"], "application/json; charset=utf-8");
+    let (st, e, h) = s.send("GET", "/certificate/nope", link, None, None);
+    assert_eq!((st, &e), (404, &Value::Null));
+    assert_eq!(h["content-type"], "application/json; charset=utf-8");
+    let (st, e, _) = s.send("GET", "/certificate/nope", &[], None, None);
+    assert_eq!((st, &e), (401, &Value::Null));
     // A certificate nobody could receive (no callback, no default URL) is refused up front.
     let (st, e) = s.json(
         "/identity/verify",
@@ -867,7 +937,7 @@ fn a_job_accepted_before_a_crash_is_finished_after_a_restart() {
 }
 
 #[test]
-fn requests_over_the_tenant_rate_limit_get_429() {
+fn requests_over_the_tenant_rate_limit_are_refused() {
     let dir = std::env::temp_dir().join(format!("idv-rate-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let a = tenant(&dir, "acme");
@@ -879,14 +949,15 @@ fn requests_over_the_tenant_rate_limit_get_429() {
     let mut statuses = Vec::new();
     for _ in 0..6 {
         let (st, j, h) = server.send("GET", "/v0.2/full-id-verification/x", &kairos, None, None);
-        if st == 429 {
+        // Kairos's seed: usage limits are 403.
+        if st == 403 {
             assert_eq!(j["code"], "RATE_LIMITED");
             assert_eq!(h["retry-after"], "1");
         }
         statuses.push(st);
     }
     assert_eq!(statuses[0], 404, "{statuses:?}");
-    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(statuses.contains(&403), "{statuses:?}");
 }
 
 /// A local HTTP receiver: answers 200 to every request and hands over (headers, body).

@@ -23,6 +23,18 @@ use crate::records::{JOBS, JobInput, JobKind, JobRecord, JobState};
 use crate::state::{self, AppState, OwnedInputs};
 use wire::{DocumentSubmitted, Envelope, Submitted};
 
+/// Kairos's statuses where they differ from idv's: usage limits are 403, as its seed says.
+pub async fn statuses(mut res: Response) -> Response {
+    if res
+        .extensions()
+        .get::<ApiError>()
+        .is_some_and(|e| e.code == ErrorCode::RateLimited)
+    {
+        *res.status_mut() = axum::http::StatusCode::FORBIDDEN;
+    }
+    res
+}
+
 /// A Kairos request: its body, then its `app_id`/`app_key`.
 pub type KairosForm = Form<KairosKeys>;
 /// A Kairos request without a body.

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -24,7 +23,7 @@ use crate::input;
 use crate::records::{LinkRecord, LinkState, Progress, VERIFICATIONS};
 use crate::state::{self, AppState, OwnedInputs};
 use wire::{CertificateFile, CertificationStatus, IdVerification, Ping, Token, VerifyAnswer};
-pub use wire::{LinkError, id_verification};
+pub use wire::{LinkError, charset, id_verification};
 
 /// A LINK token scope.
 pub trait Scope: Send + Sync + 'static {
@@ -98,7 +97,7 @@ pub struct TokenRequest {
 }
 
 /// `POST /auth/token`.
-#[utoipa::path(post, operation_id = "link_token", path = "/auth/token", tag = "LINK", request_body = TokenRequest, responses((status = 200, description = "A bearer token", body = wire::Token), (status = 401, description = "Invalid credentials", body = wire::LinkError)))]
+#[utoipa::path(post, operation_id = "link_token", path = "/auth/token", tag = "LINK", request_body = TokenRequest, responses((status = 200, description = "A bearer token", body = wire::Token), (status = 401, description = "Invalid credentials (no body)")))]
 pub async fn token(
     State(state): State<AppState>,
     body: Option<Json<TokenRequest>>,
@@ -115,12 +114,7 @@ pub async fn token(
     };
     let (token, expires_in) = auth::issue_token(&state, &user, &password)
         .await
-        .map_err(|_| LinkError {
-            status: StatusCode::UNAUTHORIZED,
-            id: None,
-            code: "003",
-            message: "Validation Error: Invalid credentials".into(),
-        })?;
+        .map_err(|_| LinkError::from(ApiError::unauthorized()))?;
     Ok(Json(Token {
         token,
         scopes: auth::SCOPES,
@@ -403,7 +397,7 @@ async fn run_verification(
         id_verification: if req.manual_verification {
             IdVerification::manual()
         } else {
-            id_verification(&v, sides)
+            id_verification(&v, sides, req.expeditor_country.as_deref())
         },
         certification: req.certify.then_some(CertificationStatus {
             status: Progress::Processing,
@@ -464,7 +458,7 @@ async fn run_verification(
 }
 
 /// `GET /certificate/{id}` → `{id, content}` once the certificate exists.
-#[utoipa::path(get, operation_id = "link_certificate", path = "/certificate/{id}", tag = "LINK", security(("bearer" = [])), params(("id" = String, Path, description = "The request id")), responses((status = 200, description = "The signed PDF, base64", body = wire::CertificateFile), (status = 404, description = "Not issued (yet)", body = wire::LinkError)))]
+#[utoipa::path(get, operation_id = "link_certificate", path = "/certificate/{id}", tag = "LINK", security(("bearer" = [])), params(("id" = String, Path, description = "The request id")), responses((status = 200, description = "The signed PDF, base64", body = wire::CertificateFile), (status = 404, description = "Not issued (yet); no body")))]
 pub async fn certificate(
     State(state): State<AppState>,
     Bearer(tenant, ..): Bearer<Certification>,

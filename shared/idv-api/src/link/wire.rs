@@ -2,7 +2,7 @@
 //! ping, certificates, and errors as `{id, code, message}`.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use idv_document::{DocumentData, Field};
 use idv_pipeline::Verification;
@@ -43,16 +43,34 @@ impl LinkError {
 }
 
 impl From<ApiError> for LinkError {
+    /// LINK's statuses: 401 and 404 as they are (bodiless), conflicts, oversized bodies and
+    /// rate limits with idv's code, server errors as `001`, every other client error as 400
+    /// `003` (the seed's validation error).
     fn from(e: ApiError) -> LinkError {
-        LinkError {
-            status: e.status(),
-            id: None,
-            code: if e.status().is_server_error() {
-                "001"
-            } else {
-                e.code.as_str()
-            },
-            message: e.message,
+        let status = e.status();
+        let kept = [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::NOT_FOUND,
+            StatusCode::CONFLICT,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            StatusCode::TOO_MANY_REQUESTS,
+        ];
+        if status.is_server_error() {
+            LinkError {
+                status,
+                id: None,
+                code: "001",
+                message: format!("Unknown Error: {}", e.message),
+            }
+        } else if kept.contains(&status) {
+            LinkError {
+                status,
+                id: None,
+                code: e.code.as_str(),
+                message: e.message,
+            }
+        } else {
+            LinkError::validation(None, &e.message)
         }
     }
 }
@@ -64,9 +82,33 @@ impl From<idv_store::StoreError> for LinkError {
 }
 
 impl IntoResponse for LinkError {
+    /// The seed's 401 and 404 have no body; the others are `{id, code, message}`.
     fn into_response(self) -> Response {
+        if self.status == StatusCode::UNAUTHORIZED || self.status == StatusCode::NOT_FOUND {
+            let mut res = self.status.into_response();
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            );
+            return res;
+        }
         (self.status, Json(self)).into_response()
     }
+}
+
+/// LINK answers JSON as `application/json; charset=utf-8`, as its seed shows.
+pub async fn charset(mut res: Response) -> Response {
+    let json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/json");
+    if json {
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
+    res
 }
 
 /// `POST /auth/token` answer.
@@ -174,7 +216,8 @@ fn data_fields(d: &DocumentData) -> Vec<(&'static str, String)> {
         ("BIRTH_DATE", text(&d.dob)),
         ("EXPIRY_DATE", text(&d.expiry)),
         ("SEX", text(&d.sex)),
-        ("NATIONALITY", text(&d.nationality_full)),
+        // ICAO alpha-3, like ISSUING_STATE.
+        ("NATIONALITY", text(&d.nationality_iso3)),
         ("ISSUING_STATE", text(&d.country_iso3)),
         ("PERSONAL_NUMBER", text(&d.personal_number)),
         ("MIDDLE_NAME", text(&d.middle_name)),
@@ -189,8 +232,39 @@ fn data_fields(d: &DocumentData) -> Vec<(&'static str, String)> {
     .collect()
 }
 
-/// LINK's `idVerification` block of an automatic verification of `sides` images.
-pub fn id_verification(v: &Verification, sides: usize) -> IdVerification {
+/// Whether the country the client says issued the document (`expeditorCountry`, alpha-2 or
+/// alpha-3) is the one it names; `None` when either is unknown.
+fn expeditor_agrees(expeditor: Option<&str>, d: &DocumentData) -> Option<bool> {
+    let said = expeditor
+        .map(str::trim)
+        .filter(|c| !c.is_empty())?
+        .to_ascii_uppercase();
+    let read = d.country_iso3.as_ref()?.value.as_str();
+    Some(match said.len() {
+        2 => idv_document::data::alpha2(read) == Some(said.as_str()),
+        _ => read == said,
+    })
+}
+
+/// `IQ_GOOD n%` / `IQ_BAD n%`: the blur of the document photo against the profile's
+/// sharpness threshold `limit`: 50 % at the limit, less for sharper photos, at most 100 %.
+fn image_quality(sharpness: f32, limit: f32) -> String {
+    let blur = (100.0 * limit / (2.0 * sharpness.max(1e-3))).min(100.0);
+    let verdict = if sharpness >= limit {
+        "IQ_GOOD"
+    } else {
+        "IQ_BAD"
+    };
+    format!("{verdict} {blur:.0}%")
+}
+
+/// Codes that make a LINK `Warning` rather than `NotCorrect`: sides that do not correspond
+/// (the seed's own example of a warning).
+const WARNING_ONLY: [&str; 2] = ["FRONT_BACK_MISMATCH", "VIZ_MRZ_MISMATCH"];
+
+/// LINK's `idVerification` block of an automatic verification of `sides` images;
+/// `expeditor` is the request's `expeditorCountry`.
+pub fn id_verification(v: &Verification, sides: usize, expeditor: Option<&str>) -> IdVerification {
     let Some(d) = v.document_report().filter(|d| d.document_type.is_some()) else {
         return IdVerification {
             status: "Completed",
@@ -253,30 +327,54 @@ pub fn id_verification(v: &Verification, sides: usize) -> IdVerification {
             selfie.liveness.is_some() && selfie.capture.is_none() && !has("FAILED_SELFIE_LIVENESS");
         fields.push(field("Validation", "TEST_LIVENESS", test(live)));
     }
+    let expeditor = expeditor_agrees(expeditor, &d.data);
+    if let Some(agrees) = expeditor {
+        fields.push(field("Validation", "TEST_EXPEDITOR_COUNTRY", test(agrees)));
+    }
+    let limit = idv_pipeline::profile::find(&v.profile).map_or(40.0, |p| p.blur_threshold);
     fields.push(field(
         "Normal",
         "QUALITY_IMAGE_BLURRING",
-        format!("SHARPNESS {:.0}", d.quality.sharpness),
+        image_quality(d.quality.sharpness, limit),
     ));
-    let outcome = v.decision.outcome();
+    // NotCorrect when a reject finding other than side correspondence stands; Warning for
+    // review findings, sides that do not correspond, or another expeditor country.
+    let rejects: Vec<_> = v
+        .decision
+        .details
+        .iter()
+        .filter(|d| d.decision == idv_pipeline::Decision::Reject)
+        .filter(|d| !WARNING_ONLY.contains(&d.code.as_str()))
+        .collect();
     fields.push(field(
         "Validation",
         "TEST_GLOBAL_AUTHENTICITY_VALUE",
-        test(outcome != Outcome::Rejected),
+        test(rejects.is_empty()),
     ));
-    let codes = |reject_only: bool| {
-        v.decision
-            .details
+    let message = |details: Vec<&idv_pipeline::decision::Detail>| {
+        details
             .iter()
-            .filter(|d| !reject_only || d.decision == idv_pipeline::Decision::Reject)
-            .map(|d| d.code.as_str())
+            .map(|d| d.description.as_str())
             .collect::<Vec<_>>()
-            .join(",")
+            .join("; ")
     };
-    let (result, warning) = match outcome {
-        Outcome::Approved => ("Ok", String::new()),
-        Outcome::Review => ("Warning", codes(false)),
-        Outcome::Rejected => ("NotCorrect", codes(true)),
+    let (result, mut warning) = if !rejects.is_empty() {
+        ("NotCorrect", message(rejects))
+    } else if v.decision.outcome() != Outcome::Approved {
+        ("Warning", message(v.decision.details.iter().collect()))
+    } else {
+        ("Ok", String::new())
+    };
+    let result = if expeditor == Some(false) {
+        let note = "The document's issuing country is not the expeditorCountry";
+        warning = [warning.as_str(), note]
+            .into_iter()
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        if result == "Ok" { "Warning" } else { result }
+    } else {
+        result
     };
     IdVerification {
         status: "Completed",

@@ -15,6 +15,24 @@ use crate::error::{ApiError, ErrorCode};
 use crate::input::{self, Fields};
 use crate::state::{self, AppState, OwnedInputs};
 
+/// One-call's statuses where they differ from idv's: an unsupported format and an image over
+/// 15 MB are 400 (with their codes), as its seed says.
+pub async fn statuses(mut res: Response) -> Response {
+    let bad_image = [
+        ErrorCode::ImageTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::UnsupportedContentType,
+    ];
+    if res
+        .extensions()
+        .get::<ApiError>()
+        .is_some_and(|e| bad_image.contains(&e.code))
+    {
+        *res.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    }
+    res
+}
+
 /// A one-call request: its body, then its `x-api-key`.
 pub type OneCallForm = Form<ApiKey>;
 
