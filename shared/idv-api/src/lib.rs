@@ -65,6 +65,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(link::token))
         .routes(routes!(link::ping, link::ping_get))
         .routes(routes!(link::verify))
+        .routes(routes!(link::verification))
         .routes(routes!(link::certificate))
         .route_layer(middleware::map_response(link::charset));
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())

@@ -229,7 +229,7 @@ pub struct JobRecord {
 }
 
 /// Where a LINK request is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkState {
     /// Holds its id while it runs.

@@ -286,12 +286,29 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         // The line scripts and tests wait for.
         println!("idv listening on http://{addr}");
         axum::serve(listener, idv_api::router(state))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+            .with_graceful_shutdown(shutdown_signal())
             .await?;
         Ok(())
     })
+}
+
+/// Ctrl-C or SIGTERM (what systemd, Docker and Kubernetes send): stop accepting, let the
+/// requests in flight finish. Queued work is safe either way: it stays on the queue.
+async fn shutdown_signal() {
+    let term = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
 }
 
 /// `idv verify`.

@@ -937,6 +937,46 @@ fn a_job_accepted_before_a_crash_is_finished_after_a_restart() {
 }
 
 #[test]
+fn sigterm_lets_requests_in_flight_finish() {
+    let dir = std::env::temp_dir().join(format!("idv-term-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tenant(&dir, "acme");
+    let mut server = start(&dir);
+    let onecall = [("x-api-key", a["api_key"].as_str().unwrap())];
+    let pid = server.child.id();
+    let answer = std::thread::scope(|scope| {
+        let s = &server;
+        let call = scope.spawn(|| {
+            s.form(
+                "/v1/verify-identity",
+                &onecall,
+                &[("documentImage", file(DOC)), ("faceImage", file(SELFIE))],
+            )
+        });
+        // The request is in (a verification takes several hundred ms): SIGTERM now.
+        std::thread::sleep(Duration::from_millis(250));
+        let killed = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        call.join().unwrap()
+    });
+    assert_eq!(answer.0, 200, "{}", answer.1);
+    assert!(answer.1["overallConfidence"].is_number());
+    // Then the process exits by itself, cleanly.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(st) = server.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
 fn requests_over_the_tenant_rate_limit_are_refused() {
     let dir = std::env::temp_dir().join(format!("idv-rate-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -1081,6 +1121,36 @@ fn certify_signs_stores_and_calls_back() {
         text.contains("ppocr_rec.onnx") && text.contains("rapidocr 3.10.0"),
         "{text}"
     );
+
+    // A Kairos job's callback_url gets the finished result, as a poll would.
+    let kairos = [
+        ("app_id", a["app_id"].as_str().unwrap()),
+        ("app_key", a["app_key"].as_str().unwrap()),
+    ];
+    let (st, j) = server.form(
+        "/v0.2/full-id-verification",
+        &kairos,
+        &[
+            ("selfie", self::file(SELFIE)),
+            ("document", self::file(DOC)),
+            ("callback_url", Part::Text(url.clone())),
+        ],
+    );
+    assert_eq!(st, 200, "{j}");
+    let (_, body) = calls
+        .recv_timeout(Duration::from_secs(120))
+        .expect("Kairos callback");
+    let done: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(done["api_req_uid"], j["api_req_uid"], "{done}");
+    assert_eq!(done["response_code"], 1);
+    let polled = server.poll(
+        &format!(
+            "/v0.2/full-id-verification/{}",
+            j["api_req_uid"].as_str().unwrap()
+        ),
+        &kairos,
+    );
+    assert_eq!(polled, done, "the callback carries what a poll returns");
 }
 
 /// The README's recipe: HMAC-SHA256 over `"{t}.{body}"` with the webhook secret, compared
@@ -1456,6 +1526,21 @@ fn manual_review_claims_decides_and_calls_back() {
         "{text}"
     );
     assert!(calls.try_recv().is_err(), "one callback each");
+    // The request's state, readable back (beyond the seed).
+    let (st, now) = server.get("/identity/verify/case-9", &[("authorization", &bearer)]);
+    assert_eq!(st, 200, "{now}");
+    assert_eq!(
+        now["manualVerification"]["documentInfo"]["findings"]["documentApproval"],
+        "NOT_APPROVED"
+    );
+    assert_eq!(now["certification"], "Completed", "{now}");
+    assert_eq!(now["answer"]["idVerification"]["process"], "Manual");
+    assert_eq!(
+        server
+            .get("/identity/verify/case-404", &[("authorization", &bearer)])
+            .0,
+        404
+    );
 
     // A second case rejected, decided in the seed's own `data` shape: the REJECTED callback
     // carries only the acceptances.

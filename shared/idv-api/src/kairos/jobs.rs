@@ -76,6 +76,12 @@ async fn process_job(state: &AppState, id: &str) -> Result<(), ApiError> {
             ..Envelope::done(id, &job.requested_at, wire::document_response(&v))
         }),
     }?;
+    // The request's `callback_url` gets the result as a poll would. It is queued before the
+    // job is marked done, so a crash in between sends it again rather than never (callbacks
+    // are at least once; receivers dedupe by the result's `api_req_uid`).
+    if let Some(url) = &job.callback_url {
+        crate::callbacks::enqueue(state, &job.tenant, url, &response).await?;
+    }
     // Re-read on a conflict: if another delivery finished first, keep its result.
     JOBS.update(state.records.as_ref(), id, |job| {
         job.state != JobState::Done && {

@@ -457,6 +457,32 @@ async fn run_verification(
     Ok(answer)
 }
 
+/// `GET /identity/verify/{id}` (beyond the seed): the request's answer, its certificate's
+/// progress and the reviewer's decision once made.
+#[utoipa::path(get, operation_id = "link_verification", path = "/identity/verify/{id}", tag = "LINK", security(("bearer" = [])), params(("id" = String, Path, description = "The request id")), responses((status = 200, description = "Where the request is", body = wire::VerificationState), (status = 404, description = "No such request; no body")))]
+pub async fn verification(
+    State(state): State<AppState>,
+    Bearer(tenant, ..): Bearer<AutoVerification>,
+    Path(id): Path<String>,
+) -> Result<Json<wire::VerificationState>, LinkError> {
+    let key = format!("{}/{id}", tenant.0);
+    let rec = VERIFICATIONS
+        .get(state.records.as_ref(), &key)
+        .await?
+        .ok_or_else(|| LinkError::from(ApiError::not_found("verification")))?
+        .value;
+    Ok(Json(wire::VerificationState {
+        state: rec.state,
+        answer: rec.answer,
+        certification: rec.certification_progress,
+        manual_verification: rec
+            .manual
+            .as_ref()
+            .map(|o| crate::review::ManualCallback::new(&id, o).data),
+        id,
+    }))
+}
+
 /// `GET /certificate/{id}` → `{id, content}` once the certificate exists.
 #[utoipa::path(get, operation_id = "link_certificate", path = "/certificate/{id}", tag = "LINK", security(("bearer" = [])), params(("id" = String, Path, description = "The request id")), responses((status = 200, description = "The signed PDF, base64", body = wire::CertificateFile), (status = 404, description = "Not issued (yet); no body")))]
 pub async fn certificate(

@@ -140,6 +140,22 @@ pub struct CertificateFile {
     pub content: String,
 }
 
+/// `GET /identity/verify/{id}` answer (beyond the seed): where a request is now.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationState {
+    pub id: String,
+    /// `processing` while it runs, `failed` (the id may be used again), `done`.
+    pub state: crate::records::LinkState,
+    /// The answer as `POST /identity/verify` sent it.
+    #[schema(value_type = Option<VerifyAnswer>)]
+    pub answer: Option<Box<serde_json::value::RawValue>>,
+    /// The certificate's progress, when one was asked for.
+    pub certification: Option<Progress>,
+    /// The reviewer's decision as the `ManualIDVerification` callback's `data`, once made.
+    pub manual_verification: Option<crate::review::ManualData>,
+}
+
 /// One `idVerification` field.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LinkField {
