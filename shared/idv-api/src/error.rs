@@ -115,6 +115,11 @@ impl ErrorCode {
         ErrorCode::InternalError,
     ];
 
+    /// The code spelled `s` (as [`as_str`](Self::as_str) gives it).
+    pub fn parse(s: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.iter().copied().find(|c| c.as_str() == s)
+    }
+
     /// The code as clients see it, e.g. `IMAGE_TOO_LARGE`.
     pub fn as_str(self) -> &'static str {
         use ErrorCode::*;

@@ -191,6 +191,8 @@ pub enum JobKind {
 pub enum JobState {
     Queued,
     Done,
+    /// Ended without a result: its stored input cannot be processed (see `last_error`).
+    Failed,
 }
 
 /// One stored input image of a job.

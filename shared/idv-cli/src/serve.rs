@@ -162,11 +162,12 @@ fn certs(data: &Path) -> Result<idv_certify::Pems> {
         ];
         for (name, text) in names.iter().zip(texts) {
             use std::io::Write;
-            let mode = if name.ends_with(".key") { 0o600 } else { 0o644 };
+            // Certificates too: the data directory is the owner's only (copy `ca.pem` out to
+            // give it to those who verify).
             std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
-                .mode(mode)
+                .mode(0o600)
                 .open(dir.join(name))?
                 .write_all(text.as_bytes())?;
         }
@@ -208,7 +209,17 @@ fn state(
     extra: Extra,
     engines: Arc<Engines>,
 ) -> Result<AppState> {
-    std::fs::create_dir_all(data)?;
+    idv_store::private_dir(data)?;
+    // Everything under the data directory is the owner's only (0700 / 0600): fix what an
+    // earlier version or a copy left readable.
+    let fixed = idv_store::restrict_tree(data)
+        .with_context(|| format!("restricting permissions under {}", data.display()))?;
+    if fixed > 0 {
+        tracing::warn!(
+            fixed,
+            "made files under the data directory private (0600/0700)"
+        );
+    }
     let records = EmbeddedRecords::open(&data.join("idv.redb")).with_context(|| {
         format!(
             "opening {}: is another idv process using this data directory?",
@@ -350,7 +361,7 @@ pub fn tenant(cmd: TenantCommand) -> Result<()> {
     rt.block_on(async {
         // Tenant creation needs no models: a state without engines would be odd, so build
         // only what it uses.
-        std::fs::create_dir_all(&data)?;
+        idv_store::private_dir(&data)?;
         let records = EmbeddedRecords::open(&data.join("idv.redb")).with_context(
             || "opening the database: stop `idv serve` first (one process per data directory)",
         )?;

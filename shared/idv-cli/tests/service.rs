@@ -937,6 +937,55 @@ fn a_job_accepted_before_a_crash_is_finished_after_a_restart() {
 }
 
 #[test]
+fn the_data_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("idv-modes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tenant(&dir, "acme");
+    // A file an earlier version (or a copy) left world-readable is fixed at start.
+    let stray = dir.join("blobs/old.bin");
+    std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+    std::fs::write(&stray, b"x").unwrap();
+    std::fs::set_permissions(&stray, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let server = start(&dir);
+    // Store images (a Kairos job keeps its inputs) and a finished result.
+    let kairos = [
+        ("app_id", a["app_id"].as_str().unwrap()),
+        ("app_key", a["app_key"].as_str().unwrap()),
+    ];
+    let (st, j) = server.form(
+        "/v0.2/full-id-verification",
+        &kairos,
+        &[("selfie", file(SELFIE)), ("document", file(DOC))],
+    );
+    assert_eq!(st, 200, "{j}");
+    server.poll(
+        &format!(
+            "/v0.2/full-id-verification/{}",
+            j["api_req_uid"].as_str().unwrap()
+        ),
+        &kairos,
+    );
+    let mut stack = vec![dir.clone()];
+    let mut files = 0;
+    while let Some(p) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&p).unwrap();
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.is_dir() {
+            assert_eq!(mode, 0o700, "{}", p.display());
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            assert_eq!(mode, 0o600, "{}", p.display());
+            files += 1;
+        }
+    }
+    assert!(
+        files >= 4,
+        "database, secrets, two job images at least ({files})"
+    );
+}
+
+#[test]
 fn sigterm_lets_requests_in_flight_finish() {
     let dir = std::env::temp_dir().join(format!("idv-term-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

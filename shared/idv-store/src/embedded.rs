@@ -1,6 +1,7 @@
 //! Records and queues in one embedded ACID database file (redb): what `idv serve` runs on.
 //! Every write is a committed transaction, so an accepted job or callback survives a crash.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,9 +22,11 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 
 fn open(path: &Path) -> Result<Arc<Database>> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        crate::files::private_dir(dir)?;
     }
     let db = Database::create(path).map_err(backend)?;
+    // Records hold personal data: the owner's only.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     let txn = db.begin_write().map_err(backend)?;
     txn.open_table(RECORDS).map_err(backend)?;
     txn.open_table(MESSAGES).map_err(backend)?;

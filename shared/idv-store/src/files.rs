@@ -41,11 +41,45 @@ pub struct UploadGrant {
     pub sig: String,
 }
 
+/// Creates `dir` (and its parents) readable by the owner only (0700).
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Makes every directory under `root` 0700 and every file 0600 (data written by an earlier
+/// version, or copied in); returns how many it changed.
+pub fn restrict_tree(root: &Path) -> std::io::Result<usize> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut changed = 0;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&p)?;
+        if meta.file_type().is_symlink() {
+            continue;
+        }
+        let want = if meta.is_dir() { 0o700 } else { 0o600 };
+        if meta.permissions().mode() & 0o777 != want {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(want))?;
+            changed += 1;
+        }
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&p)? {
+                stack.push(entry?.path());
+            }
+        }
+    }
+    Ok(changed)
+}
+
 impl FileBlobs {
     /// Blobs under `root`; upload URLs start with `public_base` (e.g. `http://127.0.0.1:8080`)
     /// and are signed with `secret`.
     pub fn open(root: &Path, public_base: &str, secret: &[u8]) -> Result<FileBlobs> {
-        std::fs::create_dir_all(root)?;
+        private_dir(root)?;
         Ok(FileBlobs {
             root: root.to_path_buf(),
             public_base: public_base.trim_end_matches('/').to_string(),
@@ -104,12 +138,28 @@ impl BlobStore for FileBlobs {
     async fn put(&self, key: &BlobKey, bytes: Vec<u8>, _content_type: &str) -> Result<()> {
         let path = self.path(key.as_str())?;
         if let Some(dir) = path.parent() {
-            tokio::fs::create_dir_all(dir).await?;
+            tokio::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .await?;
         }
+        // Images and certificates are personal data: created 0600, never readable by others.
         let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
-        tokio::fs::write(&tmp, &bytes).await?;
-        let file = tokio::fs::File::open(&tmp).await?;
-        file.sync_all().await?;
+        let written = tmp.clone();
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&written)?;
+            file.write_all(&bytes)?;
+            file.sync_all()
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))??;
         tokio::fs::rename(&tmp, &path).await?;
         Ok(())
     }

@@ -13,7 +13,7 @@ mod embedded;
 mod files;
 
 pub use embedded::{EmbeddedQueue, EmbeddedRecords};
-pub use files::{FileBlobs, UploadGrant, UploadRefused};
+pub use files::{FileBlobs, UploadGrant, UploadRefused, private_dir, restrict_tree};
 
 /// A storage failure. Backends map their own errors here.
 #[derive(Debug, thiserror::Error)]

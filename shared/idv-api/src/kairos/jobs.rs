@@ -16,26 +16,39 @@ pub async fn run_job(state: &AppState, body: &str, attempt: u32) -> Result<(), A
     };
     let id = msg.job.as_str();
     let result = process_job(state, id).await;
-    if let Err(e) = &result {
-        // Keep the reason with the job: after the queue's last attempt the message is in the
-        // dead-letter queue and this is where an operator reads why.
-        let noted = JOBS
-            .update(state.records.as_ref(), id, |job| {
-                job.state != JobState::Done && {
-                    job.last_error = Some(JobError {
-                        code: e.code.as_str().to_string(),
-                        message: e.message.clone(),
-                        attempt,
-                    });
-                    true
+    let Err(e) = &result else {
+        return Ok(());
+    };
+    // An input that does not decode will not decode on a retry: the job ends, and its poll
+    // answers the error. Other failures are retried; either way the reason stays with the
+    // job, where an operator reads why a dead-lettered message failed.
+    let terminal = e.status().is_client_error();
+    let noted = JOBS
+        .update(state.records.as_ref(), id, |job| {
+            job.state == JobState::Queued && {
+                job.last_error = Some(JobError {
+                    code: e.code.as_str().to_string(),
+                    message: e.message.clone(),
+                    attempt,
+                });
+                if terminal {
+                    job.state = JobState::Failed;
                 }
-            })
-            .await;
-        if let Err(e) = noted {
-            tracing::warn!(job = %id, code = %e.code, "could not record the job's error");
+                true
+            }
+        })
+        .await;
+    match noted {
+        Ok(_) if terminal => {
+            tracing::warn!(job = %id, code = %e.code, "job failed on its input");
+            Ok(())
+        }
+        Ok(_) => result,
+        Err(n) => {
+            tracing::warn!(job = %id, code = %n.code, "could not record the job's error");
+            result
         }
     }
-    result
 }
 
 async fn process_job(state: &AppState, id: &str) -> Result<(), ApiError> {
@@ -44,7 +57,7 @@ async fn process_job(state: &AppState, id: &str) -> Result<(), ApiError> {
         return Ok(());
     };
     let job = rec.value;
-    if job.state == JobState::Done {
+    if job.state != JobState::Queued {
         // A redelivered message: the job was finished by an earlier delivery.
         return Ok(());
     }
@@ -84,7 +97,7 @@ async fn process_job(state: &AppState, id: &str) -> Result<(), ApiError> {
     }
     // Re-read on a conflict: if another delivery finished first, keep its result.
     JOBS.update(state.records.as_ref(), id, |job| {
-        job.state != JobState::Done && {
+        job.state == JobState::Queued && {
             job.state = JobState::Done;
             job.response = Some(response.clone());
             true
@@ -98,4 +111,79 @@ async fn process_job(state: &AppState, id: &str) -> Result<(), ApiError> {
 /// A response as the JSON text every poll serves.
 fn rendered(response: &impl serde::Serialize) -> Result<Box<RawValue>, ApiError> {
     serde_json::value::to_raw_value(response).map_err(ApiError::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use idv_store::{BlobKey, BlobStore, EmbeddedRecords, FileBlobs};
+
+    use super::*;
+    use crate::credentials::Tenant;
+    use crate::records::{JobInput, JobKind, JobRecord};
+    use crate::state::Config;
+
+    #[tokio::test]
+    async fn a_job_whose_stored_input_is_corrupt_ends_with_the_error() {
+        let dir = std::env::temp_dir().join(format!("idv-corrupt-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let records = EmbeddedRecords::open(&dir.join("idv.redb")).unwrap();
+        let queue = records.queue(10);
+        let blobs = Arc::new(FileBlobs::open(&dir.join("blobs"), "http://x", b"k").unwrap());
+        let state = AppState {
+            engines: None,
+            blobs: blobs.clone(),
+            records: Arc::new(records),
+            queue: Arc::new(queue),
+            local_uploads: None,
+            config: Arc::new(Config {
+                token_secret: b"t".to_vec(),
+                upload_seconds: 60,
+                allow_private_callbacks: false,
+                callback_schedule: vec![1],
+            }),
+            inference: Arc::new(tokio::sync::Semaphore::new(1)),
+            limiter: Arc::new(crate::limits::RateLimiter::new(0.0, 1.0)),
+            certifier: None,
+            verified: Arc::default(),
+        };
+        // A stored input damaged after it was accepted (it decoded at submission).
+        let key = BlobKey::temporary("t_1/jobs/j1/selfie").unwrap();
+        blobs
+            .put(&key, b"\xff\xd8\xff garbage".to_vec(), "image/jpeg")
+            .await
+            .unwrap();
+        let job = JobRecord {
+            tenant: "t_1".into(),
+            kind: JobKind::FullId,
+            state: JobState::Queued,
+            profile: "optimal-v0".into(),
+            requested_at: "2026-12-01 00:00:00".into(),
+            inputs: vec![JobInput {
+                name: "selfie".into(),
+                key: key.to_string(),
+            }],
+            callback_url: None,
+            response: None,
+            last_error: None,
+        };
+        JOBS.insert(state.records.as_ref(), "j1", &job)
+            .await
+            .unwrap();
+        let msg = messages::encode(&messages::Job { job: "j1".into() });
+        // Acknowledged at once (no retries of what cannot succeed) ...
+        run_job(&state, &msg, 1).await.unwrap();
+        let stored = JOBS
+            .get(state.records.as_ref(), "j1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.value.state, JobState::Failed);
+        // ... and the poll answers the input's error.
+        let polled = super::super::poll(&state, Tenant("t_1".into()), "j1", JobKind::FullId).await;
+        let e = polled.expect_err("an error");
+        assert_eq!(e.code, ErrorCode::ImageCorrupt, "{e:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

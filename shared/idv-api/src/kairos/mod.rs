@@ -139,6 +139,16 @@ async fn poll(
         .map(|r| r.value)
         .filter(|j| j.tenant == tenant.0 && j.kind == kind)
         .ok_or_else(|| ApiError::not_found("verification"))?;
+    if job.state == JobState::Failed {
+        // The job ended on its input: the poll answers why, with the input error's code.
+        let e = job.last_error.unwrap_or(crate::records::JobError {
+            code: ErrorCode::InternalError.as_str().into(),
+            message: "the job failed".into(),
+            attempt: 0,
+        });
+        let code = ErrorCode::parse(&e.code).unwrap_or(ErrorCode::InternalError);
+        return Err(ApiError::new(code, e.message));
+    }
     Ok(match job.response {
         Some(done) if job.state == JobState::Done => Json(done).into_response(),
         _ => Json(Envelope::<()> {
@@ -154,7 +164,7 @@ async fn poll(
 }
 
 /// `GET /v0.2/full-id-verification/{uuid}`.
-#[utoipa::path(get, path = "/v0.2/full-id-verification/{id}", tag = "Kairos", security(("app_id" = [], "app_key" = [])), params(("id" = String, Path, description = "The api_req_uid")), responses((status = 200, description = "response_code null while queued, 1 when done", body = wire::FullEnvelope), (status = 404, description = "No such verification for this tenant", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/v0.2/full-id-verification/{id}", tag = "Kairos", security(("app_id" = [], "app_key" = [])), params(("id" = String, Path, description = "The api_req_uid")), responses((status = 200, description = "response_code null while queued, 1 when done", body = wire::FullEnvelope), (status = 400, description = "The job ended on its input (e.g. IMAGE_CORRUPT)", body = crate::error::ErrorBody), (status = 404, description = "No such verification for this tenant", body = crate::error::ErrorBody)))]
 pub async fn full_poll(
     State(state): State<AppState>,
     Authed(tenant, ..): KairosAuth,
