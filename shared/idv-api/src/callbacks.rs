@@ -23,45 +23,79 @@ use crate::messages::{self, CALLBACKS_DEAD_LETTERS, CALLBACKS_QUEUE};
 use crate::records::{Attempt, CALLBACKS, CallbackRecord, CallbackStatus, TENANTS};
 use crate::state::AppState;
 
-/// Whether an address is private, loopback, link-local or otherwise not public.
+/// Whether an address is outside the globally reachable Internet: every block of the IANA
+/// IPv4 and IPv6 special-purpose registries that is not globally reachable (loopback,
+/// private, shared CGNAT, link-local, documentation, benchmarking, multicast, reserved, …),
+/// and IPv4 addresses embedded in IPv6 (mapped, compatible, NAT64, 6to4) judged as IPv4.
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v) => {
-            v.is_private()
-                || v.is_loopback()
-                || v.is_link_local()
-                || v.is_unspecified()
-                || v.is_broadcast()
-                || v.octets()[0] == 100 && (64..128).contains(&v.octets()[1])
+            let [a, b, c, _] = v.octets();
+            a == 0 // "this network"
+                || a == 10
+                || a == 127
+                || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
+                || (a == 169 && b == 254)
+                || (a == 172 && (16..32).contains(&b))
+                || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+                || (a == 192 && b == 0 && c == 2) // TEST-NET-1
+                || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast (deprecated)
+                || (a == 192 && b == 168)
+                || (a == 198 && (18..20).contains(&b)) // benchmarking
+                || (a == 198 && b == 51 && c == 100) // TEST-NET-2
+                || (a == 203 && b == 0 && c == 113) // TEST-NET-3
+                || a >= 224 // multicast, reserved, broadcast
         }
         IpAddr::V6(v) => {
-            v.is_loopback()
-                || v.is_unspecified()
-                || (v.segments()[0] & 0xfe00) == 0xfc00
-                || (v.segments()[0] & 0xffc0) == 0xfe80
-                || v.to_ipv4_mapped()
-                    .is_some_and(|m| is_private(IpAddr::V4(m)))
+            let s = v.segments();
+            let embedded = |hi: u16, lo: u16| {
+                is_private(IpAddr::V4(std::net::Ipv4Addr::new(
+                    (hi >> 8) as u8,
+                    hi as u8,
+                    (lo >> 8) as u8,
+                    lo as u8,
+                )))
+            };
+            v.is_unspecified()
+                || v.is_loopback()
+                || v.to_ipv4_mapped().is_some_and(|m| is_private(IpAddr::V4(m)))
+                // IPv4-compatible (deprecated) ::a.b.c.d
+                || (s[..6] == [0; 6] && embedded(s[6], s[7]))
+                // NAT64 64:ff9b::/96 and the local-use 64:ff9b:1::/48
+                || (s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] && embedded(s[6], s[7]))
+                || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1)
+                || (s[..4] == [0x100, 0, 0, 0]) // discard-only
+                || (s[0] == 0x2001 && s[1] < 0x200) // IETF protocol assignments 2001::/23
+                || (s[0] == 0x2001 && s[1] == 0xdb8) // documentation
+                || (s[0] == 0x2002 && embedded(s[1], s[2])) // 6to4
+                || (s[0] == 0x3fff && s[1] < 0x1000) // documentation 3fff::/20
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+                || (s[0] & 0xff00) == 0xff00 // multicast
         }
     }
 }
 
-/// Checks a callback URL: scheme, and where its host resolves.
+/// Checks a callback URL: scheme (any case), and where its host (a name, an IPv4 or an IPv6
+/// literal) resolves.
 pub fn check_target(url: &str, allow_private: bool) -> Result<(), String> {
-    let (scheme, rest) = url.split_once("://").ok_or("not a URL")?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority.rsplit_once('@').map_or(authority, |x| x.1);
-    let default_port = match scheme {
-        "https" => 443,
-        "http" if allow_private => 80,
+    let parsed = url::Url::parse(url.trim()).map_err(|e| format!("not a URL: {e}"))?;
+    let scheme = parsed.scheme(); // lower case
+    let port = match scheme {
+        "https" => parsed.port().unwrap_or(443),
+        "http" if allow_private => parsed.port().unwrap_or(80),
         _ => return Err("callback URLs must use https".into()),
     };
-    let addrs: Vec<_> = if host_port.starts_with('[') || host_port.contains(':') {
-        host_port.to_socket_addrs()
-    } else {
-        (host_port, default_port).to_socket_addrs()
-    }
-    .map_err(|e| format!("cannot resolve the callback host: {e}"))?
-    .collect();
+    let addrs: Vec<std::net::SocketAddr> = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => vec![(ip, port).into()],
+        Some(url::Host::Ipv6(ip)) => vec![(ip, port).into()],
+        Some(url::Host::Domain(name)) => (name, port)
+            .to_socket_addrs()
+            .map_err(|e| format!("cannot resolve the callback host: {e}"))?
+            .collect(),
+        None => return Err("the callback URL has no host".into()),
+    };
     if addrs.is_empty() {
         return Err("the callback host does not resolve".into());
     }
@@ -371,6 +405,81 @@ mod tests {
         assert!(check_target("ftp://example.org/x", true).is_err());
         assert!(is_private("192.168.1.1".parse().unwrap()));
         assert!(!is_private("93.184.216.34".parse().unwrap()));
+    }
+
+    #[test]
+    fn every_special_purpose_range_is_refused() {
+        for ip in [
+            "0.1.2.3",
+            "10.0.0.1",
+            "100.64.0.1",
+            "100.127.255.254",
+            "127.0.0.2",
+            "169.254.169.254",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.0.0.8",
+            "192.0.2.1",
+            "192.88.99.1",
+            "192.168.0.1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "198.51.100.7",
+            "203.0.113.9",
+            "224.0.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "::ffff:10.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::1",
+            "100::1",
+            "2001:db8::1",
+            "2001:10::1",
+            "2002:a9fe:a9fe::1",
+            "3fff::1",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "fec0::1",
+            "ff02::1",
+        ] {
+            let addr: IpAddr = ip.parse().unwrap();
+            assert!(is_private(addr), "{ip} is not globally reachable");
+            let host = match addr {
+                IpAddr::V4(_) => ip.to_string(),
+                IpAddr::V6(_) => format!("[{ip}]"),
+            };
+            assert!(
+                check_target(&format!("https://{host}/cb"), false).is_err(),
+                "{ip}"
+            );
+        }
+        for ip in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "100.128.0.1",
+            "172.32.0.1",
+            "2606:4700:4700::1111",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+        ] {
+            assert!(!is_private(ip.parse().unwrap()), "{ip} is public");
+        }
+    }
+
+    #[test]
+    fn valid_url_forms_are_accepted() {
+        // An IPv6 literal without a port, and an upper-case scheme.
+        assert!(check_target("https://[2606:4700:4700::1111]/cb", false).is_ok());
+        assert!(check_target("HTTPS://93.184.216.34/cb", false).is_ok());
+        assert!(check_target("Https://93.184.216.34:8443/cb?x=1", false).is_ok());
+        assert!(check_target("https://user@93.184.216.34/cb", false).is_ok());
+        assert!(check_target("HTTP://127.0.0.1:9/cb", true).is_ok());
+        assert!(check_target("http://93.184.216.34/cb", false).is_err());
+        assert!(check_target("not a url", false).is_err());
     }
 
     #[test]
