@@ -156,7 +156,6 @@ pub struct TenantRecord {
     pub id: String,
     pub name: String,
     /// Where callbacks go when a request names none.
-    #[serde(default)]
     pub callback_url: Option<String>,
     /// Secrets signing callbacks, newest first (two while a rotation is under way).
     #[serde(default)]
@@ -221,10 +220,8 @@ pub struct JobRecord {
     pub profile: String,
     pub requested_at: String,
     pub inputs: Vec<JobInput>,
-    #[serde(default)]
     pub callback_url: Option<String>,
     /// The finished response, as served to every poll.
-    #[serde(default)]
     pub response: Option<Box<RawValue>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<JobError>,
@@ -262,28 +259,20 @@ pub struct LinkRecord {
     pub state: LinkState,
     #[serde(default)]
     pub certify: bool,
-    #[serde(default)]
     pub certify_callback: Option<String>,
     #[serde(default)]
     pub manual_verification: bool,
-    #[serde(default)]
     pub manual_verification_callback: Option<String>,
     /// What the certificate will show, recorded when the request is answered.
-    #[serde(default)]
     pub certification: Option<CertificationMaterial>,
-    #[serde(default)]
     pub certification_progress: Option<Progress>,
     /// The signed PDF's blob key, once issued.
-    #[serde(default)]
     pub certificate_key: Option<String>,
     /// The reviewer's decision, once made.
-    #[serde(default)]
     pub manual: Option<ReviewOutcome>,
     /// SHA-256 (hex) of the request body: a replay with the same body gets [`answer`](Self::answer).
-    #[serde(default)]
     pub request_sha256: Option<String>,
     /// The answer as sent.
-    #[serde(default)]
     pub answer: Option<Box<RawValue>>,
 }
 
@@ -432,18 +421,12 @@ pub struct Finding {
 #[serde(rename_all = "camelCase")]
 pub struct ReviewOutcome {
     pub acceptance: Finding,
-    #[serde(default)]
     pub authenticity: Option<Finding>,
-    #[serde(default)]
     pub originality: Option<Finding>,
-    #[serde(default)]
     pub validity: Option<Finding>,
-    #[serde(default)]
     pub extracted_data: Option<ExtractedData>,
     pub face_acceptance: Finding,
-    #[serde(default)]
     pub face_comparison_approval: Option<String>,
-    #[serde(default)]
     pub face_liveness_approval: Option<String>,
 }
 

@@ -357,6 +357,25 @@ async fn load_open(
     Ok(rec)
 }
 
+/// Writes case `id` over the version read; `lost` is the answer when another writer got in
+/// between.
+async fn save(
+    state: &AppState,
+    tenant: &str,
+    id: &str,
+    version: u64,
+    case: &ReviewCase,
+    lost: impl FnOnce() -> ApiError,
+) -> Result<(), ApiError> {
+    let key = format!("{tenant}/{id}");
+    on_conflict(
+        CASES
+            .replace(state.records.as_ref(), &key, version, case)
+            .await,
+        lost,
+    )
+}
+
 /// `POST /review/api/cases/{id}/claim` answer.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Claimed {
@@ -387,17 +406,10 @@ pub async fn claim(
     c.status = CaseStatus::Claimed;
     c.claimed_by = Some(me.clone());
     c.lease_until = Some(lease_until);
-    let claimed = CASES
-        .replace(
-            state.records.as_ref(),
-            &format!("{tenant}/{id}"),
-            rec.version,
-            &c,
-        )
-        .await;
-    on_conflict(claimed, || {
+    save(&state, &tenant, &id, rec.version, &c, || {
         ApiError::new(ErrorCode::CaseClaimed, "another reviewer took this case")
-    })?;
+    })
+    .await?;
     Ok(Json(Claimed {
         id,
         claimed_by: me,
@@ -827,17 +839,10 @@ pub async fn decide(
     c.decided_by = Some(me);
     c.decided_at = Some(timestamp());
     c.result = Some(outcome.clone());
-    let decided = CASES
-        .replace(
-            state.records.as_ref(),
-            &format!("{tenant}/{id}"),
-            rec.version,
-            &c,
-        )
-        .await;
-    on_conflict(decided, || {
+    save(&state, &tenant, &id, rec.version, &c, || {
         ApiError::new(ErrorCode::CaseChanged, "the case changed; reload it")
-    })?;
+    })
+    .await?;
     // The verification record and the callback; re-applied on a conflict: the certificate
     // may be issued meanwhile.
     let updated = VERIFICATIONS
