@@ -77,33 +77,47 @@ pub fn is_private(ip: IpAddr) -> bool {
     }
 }
 
+/// Why a callback target is not used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// Never allowed: the URL, its scheme, or where it points.
+    #[error("{0}")]
+    Refused(String),
+    /// The host does not resolve now; it may later (a delivery retries).
+    #[error("{0}")]
+    Unresolved(String),
+}
+
 /// Checks a callback URL: scheme (any case), and where its host (a name, an IPv4 or an IPv6
 /// literal) resolves.
-pub fn check_target(url: &str, allow_private: bool) -> Result<(), String> {
-    let parsed = url::Url::parse(url.trim()).map_err(|e| format!("not a URL: {e}"))?;
+pub fn check_target(url: &str, allow_private: bool) -> Result<(), TargetError> {
+    let refused = |m: &str| TargetError::Refused(m.to_string());
+    let parsed = url::Url::parse(url.trim()).map_err(|e| refused(&format!("not a URL: {e}")))?;
     let scheme = parsed.scheme(); // lower case
     let port = match scheme {
         "https" => parsed.port().unwrap_or(443),
         "http" if allow_private => parsed.port().unwrap_or(80),
-        _ => return Err("callback URLs must use https".into()),
+        _ => return Err(refused("callback URLs must use https")),
     };
     let addrs: Vec<std::net::SocketAddr> = match parsed.host() {
         Some(url::Host::Ipv4(ip)) => vec![(ip, port).into()],
         Some(url::Host::Ipv6(ip)) => vec![(ip, port).into()],
         Some(url::Host::Domain(name)) => (name, port)
             .to_socket_addrs()
-            .map_err(|e| format!("cannot resolve the callback host: {e}"))?
+            .map_err(|e| TargetError::Unresolved(format!("cannot resolve the callback host: {e}")))?
             .collect(),
-        None => return Err("the callback URL has no host".into()),
+        None => return Err(refused("the callback URL has no host")),
     };
     if addrs.is_empty() {
-        return Err("the callback host does not resolve".into());
+        return Err(TargetError::Unresolved(
+            "the callback host does not resolve".into(),
+        ));
     }
     if !allow_private && addrs.iter().any(|a| is_private(a.ip())) {
-        return Err("the callback host resolves to a private address".into());
+        return Err(refused("the callback host resolves to a private address"));
     }
     if scheme == "http" && !addrs.iter().all(|a| a.ip().is_loopback()) {
-        return Err("plain http is allowed to loopback only".into());
+        return Err(refused("plain http is allowed to loopback only"));
     }
     Ok(())
 }
@@ -221,7 +235,12 @@ pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
     let allow = state.config.allow_private_callbacks;
     let started = std::time::Instant::now();
     let result = tokio::task::spawn_blocking(move || -> Result<u16, String> {
-        check_target(&url_s, allow).map_err(|e| format!("refused: {e}"))?;
+        // A host that does not resolve now is a failed attempt, retried on the schedule;
+        // only a target that is never allowed ends the callback.
+        check_target(&url_s, allow).map_err(|e| match e {
+            TargetError::Refused(m) => format!("refused: {m}"),
+            TargetError::Unresolved(m) => m,
+        })?;
         let mut res = agent()
             .post(&url_s)
             .header("content-type", "application/json")
@@ -468,6 +487,43 @@ mod tests {
         ] {
             assert!(!is_private(ip.parse().unwrap()), "{ip} is public");
         }
+    }
+
+    #[tokio::test]
+    async fn a_host_that_does_not_resolve_is_retried_not_dropped() {
+        let dir = std::env::temp_dir().join(format!("idv-dns-{}", std::process::id()));
+        let state = crate::state::for_tests(&dir);
+        assert!(matches!(
+            check_target("https://no-such-host.invalid/cb", false),
+            Err(TargetError::Unresolved(_))
+        ));
+        let event = enqueue(&state, "t_1", "https://no-such-host.invalid/cb", &"{}")
+            .await
+            .unwrap();
+        let msg = state
+            .queue
+            .receive(CALLBACKS_QUEUE, 1, Duration::from_secs(60), Duration::ZERO)
+            .await
+            .unwrap()
+            .remove(0);
+        let next = deliver(&state, &msg.body).await.unwrap();
+        assert!(matches!(next, Next::RetryIn(_)), "{next:?}");
+        let rec = CALLBACKS
+            .get(state.records.as_ref(), &format!("t_1/{event}"))
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
+        assert_eq!(rec.status, CallbackStatus::Pending);
+        assert_eq!(rec.attempts.len(), 1);
+        assert!(
+            rec.attempts[0]
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("resolve")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -114,3 +114,29 @@ pub fn profile(name: Option<&str>) -> Result<Profile, ApiError> {
         )
     })
 }
+
+/// A state on embedded backends under `dir`, without models or certification (tests).
+#[cfg(test)]
+pub(crate) fn for_tests(dir: &std::path::Path) -> AppState {
+    let _ = std::fs::remove_dir_all(dir);
+    let records = idv_store::EmbeddedRecords::open(&dir.join("idv.redb")).expect("database");
+    let queue = records.queue(10);
+    let blobs = Arc::new(FileBlobs::open(&dir.join("blobs"), "http://x", b"k").expect("blobs"));
+    AppState {
+        engines: None,
+        blobs,
+        records: Arc::new(records),
+        queue: Arc::new(queue),
+        local_uploads: None,
+        config: Arc::new(Config {
+            token_secret: b"t".to_vec(),
+            upload_seconds: 60,
+            allow_private_callbacks: false,
+            callback_schedule: vec![1, 1],
+        }),
+        inference: Arc::new(Semaphore::new(1)),
+        limiter: Arc::new(crate::limits::RateLimiter::new(0.0, 1.0)),
+        certifier: None,
+        verified: Arc::default(),
+    }
+}

@@ -115,42 +115,20 @@ fn rendered(response: &impl serde::Serialize) -> Result<Box<RawValue>, ApiError>
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use idv_store::{BlobKey, BlobStore, EmbeddedRecords, FileBlobs};
+    use idv_store::BlobKey;
 
     use super::*;
     use crate::credentials::Tenant;
     use crate::records::{JobInput, JobKind, JobRecord};
-    use crate::state::Config;
 
     #[tokio::test]
     async fn a_job_whose_stored_input_is_corrupt_ends_with_the_error() {
         let dir = std::env::temp_dir().join(format!("idv-corrupt-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let records = EmbeddedRecords::open(&dir.join("idv.redb")).unwrap();
-        let queue = records.queue(10);
-        let blobs = Arc::new(FileBlobs::open(&dir.join("blobs"), "http://x", b"k").unwrap());
-        let state = AppState {
-            engines: None,
-            blobs: blobs.clone(),
-            records: Arc::new(records),
-            queue: Arc::new(queue),
-            local_uploads: None,
-            config: Arc::new(Config {
-                token_secret: b"t".to_vec(),
-                upload_seconds: 60,
-                allow_private_callbacks: false,
-                callback_schedule: vec![1],
-            }),
-            inference: Arc::new(tokio::sync::Semaphore::new(1)),
-            limiter: Arc::new(crate::limits::RateLimiter::new(0.0, 1.0)),
-            certifier: None,
-            verified: Arc::default(),
-        };
+        let state = crate::state::for_tests(&dir);
         // A stored input damaged after it was accepted (it decoded at submission).
         let key = BlobKey::temporary("t_1/jobs/j1/selfie").unwrap();
-        blobs
+        state
+            .blobs
             .put(&key, b"\xff\xd8\xff garbage".to_vec(), "image/jpeg")
             .await
             .unwrap();
