@@ -187,6 +187,18 @@ pub async fn tenant_default(state: &AppState, tenant: &str) -> Result<Option<Str
         .and_then(|t| t.value.callback().map(str::to_string)))
 }
 
+/// `requested` when the request named a URL, else the tenant's default callback URL.
+pub async fn url_or_default(
+    state: &AppState,
+    tenant: &str,
+    requested: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    match requested.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(u) => Ok(Some(u.to_string())),
+        None => tenant_default(state, tenant).await,
+    }
+}
+
 /// `X-Idv-Signature`: `t=UNIX,v1=HEX[,v1=HEX]`, one HMAC-SHA256 of `"{t}.{body}"` per
 /// active secret (two while a rotation is under way).
 pub fn signature(secrets: &[String], t: u64, body: &str) -> String {

@@ -13,8 +13,7 @@ use crate::certificate::{Certifier, certificate, thumbnail};
 use crate::error::ApiError;
 use crate::messages::{self, CERTIFY_QUEUE, Certify};
 use crate::records::{
-    CertificationMaterial, InputDigest, LinkRecord, ModelUsed, Progress, Thresholds, Thumbnail,
-    VERIFICATIONS,
+    CertificationMaterial, InputDigest, ModelUsed, Progress, Thresholds, Thumbnail, VERIFICATIONS,
 };
 use crate::state::AppState;
 
@@ -163,7 +162,9 @@ pub async fn run(state: &AppState, c: &Arc<Certifier>, body: &str) -> Result<(),
     let Some(updated) = updated else {
         return Ok(());
     };
-    if let Some(url) = callback_url(state, tenant, &updated).await? {
+    if let Some(url) =
+        crate::callbacks::url_or_default(state, tenant, updated.certify_callback.as_deref()).await?
+    {
         let callback = CertificationCallback {
             id: id.to_string(),
             service: "Certification",
@@ -198,7 +199,9 @@ pub async fn failed(state: &AppState, body: &str, e: &ApiError) -> Result<(), Ap
     let Some(updated) = updated else {
         return Ok(());
     };
-    if let Some(url) = callback_url(state, tenant, &updated).await? {
+    if let Some(url) =
+        crate::callbacks::url_or_default(state, tenant, updated.certify_callback.as_deref()).await?
+    {
         let callback = CertificationCallback {
             id: id.to_string(),
             service: "Certification",
@@ -210,20 +213,4 @@ pub async fn failed(state: &AppState, body: &str, e: &ApiError) -> Result<(), Ap
         crate::callbacks::enqueue(state, tenant, &url, &callback).await?;
     }
     Ok(())
-}
-
-/// The request's callback URL, else the tenant's default one.
-pub async fn callback_url(
-    state: &AppState,
-    tenant: &str,
-    rec: &LinkRecord,
-) -> Result<Option<String>, ApiError> {
-    if let Some(u) = rec
-        .certify_callback
-        .as_deref()
-        .filter(|u| !u.trim().is_empty())
-    {
-        return Ok(Some(u.to_string()));
-    }
-    crate::callbacks::tenant_default(state, tenant).await
 }

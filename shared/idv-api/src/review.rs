@@ -852,11 +852,8 @@ pub async fn decide(
         })
         .await?;
     let certify = updated.as_ref().is_some_and(|u| u.certify);
-    let url = updated.and_then(|u| u.manual_verification_callback.filter(|s| !s.is_empty()));
-    let url = match url {
-        Some(u) => Some(u),
-        None => crate::callbacks::tenant_default(&state, &tenant).await?,
-    };
+    let requested = updated.and_then(|u| u.manual_verification_callback);
+    let url = crate::callbacks::url_or_default(&state, &tenant, requested.as_deref()).await?;
     let callback = ManualCallback::new(&id, &outcome);
     if let Some(url) = url {
         crate::callbacks::enqueue(&state, &tenant, &url, &callback).await?;

@@ -12,7 +12,7 @@ use idv_image::Limits;
 use idv_store::BlobKey;
 
 pub use jobs::run_job;
-pub use wire::{document, full_response};
+pub use wire::full_response;
 
 use crate::auth::{Authed, Form, KairosKeys};
 use crate::credentials::Tenant;
@@ -174,7 +174,7 @@ pub async fn full_poll(
 }
 
 /// `GET /v0.1/full-id-verification/{uuid}`, the quick start's URL: as v0.2.
-#[utoipa::path(get, path = "/v0.1/full-id-verification/{id}", tag = "Kairos", security(("app_id" = [], "app_key" = [])), params(("id" = String, Path, description = "The api_req_uuid")), responses((status = 200, description = "response_code null while queued, 1 when done", body = wire::FullEnvelope), (status = 404, description = "No such verification for this tenant", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/v0.1/full-id-verification/{id}", tag = "Kairos", security(("app_id" = [], "app_key" = [])), params(("id" = String, Path, description = "The api_req_uuid")), responses((status = 200, description = "response_code null while queued, 1 when done", body = wire::FullEnvelope), (status = 400, description = "The job ended on its input (e.g. IMAGE_CORRUPT)", body = crate::error::ErrorBody), (status = 404, description = "No such verification for this tenant", body = crate::error::ErrorBody)))]
 pub async fn full_poll_v01(
     State(state): State<AppState>,
     Authed(tenant, ..): KairosAuth,
@@ -184,7 +184,7 @@ pub async fn full_poll_v01(
 }
 
 /// `GET /v0.1/document-verification/{uuid}`.
-#[utoipa::path(get, path = "/v0.1/document-verification/{id}", tag = "Kairos", security(("app_id" = [], "app_key" = [])), params(("id" = String, Path, description = "The api_req_uuid")), responses((status = 200, description = "response_code null while queued, 1 when done", body = wire::DocumentEnvelope), (status = 404, description = "No such verification for this tenant", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/v0.1/document-verification/{id}", tag = "Kairos", security(("app_id" = [], "app_key" = [])), params(("id" = String, Path, description = "The api_req_uuid")), responses((status = 200, description = "response_code null while queued, 1 when done", body = wire::DocumentEnvelope), (status = 400, description = "The job ended on its input (e.g. IMAGE_CORRUPT)", body = crate::error::ErrorBody), (status = 404, description = "No such verification for this tenant", body = crate::error::ErrorBody)))]
 pub async fn document_poll(
     State(state): State<AppState>,
     Authed(tenant, ..): KairosAuth,
