@@ -9,7 +9,7 @@
 //! address is refused unless so allowed. Redirects are not followed; at most 64 KB of the
 //! response body is read.
 
-use std::net::{IpAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use axum::Json;
@@ -89,8 +89,9 @@ pub enum TargetError {
 }
 
 /// Checks a callback URL: scheme (any case), and where its host (a name, an IPv4 or an IPv6
-/// literal) resolves.
-pub fn check_target(url: &str, allow_private: bool) -> Result<(), TargetError> {
+/// literal) resolves. Returns the vetted addresses: a delivery connects to these only, so a
+/// name that resolves elsewhere a moment later (DNS rebinding) is never reached.
+pub fn check_target(url: &str, allow_private: bool) -> Result<Vec<SocketAddr>, TargetError> {
     let refused = |m: &str| TargetError::Refused(m.to_string());
     let parsed = url::Url::parse(url.trim()).map_err(|e| refused(&format!("not a URL: {e}")))?;
     let scheme = parsed.scheme(); // lower case
@@ -99,7 +100,7 @@ pub fn check_target(url: &str, allow_private: bool) -> Result<(), TargetError> {
         "http" if allow_private => parsed.port().unwrap_or(80),
         _ => return Err(refused("callback URLs must use https")),
     };
-    let addrs: Vec<std::net::SocketAddr> = match parsed.host() {
+    let addrs: Vec<SocketAddr> = match parsed.host() {
         Some(url::Host::Ipv4(ip)) => vec![(ip, port).into()],
         Some(url::Host::Ipv6(ip)) => vec![(ip, port).into()],
         Some(url::Host::Domain(name)) => (name, port)
@@ -119,7 +120,7 @@ pub fn check_target(url: &str, allow_private: bool) -> Result<(), TargetError> {
     if scheme == "http" && !addrs.iter().all(|a| a.ip().is_loopback()) {
         return Err(refused("plain http is allowed to loopback only"));
     }
-    Ok(())
+    Ok(addrs)
 }
 
 /// Checks a callback URL a request names, before accepting the request (400 if refused).
@@ -129,7 +130,7 @@ pub async fn check_requested(state: &AppState, url: Option<&str>) -> Result<(), 
         return Ok(());
     };
     let (url, allow) = (url.to_string(), state.config.allow_private_callbacks);
-    tokio::task::spawn_blocking(move || check_target(&url, allow))
+    tokio::task::spawn_blocking(move || check_target(&url, allow).map(drop))
         .await
         .map_err(ApiError::internal)?
         .map_err(|e| {
@@ -158,6 +159,8 @@ pub async fn enqueue(
         status: CallbackStatus::Pending,
         created_at: timestamp(),
         attempts: Vec::new(),
+        next_attempt_at: None,
+        next_attempt_ms: None,
     };
     CALLBACKS
         .insert(
@@ -232,8 +235,17 @@ pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
     let Some(rec) = CALLBACKS.get(state.records.as_ref(), &key).await? else {
         return Ok(Next::Done);
     };
-    if rec.value.status != CallbackStatus::Pending {
+    if !matches!(
+        rec.value.status,
+        CallbackStatus::Pending | CallbackStatus::Retrying
+    ) {
         return Ok(Next::Done); // a redelivered message of a finished callback
+    }
+    // Never early: a message that comes back before its time (a restart, a queue that caps
+    // delays) waits for the rest.
+    let now = idv_store::now_ms();
+    if let Some(due) = rec.value.next_attempt_ms.filter(|&due| due > now) {
+        return Ok(Next::RetryIn(Duration::from_millis(due - now)));
     }
     let secrets = TENANTS
         .get(state.records.as_ref(), tenant)
@@ -245,15 +257,17 @@ pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
     let sig = signature(&secrets, t, &payload);
     let (url_s, event_s) = (url.to_string(), event.to_string());
     let allow = state.config.allow_private_callbacks;
+    let client = state.config.webhooks.clone();
     let started = std::time::Instant::now();
     let result = tokio::task::spawn_blocking(move || -> Result<u16, String> {
         // A host that does not resolve now is a failed attempt, retried on the schedule;
         // only a target that is never allowed ends the callback.
-        check_target(&url_s, allow).map_err(|e| match e {
+        let vetted = check_target(&url_s, allow).map_err(|e| match e {
             TargetError::Refused(m) => format!("refused: {m}"),
             TargetError::Unresolved(m) => m,
         })?;
-        let mut res = agent()
+        let mut res = client
+            .pinned(vetted)
             .post(&url_s)
             .header("content-type", "application/json")
             .header("x-idv-event-id", &event_s)
@@ -265,7 +279,8 @@ pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
         Ok(res.status().as_u16())
     })
     .await
-    .map_err(ApiError::internal)?;
+    // A panic in the HTTP client is a failed attempt like any other.
+    .unwrap_or_else(|e| Err(format!("internal error in delivery: {e}")));
     let latency = started.elapsed().as_millis() as u64;
     let mut record = rec.value;
     record.attempts.push(Attempt {
@@ -276,6 +291,7 @@ pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
     });
     let attempts = record.attempts.len();
     let schedule = &state.config.callback_schedule;
+    (record.next_attempt_at, record.next_attempt_ms) = (None, None);
     let next = match &result {
         Ok(code) if (200..300).contains(code) => {
             record.status = CallbackStatus::Delivered;
@@ -287,7 +303,8 @@ pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
             Next::Done
         }
         _ if attempts > schedule.len() => {
-            record.status = CallbackStatus::Failed;
+            tracing::warn!(event = %event, attempts, "callback dead-lettered");
+            record.status = CallbackStatus::DeadLettered;
             state.queue.send(CALLBACKS_DEAD_LETTERS, body).await?;
             Next::Done
         }
@@ -297,7 +314,12 @@ pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
             let mut r = [0u8; 1];
             let _ = getrandom_byte(&mut r);
             let jitter = 0.9 + 0.2 * f64::from(r[0]) / 255.0;
-            Next::RetryIn(Duration::from_secs_f64(base * jitter))
+            let delay = Duration::from_secs_f64(base * jitter);
+            let due = idv_store::now_ms() + delay.as_millis() as u64;
+            record.status = CallbackStatus::Retrying;
+            record.next_attempt_at = Some(crate::clock::timestamp_at(due));
+            record.next_attempt_ms = Some(due);
+            Next::RetryIn(delay)
         }
     };
     // A conflict means another delivery of this message is recording its own attempt: this
@@ -308,23 +330,46 @@ pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
     Ok(next)
 }
 
-/// The HTTP client of webhook deliveries: rustls, the platform's CA roots (Mozilla's bundled
-/// ones when the platform has none), 10 s per delivery, no redirects.
-fn agent() -> &'static ureq::Agent {
-    static AGENT: std::sync::OnceLock<ureq::Agent> = std::sync::OnceLock::new();
-    AGENT.get_or_init(|| {
-        use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+/// The HTTP client settings of webhook deliveries: rustls, the platform's CA roots (honouring
+/// `SSL_CERT_FILE` / `SSL_CERT_DIR`; Mozilla's bundled roots when the platform has none) plus
+/// any extra CA (`idv serve --callback-ca`), 10 s per attempt, no redirects.
+#[derive(Clone)]
+pub struct WebhookClient {
+    config: ureq::config::Config,
+}
+
+/// Why an extra CA file cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("callback CA: {0}")]
+pub struct CaError(String);
+
+impl WebhookClient {
+    /// Trusts the platform's roots and the certificates of `extra_ca_pem` (PEM, any number).
+    pub fn new(extra_ca_pem: Option<&[u8]>) -> Result<WebhookClient, CaError> {
+        use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig, TlsProvider};
         let native = rustls_native_certs::load_native_certs().certs;
-        let roots = if native.is_empty() {
-            RootCerts::WebPki
-        } else {
-            native
-                .iter()
-                .map(|c| Certificate::from_der(c.as_ref()).to_owned())
-                .collect::<Vec<_>>()
-                .into()
+        let mut certs: Vec<Certificate<'static>> = native
+            .iter()
+            .map(|c| Certificate::from_der(c.as_ref()).to_owned())
+            .collect();
+        let platform = !certs.is_empty();
+        if let Some(pem) = extra_ca_pem {
+            let before = certs.len();
+            for item in ureq::tls::parse_pem(pem) {
+                if let PemItem::Certificate(c) = item.map_err(|e| CaError(e.to_string()))? {
+                    certs.push(c);
+                }
+            }
+            if certs.len() == before {
+                return Err(CaError("no PEM certificate in the file".into()));
+            }
+        }
+        let roots = match (platform, extra_ca_pem) {
+            // No platform roots and no extra CA: Mozilla's bundled roots.
+            (false, None) => RootCerts::WebPki,
+            _ => certs.into(),
         };
-        ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .tls_config(
                 TlsConfig::builder()
                     .provider(TlsProvider::Rustls)
@@ -334,9 +379,43 @@ fn agent() -> &'static ureq::Agent {
             .timeout_global(Some(Duration::from_secs(10)))
             .max_redirects(0)
             .http_status_as_error(false)
-            .build()
-            .into()
-    })
+            .build();
+        Ok(WebhookClient { config })
+    }
+
+    /// An agent that connects to `addrs` only, whatever the URL's host resolves to by then
+    /// (TLS still verifies the certificate against the URL's host name).
+    fn pinned(&self, addrs: Vec<SocketAddr>) -> ureq::Agent {
+        ureq::Agent::with_parts(
+            self.config.clone(),
+            ureq::unversioned::transport::DefaultConnector::new(),
+            Pinned(addrs),
+        )
+    }
+}
+
+/// A resolver that answers the vetted addresses of one delivery.
+#[derive(Debug)]
+struct Pinned(Vec<SocketAddr>);
+
+impl ureq::unversioned::resolver::Resolver for Pinned {
+    fn resolve(
+        &self,
+        _uri: &ureq::http::Uri,
+        _config: &ureq::config::Config,
+        _timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let mut out = self.empty();
+        for a in &self.0 {
+            if out.try_push(*a).is_err() {
+                break;
+            }
+        }
+        if out.len() == 0 {
+            return Err(ureq::Error::HostNotFound);
+        }
+        Ok(out)
+    }
 }
 
 fn getrandom_byte(b: &mut [u8]) -> Result<(), rand_core::Error> {
@@ -526,7 +605,7 @@ mod tests {
             .unwrap()
             .unwrap()
             .value;
-        assert_eq!(rec.status, CallbackStatus::Pending);
+        assert_eq!(rec.status, CallbackStatus::Retrying);
         assert_eq!(rec.attempts.len(), 1);
         assert!(
             rec.attempts[0]
@@ -535,6 +614,21 @@ mod tests {
                 .unwrap()
                 .contains("resolve")
         );
+        // The schedule's first delay is 1 s (±10 %): the next attempt is due then, and a
+        // delivery of the same message before it makes no attempt and waits for the rest.
+        let due = rec.next_attempt_ms.expect("next attempt time");
+        assert!(rec.next_attempt_at.is_some());
+        let Next::RetryIn(wait) = deliver(&state, &msg.body).await.unwrap() else {
+            panic!("an early delivery must wait");
+        };
+        assert!(wait <= Duration::from_millis(1100) && !wait.is_zero(), "{wait:?}");
+        let again = CALLBACKS
+            .get(state.records.as_ref(), &format!("t_1/{event}"))
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
+        assert_eq!(again.attempts.len(), 1, "no attempt before {due}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -562,7 +656,10 @@ mod tests {
                 let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
             }
         });
-        let res = agent()
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let res = WebhookClient::new(None)
+            .unwrap()
+            .pinned(vec![addr])
             .post(&format!("https://127.0.0.1:{port}/cb"))
             .send(&b"{}"[..]);
         assert!(res.is_err(), "{res:?}");
@@ -570,5 +667,33 @@ mod tests {
             !rustls_native_certs::load_native_certs().certs.is_empty(),
             "this machine has CA roots; the agent trusts them"
         );
+    }
+
+    #[test]
+    fn a_delivery_connects_to_the_vetted_address_only() {
+        // The URL's name does not resolve at all: the request still reaches the address that
+        // was vetted, because the client never resolves the name again.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            for mut s in listener.incoming().flatten().take(1) {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n");
+            }
+        });
+        let res = WebhookClient::new(None)
+            .unwrap()
+            .pinned(vec![addr])
+            .post(&format!("http://rebound.invalid:{}/cb", addr.port()))
+            .send(&b"{}"[..])
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 204);
+    }
+
+    #[test]
+    fn an_extra_ca_must_hold_a_certificate() {
+        assert!(WebhookClient::new(Some(b"not a PEM file")).is_err());
     }
 }

@@ -2,7 +2,13 @@
 
 /// `YYYY-MM-DD HH:MM:SS` in UTC, as the Kairos examples print times.
 pub fn timestamp() -> String {
-    time::OffsetDateTime::now_utc()
+    timestamp_at(idv_store::now_ms())
+}
+
+/// [`timestamp`] of `ms` milliseconds since the Unix epoch.
+pub fn timestamp_at(ms: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp((ms / 1000) as i64)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
         .format(time::macros::format_description!(
             "[year]-[month]-[day] [hour]:[minute]:[second]"
         ))

@@ -539,10 +539,17 @@ pub struct ParsedAddress {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CallbackStatus {
+    /// Not attempted yet.
     Pending,
+    /// An attempt failed; the next one is due at `next_attempt_at`.
+    Retrying,
+    /// The receiver answered 2xx.
     Delivered,
+    /// The target is never allowed (scheme, or a private address); not retried.
     Refused,
-    Failed,
+    /// Every attempt of the schedule failed; the message is on the dead-letter queue.
+    #[serde(alias = "failed")]
+    DeadLettered,
 }
 
 /// One delivery attempt.
@@ -564,6 +571,13 @@ pub struct CallbackRecord {
     pub status: CallbackStatus,
     pub created_at: String,
     pub attempts: Vec<Attempt>,
+    /// When the next attempt is due (UTC), while `retrying`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+    /// The same in milliseconds since the Unix epoch: no attempt is made before it, even
+    /// after a restart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt_ms: Option<u64>,
 }
 
 #[cfg(test)]

@@ -20,6 +20,8 @@ pub struct Config {
     pub allow_private_callbacks: bool,
     /// Seconds before each retry of a failed callback (attempts = length + 1).
     pub callback_schedule: Vec<u64>,
+    /// The HTTP client settings of webhook deliveries (CA roots, timeouts).
+    pub webhooks: crate::callbacks::WebhookClient,
 }
 
 /// Shared state of the router and the workers.
@@ -133,6 +135,7 @@ pub(crate) fn for_tests(dir: &std::path::Path) -> AppState {
             upload_seconds: 60,
             allow_private_callbacks: false,
             callback_schedule: vec![1, 1],
+            webhooks: crate::callbacks::WebhookClient::new(None).expect("platform roots"),
         }),
         inference: Arc::new(Semaphore::new(1)),
         limiter: Arc::new(crate::limits::RateLimiter::new(0.0, 1.0)),

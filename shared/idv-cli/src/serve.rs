@@ -37,6 +37,10 @@ pub struct ServeArgs {
     /// Seconds before each retry of a failed callback, comma-separated (attempts = count + 1).
     #[arg(long, value_delimiter = ',', default_values_t = idv_api::callbacks::DEFAULT_SCHEDULE)]
     callback_schedule: Vec<u64>,
+    /// Also trust this CA (PEM) for https callbacks, beside the platform's roots (a development
+    /// or private receiver). `SSL_CERT_FILE` replaces the platform's roots instead.
+    #[arg(long)]
+    callback_ca: Option<PathBuf>,
     /// Timestamp policy OID of idv's timestamp authority.
     #[arg(long, default_value = idv_certify::DEFAULT_POLICY)]
     tsa_policy: String,
@@ -198,6 +202,7 @@ pub fn certs_cmd(cmd: CertsCommand) -> Result<()> {
 struct Extra {
     allow_private_callbacks: bool,
     callback_schedule: Vec<u64>,
+    callback_ca: Option<PathBuf>,
     tsa_policy: String,
 }
 
@@ -244,6 +249,7 @@ fn state(
             upload_seconds,
             allow_private_callbacks: extra.allow_private_callbacks,
             callback_schedule: extra.callback_schedule,
+            webhooks: webhooks(extra.callback_ca.as_deref())?,
         }),
         certifier: Some(Arc::new(idv_api::certificate::Certifier {
             signer: Arc::new(certs(data)?.signer(&extra.tsa_policy)?),
@@ -257,6 +263,14 @@ fn state(
         )),
         verified: Arc::default(),
     })
+}
+
+/// The webhook client, trusting `ca` (PEM) beside the platform's roots.
+fn webhooks(ca: Option<&Path>) -> Result<idv_api::callbacks::WebhookClient> {
+    let pem = ca
+        .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+        .transpose()?;
+    Ok(idv_api::callbacks::WebhookClient::new(pem.as_deref())?)
 }
 
 /// `idv serve`.
@@ -289,6 +303,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             Extra {
                 allow_private_callbacks: args.allow_private_callbacks,
                 callback_schedule: args.callback_schedule.clone(),
+                callback_ca: args.callback_ca.clone(),
                 tsa_policy: args.tsa_policy.clone(),
             },
             engines,

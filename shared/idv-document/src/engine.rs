@@ -67,6 +67,40 @@ pub struct DocumentReport {
     pub mrz_side: Option<&'static str>,
 }
 
+impl DocumentReport {
+    /// idv's code for the document model, in the form of LINK's `ICAR_RESULT_DOCUMENT_ID`
+    /// (the seed's `IDESPC1` is a Spanish identity card in TD1 format): two letters for the
+    /// kind (`PA` passport, `ID` identity card, `DL` driving licence, `VI` visa, `TD` travel
+    /// document), the issuing state's alpha-3 code, then the layout read: `C1`/`C2` for a
+    /// TD1/TD2 card, `P3` for a TD3 booklet, `VA`/`VB` for visas, `L1` for an EU licence's
+    /// one-line MRZ, `A` and the AAMVA version for a licence barcode, `F1` for printed fields
+    /// only. `None` when neither kind nor state is known.
+    pub fn model_code(&self) -> Option<String> {
+        let kind = match self.document_type? {
+            "passport" => "PA",
+            "drivers_license" => "DL",
+            "visa" => "VI",
+            "travel_document" => "TD",
+            _ => "ID",
+        };
+        let state = &self.data.country_iso3.as_ref()?.value;
+        let layout = match (&self.mrz, &self.licence_line, &self.barcode) {
+            (Some(z), _, _) => match z.format {
+                "TD1" => "C1".to_string(),
+                "TD2" => "C2".to_string(),
+                "TD3" => "P3".to_string(),
+                "MRV-A" => "VA".to_string(),
+                "MRV-B" => "VB".to_string(),
+                _ => "M0".to_string(),
+            },
+            (None, _, Some(b)) => format!("A{:02}", b.aamva_version),
+            (None, Some(_), None) => "L1".to_string(),
+            (None, None, None) => "F1".to_string(),
+        };
+        Some(format!("{kind}{state}{layout}"))
+    }
+}
+
 /// A side's MRZ, or why there is none and the licence line found instead.
 type ZoneOrLine = (Result<Zone, String>, Option<licence_line::LicenceLine>);
 

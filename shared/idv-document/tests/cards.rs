@@ -62,6 +62,7 @@ fn a_us_licence_front_is_read_from_its_printed_fields() {
     let c = codes(&r);
     assert!(c.contains(&"DOCUMENT_EXPIRED"), "{c:?}");
     assert!(!c.contains(&"MRZ_NOT_FOUND"), "{c:?}");
+    assert_eq!(r.model_code().as_deref(), Some("DLUSAF1"));
 }
 
 #[test]
@@ -107,6 +108,10 @@ fn front_and_back_of_one_licence_agree_and_the_barcode_wins() {
     assert_fields(&r, "licence-back-il.json");
     let b = r.barcode.as_ref().expect("the back's barcode");
     assert_eq!(b.side, "back");
+    assert_eq!(
+        r.model_code(),
+        Some(format!("DLUSAA{:02}", b.aamva_version))
+    );
     assert_eq!(r.data.last_name.as_ref().unwrap().source, Source::Barcode);
     let c = codes(&r);
     assert!(!c.contains(&"FRONT_BACK_MISMATCH"), "{c:?}");

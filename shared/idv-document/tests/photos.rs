@@ -47,6 +47,7 @@ fn reads_the_icao_td3_specimen_photo_exactly() {
     assert_eq!(r.data.document_number.as_ref().unwrap().value, "L898902C3");
     assert_eq!(r.data.first_name.as_ref().unwrap().value, "ANNA");
     assert_eq!(r.data.expiry.as_ref().unwrap().value, "2012-04-15");
+    assert_eq!(r.model_code().as_deref(), Some("PAUTOP3"));
     let c = codes(&r);
     assert!(
         c.contains(&"FAKE_ID") && c.contains(&"DOCUMENT_EXPIRED"),
@@ -70,6 +71,7 @@ fn reads_the_icao_td2_specimen_photo_exactly() {
             "D231458907UTO7408122F1204159<<<<<<<6"
         ]
     );
+    assert_eq!(r.model_code().as_deref(), Some("IDUTOC2"));
 }
 
 #[test]

@@ -123,6 +123,8 @@ pub async fn state(
             upload_seconds: 900,
             allow_private_callbacks: s.allow_private_callbacks,
             callback_schedule: idv_api::callbacks::DEFAULT_SCHEDULE.to_vec(),
+            // Public receivers: the platform's roots (`SSL_CERT_FILE` to replace them).
+            webhooks: idv_api::callbacks::WebhookClient::new(None)?,
         }),
         inference: Arc::new(tokio::sync::Semaphore::new(1)),
         limiter: Arc::new(idv_api::limits::RateLimiter::new(20.0, 40.0)),

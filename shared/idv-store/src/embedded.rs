@@ -212,8 +212,11 @@ impl EmbeddedQueue {
                 let (k, v) = item.map_err(backend)?;
                 let mut m: QueuedMessage = serde_json::from_slice(v.value())
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                if m.visible_at_ms > 0 {
+                // Held by a consumer that is gone (it has a receipt); a deliberately delayed
+                // message (`retry_after`) keeps its time.
+                if m.visible_at_ms > 0 && !m.receipt.is_empty() {
                     m.visible_at_ms = 0;
+                    m.receipt.clear();
                     held.push((k.value().to_string(), m));
                 }
             }
@@ -376,6 +379,8 @@ impl JobQueue for EmbeddedQueue {
         blocking(move || {
             this.with_received(&receipt, |m| {
                 m.visible_at_ms = visible_at;
+                // No longer held: a restart before `visible_at` keeps the delay.
+                m.receipt.clear();
                 true
             })
         })
@@ -440,6 +445,31 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(m[0].body, "two");
+    }
+
+    #[tokio::test]
+    async fn a_retry_delay_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let long = Duration::from_secs(600);
+        {
+            let q = EmbeddedRecords::open(&path).unwrap().queue(5);
+            q.send("cb", "later").await.unwrap();
+            q.send("cb", "held").await.unwrap();
+            let m = q.receive("cb", 2, long, Duration::ZERO).await.unwrap();
+            let later = m.iter().find(|m| m.body == "later").unwrap();
+            q.retry_after("cb", &later.receipt, Duration::from_millis(400))
+                .await
+                .unwrap();
+        }
+        // Reopened (a restart): the held message is released at once, the delayed one is not.
+        let q = EmbeddedRecords::open(&path).unwrap().queue(5);
+        let m = q.receive("cb", 2, long, Duration::ZERO).await.unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].body, "held");
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        let m = q.receive("cb", 2, long, Duration::ZERO).await.unwrap();
+        assert_eq!(m[0].body, "later");
     }
 
     #[tokio::test]

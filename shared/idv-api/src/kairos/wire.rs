@@ -190,11 +190,21 @@ pub struct LicenceLineBlock<'a> {
     pub issuing_state: &'a str,
 }
 
+/// `document.data`: the fields read, and the document model's code.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DocumentFields<'a> {
+    #[serde(flatten)]
+    pub fields: &'a DocumentData,
+    /// idv's code for the document model: kind, issuing state, layout (`IDESPC1` is a
+    /// Spanish identity card in TD1 format; README, "Document model codes").
+    pub internal_id: Option<String>,
+}
+
 /// The `document` block.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DocumentBlock<'a> {
     pub document_type: Option<&'a str>,
-    pub data: &'a DocumentData,
+    pub data: DocumentFields<'a>,
     pub mrz: Option<MrzBlock<'a>>,
     pub barcode: Option<&'a BarcodeReport>,
     pub licence_line: Option<LicenceLineBlock<'a>>,
@@ -205,7 +215,10 @@ impl<'a> From<&'a DocumentReport> for DocumentBlock<'a> {
     fn from(d: &'a DocumentReport) -> DocumentBlock<'a> {
         DocumentBlock {
             document_type: d.document_type,
-            data: &d.data,
+            data: DocumentFields {
+                fields: &d.data,
+                internal_id: d.model_code(),
+            },
             mrz: d.mrz.as_ref().map(|z| MrzBlock {
                 format: z.format,
                 lines: &z.lines,

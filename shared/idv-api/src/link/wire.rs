@@ -347,12 +347,6 @@ pub fn id_verification(v: &Verification, sides: usize, expeditor: Option<&str>) 
     if let Some(agrees) = expeditor {
         fields.push(field("Validation", "TEST_EXPEDITOR_COUNTRY", test(agrees)));
     }
-    let limit = idv_pipeline::profile::find(&v.profile).map_or(40.0, |p| p.blur_threshold);
-    fields.push(field(
-        "Normal",
-        "QUALITY_IMAGE_BLURRING",
-        image_quality(d.quality.sharpness, limit),
-    ));
     // NotCorrect when a reject finding other than side correspondence stands; Warning for
     // review findings, sides that do not correspond, or another expeditor country.
     let rejects: Vec<_> = v
@@ -367,6 +361,16 @@ pub fn id_verification(v: &Verification, sides: usize, expeditor: Option<&str>) 
         "TEST_GLOBAL_AUTHENTICITY_VALUE",
         test(rejects.is_empty()),
     ));
+    // The seed ends with the photo's quality and the document model.
+    let limit = idv_pipeline::profile::find(&v.profile).map_or(40.0, |p| p.blur_threshold);
+    fields.push(field(
+        "Normal",
+        "QUALITY_IMAGE_BLURRING",
+        image_quality(d.quality.sharpness, limit),
+    ));
+    if let Some(code) = d.model_code() {
+        fields.push(field("Normal", "ICAR_RESULT_DOCUMENT_ID", code));
+    }
     let message = |details: Vec<&idv_pipeline::decision::Detail>| {
         details
             .iter()
