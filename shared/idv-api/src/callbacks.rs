@@ -144,17 +144,37 @@ pub async fn check_requested(state: &AppState, url: Option<&str>) -> Result<(), 
 /// Default delays before attempts 2…8: about 24 hours in all.
 pub const DEFAULT_SCHEDULE: [u64; 7] = [30, 120, 600, 1800, 7200, 21600, 54000];
 
-/// Puts a callback on the queue (and its record in the store), with a unique event id.
-/// Returns the event id.
+/// The response header that tells a caller the event ids of the callbacks its request will
+/// send (comma-separated); each delivery carries its own in the header of the same name.
+pub const EVENT_HEADER: &str = "x-idv-event-id";
+
+/// The event id of callback `kind` (`result`, `certification`, `manual`) of `request`:
+/// fixed, so it can be told to the caller when the request is accepted, and a callback queued
+/// again after a crash is the same event.
+pub fn event_id(tenant: &str, request: &str, kind: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{tenant}/{request}/{kind}"));
+    format!("evt_{}", &hex::encode(digest)[..32])
+}
+
+/// A fresh random event id (a callback no one was told about in advance).
+pub fn new_event_id() -> String {
+    format!("evt_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Puts callback `event` on the queue (and its record in the store). An event already
+/// recorded is not queued again, unless it was never attempted (a crash between the record
+/// and the message).
 pub async fn enqueue(
     state: &AppState,
     tenant: &str,
+    event: &str,
     url: &str,
     body: &impl Serialize,
-) -> Result<String, ApiError> {
-    let event = format!("evt_{}", uuid::Uuid::new_v4().simple());
+) -> Result<(), ApiError> {
+    let key = format!("{tenant}/{event}");
     let record = CallbackRecord {
-        id: event.clone(),
+        id: event.to_string(),
         url: url.to_string(),
         status: CallbackStatus::Pending,
         created_at: timestamp(),
@@ -162,15 +182,24 @@ pub async fn enqueue(
         next_attempt_at: None,
         next_attempt_ms: None,
     };
-    CALLBACKS
-        .insert(
-            state.records.as_ref(),
-            &format!("{tenant}/{event}"),
-            &record,
-        )
-        .await?;
+    match CALLBACKS
+        .insert(state.records.as_ref(), &key, &record)
+        .await
+    {
+        Ok(()) => {}
+        Err(idv_store::StoreError::Conflict { .. }) => {
+            let queued_before = CALLBACKS
+                .get(state.records.as_ref(), &key)
+                .await?
+                .is_some_and(|r| r.value.status != CallbackStatus::Pending || !r.value.attempts.is_empty());
+            if queued_before {
+                return Ok(());
+            }
+        }
+        Err(e) => return Err(e.into()),
+    }
     let msg = messages::Callback {
-        event_id: event.clone(),
+        event_id: event.to_string(),
         tenant: tenant.to_owned(),
         url: url.to_owned(),
         body: serde_json::to_string(body).map_err(ApiError::internal)?,
@@ -179,7 +208,7 @@ pub async fn enqueue(
         .queue
         .send(CALLBACKS_QUEUE, &messages::encode(&msg))
         .await?;
-    Ok(event)
+    Ok(())
 }
 
 /// The tenant's default callback URL, for requests that name none.
@@ -588,7 +617,8 @@ mod tests {
             check_target("https://no-such-host.invalid/cb", false),
             Err(TargetError::Unresolved(_))
         ));
-        let event = enqueue(&state, "t_1", "https://no-such-host.invalid/cb", &"{}")
+        let event = new_event_id();
+        enqueue(&state, "t_1", &event, "https://no-such-host.invalid/cb", &"{}")
             .await
             .unwrap();
         let msg = state

@@ -173,7 +173,8 @@ pub async fn run(state: &AppState, c: &Arc<Certifier>, body: &str) -> Result<(),
                 url_certificate_file: Some(format!("{}/certificate/{id}", c.public_url)),
             },
         };
-        crate::callbacks::enqueue(state, tenant, &url, &callback).await?;
+        let event = crate::callbacks::event_id(tenant, id, "certification");
+        crate::callbacks::enqueue(state, tenant, &event, &url, &callback).await?;
     }
     tracing::info!(request = %id, "certificate issued");
     Ok(())
@@ -210,7 +211,8 @@ pub async fn failed(state: &AppState, body: &str, e: &ApiError) -> Result<(), Ap
                 url_certificate_file: None,
             },
         };
-        crate::callbacks::enqueue(state, tenant, &url, &callback).await?;
+        let event = crate::callbacks::event_id(tenant, id, "certification");
+        crate::callbacks::enqueue(state, tenant, &event, &url, &callback).await?;
     }
     Ok(())
 }

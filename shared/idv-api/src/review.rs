@@ -856,7 +856,8 @@ pub async fn decide(
     let url = crate::callbacks::url_or_default(&state, &tenant, requested.as_deref()).await?;
     let callback = ManualCallback::new(&id, &outcome);
     if let Some(url) = url {
-        crate::callbacks::enqueue(&state, &tenant, &url, &callback).await?;
+        let event = crate::callbacks::event_id(&tenant, &id, "manual");
+        crate::callbacks::enqueue(&state, &tenant, &event, &url, &callback).await?;
     }
     if certify {
         // The certificate states this decision; its callback follows the one above.

@@ -93,7 +93,8 @@ async fn process_job(state: &AppState, id: &str) -> Result<(), ApiError> {
     // job is marked done, so a crash in between sends it again rather than never (callbacks
     // are at least once; receivers dedupe by the result's `api_req_uid`).
     if let Some(url) = &job.callback_url {
-        crate::callbacks::enqueue(state, &job.tenant, url, &response).await?;
+        let event = crate::callbacks::event_id(&job.tenant, id, "result");
+        crate::callbacks::enqueue(state, &job.tenant, &event, url, &response).await?;
     }
     // Re-read on a conflict: if another delivery finished first, keep its result.
     JOBS.update(state.records.as_ref(), id, |job| {

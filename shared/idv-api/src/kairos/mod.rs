@@ -40,7 +40,13 @@ pub type KairosForm = Form<KairosKeys>;
 /// A Kairos request without a body.
 pub type KairosAuth = Authed<KairosKeys>;
 
-async fn submit(state: &AppState, form: KairosForm, kind: JobKind) -> Result<String, ApiError> {
+/// Accepts a job; returns its id and, when it names a `callback_url`, the event id its result
+/// callback will carry.
+async fn submit(
+    state: &AppState,
+    form: KairosForm,
+    kind: JobKind,
+) -> Result<(String, Option<String>), ApiError> {
     let KairosForm { tenant, fields, .. } = form;
     let profile = state::profile(fields.text("profile").as_deref())?;
     let callback = fields.text("callback_url").filter(|u| !u.trim().is_empty());
@@ -76,7 +82,7 @@ async fn submit(state: &AppState, form: KairosForm, kind: JobKind) -> Result<Str
         }
     }
     let job = JobRecord {
-        tenant: tenant.0,
+        tenant: tenant.0.clone(),
         kind,
         state: JobState::Queued,
         profile: profile.name,
@@ -90,7 +96,20 @@ async fn submit(state: &AppState, form: KairosForm, kind: JobKind) -> Result<Str
     let msg = messages::encode(&messages::Job { job: id.clone() });
     state.queue.send(JOBS_QUEUE, &msg).await?;
     tracing::info!(job = %id, kind = ?kind, "job accepted");
-    Ok(id)
+    let event = job
+        .callback_url
+        .is_some()
+        .then(|| crate::callbacks::event_id(&job.tenant, &id, "result"));
+    Ok((id, event))
+}
+
+/// The [`crate::callbacks::EVENT_HEADER`] of an accepted job with a callback.
+fn event_header(event: Option<String>) -> axum::http::HeaderMap {
+    let mut h = axum::http::HeaderMap::new();
+    if let Some(v) = event.and_then(|e| axum::http::HeaderValue::from_str(&e).ok()) {
+        h.insert(crate::callbacks::EVENT_HEADER, v);
+    }
+    h
 }
 
 /// `POST /v0.2/full-id-verification` → `{"api_req_uid"}`.
@@ -98,9 +117,9 @@ async fn submit(state: &AppState, form: KairosForm, kind: JobKind) -> Result<Str
 pub async fn full_submit(
     State(state): State<AppState>,
     form: KairosForm,
-) -> Result<Json<Submitted>, ApiError> {
-    let api_req_uid = submit(&state, form, JobKind::FullId).await?;
-    Ok(Json(Submitted { api_req_uid }))
+) -> Result<(axum::http::HeaderMap, Json<Submitted>), ApiError> {
+    let (api_req_uid, event) = submit(&state, form, JobKind::FullId).await?;
+    Ok((event_header(event), Json(Submitted { api_req_uid })))
 }
 
 /// `POST /v0.1/full-id-verification`, the quick start's URL: as v0.2, answering the id under
@@ -109,12 +128,15 @@ pub async fn full_submit(
 pub async fn full_submit_v01(
     State(state): State<AppState>,
     form: KairosForm,
-) -> Result<Json<wire::QuickStartSubmitted>, ApiError> {
-    let id = submit(&state, form, JobKind::FullId).await?;
-    Ok(Json(wire::QuickStartSubmitted {
-        api_req_uid: id.clone(),
-        api_req_uuid: id,
-    }))
+) -> Result<(axum::http::HeaderMap, Json<wire::QuickStartSubmitted>), ApiError> {
+    let (id, event) = submit(&state, form, JobKind::FullId).await?;
+    Ok((
+        event_header(event),
+        Json(wire::QuickStartSubmitted {
+            api_req_uid: id.clone(),
+            api_req_uuid: id,
+        }),
+    ))
 }
 
 /// `POST /v0.1/document-verification` → `{"api_req_uuid"}`.
@@ -122,9 +144,9 @@ pub async fn full_submit_v01(
 pub async fn document_submit(
     State(state): State<AppState>,
     form: KairosForm,
-) -> Result<Json<DocumentSubmitted>, ApiError> {
-    let api_req_uuid = submit(&state, form, JobKind::Document).await?;
-    Ok(Json(DocumentSubmitted { api_req_uuid }))
+) -> Result<(axum::http::HeaderMap, Json<DocumentSubmitted>), ApiError> {
+    let (api_req_uuid, event) = submit(&state, form, JobKind::Document).await?;
+    Ok((event_header(event), Json(DocumentSubmitted { api_req_uuid })))
 }
 
 async fn poll(

@@ -285,9 +285,26 @@ pub async fn verify(
     // requests with one id cannot both run (and mix their evidence). The same body again gets
     // the first answer; another body with the id is refused; a failed request frees the id.
     let key = format!("{}/{id}", tenant.0);
+    // The callbacks this request will send, named now (beyond the seed: a header).
+    let events: Vec<String> = [
+        (req.manual_verification, "manual"),
+        (req.certify, "certification"),
+    ]
+    .into_iter()
+    .filter(|(asked, _)| *asked)
+    .map(|(_, kind)| crate::callbacks::event_id(&tenant.0, &id, kind))
+    .collect();
+    let with_events = |mut res: Response| {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&events.join(", "))
+            && !events.is_empty()
+        {
+            res.headers_mut().insert(crate::callbacks::EVENT_HEADER, v);
+        }
+        res
+    };
     let reserved = match reserve(&state, &tenant.0, &key, &id, &sha256).await? {
         Reservation::Reserved(version) => version,
-        Reservation::Answered(answer) => return Ok(Json(answer).into_response()),
+        Reservation::Answered(answer) => return Ok(with_events(Json(answer).into_response())),
     };
     let result = run_verification(
         &state, &tenant.0, &id, &key, reserved, &sha256, req, job, kept,
@@ -306,7 +323,7 @@ pub async fn verify(
             tracing::warn!(code = %e.code, "could not free a failed request's id");
         }
     }
-    result.map(|answer| Json(answer).into_response())
+    result.map(|answer| with_events(Json(answer).into_response()))
 }
 
 /// What [`reserve`] found.

@@ -91,10 +91,16 @@ pub async fn verify_identity(
         .map(|x| x.1);
     let v = state.verify(job).await?;
     let result = wire::verify_identity(&v, threshold);
-    if let Some(url) = callback {
-        crate::callbacks::enqueue(&state, &tenant.0, &url, &result).await?;
-    }
-    Ok(Json(result).into_response())
+    let Some(url) = callback else {
+        return Ok(Json(result).into_response());
+    };
+    let event = crate::callbacks::new_event_id();
+    crate::callbacks::enqueue(&state, &tenant.0, &event, &url, &result).await?;
+    Ok((
+        [(crate::callbacks::EVENT_HEADER, event)],
+        Json(result),
+    )
+        .into_response())
 }
 
 /// `POST /v1/document/scan`: `documentImage` (+ `documentBackImage`).
