@@ -404,3 +404,38 @@ pub fn id_verification(v: &Verification, sides: usize, expeditor: Option<&str>) 
         fields: Some(fields),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The seed's 500 example (`{id, code: "001", message: "Unknown Error: …"}`), which no
+    /// request can provoke from outside, and its 401/404 without a body.
+    #[tokio::test]
+    async fn errors_have_the_seeds_shapes() {
+        let body = |res: Response| async move {
+            let bytes = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        };
+        let e = LinkError::from(ApiError::internal("disk on fire")).about("b2820098");
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let sent: serde_json::Value =
+            serde_json::from_str(&body(e.into_response()).await).unwrap();
+        assert_eq!(sent["id"], "b2820098");
+        assert_eq!(sent["code"], "001");
+        assert!(
+            sent["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Unknown Error: ")
+        );
+        for e in [ApiError::unauthorized(), ApiError::not_found("request")] {
+            let res = LinkError::from(e).into_response();
+            assert_eq!(
+                res.headers()[header::CONTENT_TYPE],
+                "application/json; charset=utf-8"
+            );
+            assert_eq!(body(res).await, "");
+        }
+    }
+}
