@@ -191,7 +191,9 @@ pub async fn enqueue(
             let queued_before = CALLBACKS
                 .get(state.records.as_ref(), &key)
                 .await?
-                .is_some_and(|r| r.value.status != CallbackStatus::Pending || !r.value.attempts.is_empty());
+                .is_some_and(|r| {
+                    r.value.status != CallbackStatus::Pending || !r.value.attempts.is_empty()
+                });
             if queued_before {
                 return Ok(());
             }
@@ -359,9 +361,13 @@ pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
     Ok(next)
 }
 
+/// How long one delivery attempt may take, connection to response (a receiver should answer
+/// at once and do its work later).
+pub const ATTEMPT_DEADLINE: Duration = Duration::from_secs(5);
+
 /// The HTTP client settings of webhook deliveries: rustls, the platform's CA roots (honouring
 /// `SSL_CERT_FILE` / `SSL_CERT_DIR`; Mozilla's bundled roots when the platform has none) plus
-/// any extra CA (`idv serve --callback-ca`), 10 s per attempt, no redirects.
+/// any extra CA (`idv serve --callback-ca`), [`ATTEMPT_DEADLINE`] per attempt, no redirects.
 #[derive(Clone)]
 pub struct WebhookClient {
     config: ureq::config::Config,
@@ -405,7 +411,7 @@ impl WebhookClient {
                     .root_certs(roots)
                     .build(),
             )
-            .timeout_global(Some(Duration::from_secs(10)))
+            .timeout_global(Some(ATTEMPT_DEADLINE))
             .max_redirects(0)
             .http_status_as_error(false)
             .build();
@@ -618,9 +624,15 @@ mod tests {
             Err(TargetError::Unresolved(_))
         ));
         let event = new_event_id();
-        enqueue(&state, "t_1", &event, "https://no-such-host.invalid/cb", &"{}")
-            .await
-            .unwrap();
+        enqueue(
+            &state,
+            "t_1",
+            &event,
+            "https://no-such-host.invalid/cb",
+            &"{}",
+        )
+        .await
+        .unwrap();
         let msg = state
             .queue
             .receive(CALLBACKS_QUEUE, 1, Duration::from_secs(60), Duration::ZERO)
@@ -651,7 +663,10 @@ mod tests {
         let Next::RetryIn(wait) = deliver(&state, &msg.body).await.unwrap() else {
             panic!("an early delivery must wait");
         };
-        assert!(wait <= Duration::from_millis(1100) && !wait.is_zero(), "{wait:?}");
+        assert!(
+            wait <= Duration::from_millis(1100) && !wait.is_zero(),
+            "{wait:?}"
+        );
         let again = CALLBACKS
             .get(state.records.as_ref(), &format!("t_1/{event}"))
             .await

@@ -181,13 +181,105 @@ async fn envelope(req: Request, next: middleware::Next) -> Response {
 pub async fn run_workers(state: AppState) {
     let mut loops = vec![
         tokio::spawn(worker(state.clone(), JOBS_QUEUE, 120)),
-        tokio::spawn(worker(state.clone(), CALLBACKS_QUEUE, 60)),
+        tokio::spawn(callback_worker(state.clone())),
     ];
     if state.certifier.is_some() {
         loops.push(tokio::spawn(worker(state.clone(), CERTIFY_QUEUE, 120)));
     }
     for l in loops {
         let _ = l.await;
+    }
+}
+
+/// Callback deliveries the local worker runs at once, in all and per tenant: a tenant whose
+/// receiver hangs holds at most [`CALLBACKS_PER_TENANT`] of them, each for one attempt's
+/// deadline, and the others' callbacks go past.
+pub const CALLBACKS_IN_FLIGHT: usize = 32;
+/// See [`CALLBACKS_IN_FLIGHT`].
+pub const CALLBACKS_PER_TENANT: usize = 4;
+
+/// The callbacks queue's loop: each message delivered in a task of its own, at most
+/// [`CALLBACKS_IN_FLIGHT`] at once; a message of a tenant that already has
+/// [`CALLBACKS_PER_TENANT`] deliveries running goes back to the queue for a second, uncounted.
+async fn callback_worker(state: AppState) {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    let slots = Arc::new(tokio::sync::Semaphore::new(CALLBACKS_IN_FLIGHT));
+    let busy: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let messages = match state
+            .queue
+            .receive(
+                CALLBACKS_QUEUE,
+                1,
+                Duration::from_secs(60),
+                Duration::from_secs(5),
+            )
+            .await
+        {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(queue = CALLBACKS_QUEUE, error = %e, "queue receive failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let Some(m) = messages.into_iter().next() else {
+            continue;
+        };
+        let tenant = messages::decode::<messages::Callback>(CALLBACKS_QUEUE, &m.body)
+            .map(|c| c.tenant)
+            .unwrap_or_default();
+        let admitted = {
+            let mut busy = busy.lock().unwrap_or_else(|e| e.into_inner());
+            let n = busy.entry(tenant.clone()).or_default();
+            (*n < CALLBACKS_PER_TENANT).then(|| *n += 1).is_some()
+        };
+        if !admitted {
+            if let Err(e) = state
+                .queue
+                .release(CALLBACKS_QUEUE, &m.receipt, Duration::from_secs(1))
+                .await
+            {
+                tracing::error!(error = %e, "returning a callback to the queue failed");
+            }
+            continue;
+        }
+        let (state, busy) = (state.clone(), busy.clone());
+        tokio::spawn(async move {
+            settle(&state, CALLBACKS_QUEUE, &m).await;
+            let mut busy = busy.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(n) = busy.get_mut(&tenant) {
+                *n -= 1;
+                if *n == 0 {
+                    busy.remove(&tenant);
+                }
+            }
+            drop(slot);
+        });
+    }
+}
+
+/// Processes one received message and acknowledges it, schedules its retry, or leaves it to
+/// come back after its visibility timeout.
+async fn settle(state: &AppState, queue: &'static str, m: &idv_store::Message) {
+    match handle_message(state, queue, &m.body, m.receive_count).await {
+        Ok(Next::Done) => {
+            if let Err(e) = state.queue.delete(queue, &m.receipt).await {
+                tracing::error!(queue, error = %e, "acknowledgement failed");
+            }
+        }
+        Ok(Next::RetryIn(delay)) => {
+            if let Err(e) = state.queue.retry_after(queue, &m.receipt, delay).await {
+                tracing::error!(queue, error = %e, "scheduling a retry failed");
+            }
+        }
+        Err(e) => {
+            tracing::error!(queue, error = %e.message, code = %e.code, attempt = m.receive_count, "message failed; will retry")
+        }
     }
 }
 
@@ -244,21 +336,7 @@ async fn worker(state: AppState, queue: &'static str, visibility: u64) {
             }
         };
         for m in messages {
-            match handle_message(&state, queue, &m.body, m.receive_count).await {
-                Ok(Next::Done) => {
-                    if let Err(e) = state.queue.delete(queue, &m.receipt).await {
-                        tracing::error!(queue, error = %e, "acknowledgement failed");
-                    }
-                }
-                Ok(Next::RetryIn(delay)) => {
-                    if let Err(e) = state.queue.retry_after(queue, &m.receipt, delay).await {
-                        tracing::error!(queue, error = %e, "scheduling a retry failed");
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(queue, error = %e.message, code = %e.code, attempt = m.receive_count, "message failed; will retry")
-                }
-            }
+            settle(&state, queue, &m).await;
         }
     }
 }

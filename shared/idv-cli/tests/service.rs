@@ -1051,12 +1051,28 @@ fn requests_over_the_tenant_rate_limit_are_refused() {
 
 /// A local HTTP receiver: answers 200 to every request and hands over (headers, body).
 fn receiver() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
+    let (url, timed) = scripted_receiver(&[]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for (_, head, body) in timed {
+            let _ = tx.send((head, body));
+        }
+    });
+    (url, rx)
+}
+
+/// A callback receiver on loopback answering its n-th request with `answers[n]` (200 after
+/// them); sends (arrival, head, body) of each.
+fn scripted_receiver(
+    answers: &[u16],
+) -> (String, std::sync::mpsc::Receiver<(Instant, String, String)>) {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/cb", listener.local_addr().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
+    let answers = answers.to_vec();
     std::thread::spawn(move || {
-        for stream in listener.incoming() {
+        for (n, stream) in listener.incoming().enumerate() {
             let Ok(mut s) = stream else { continue };
             let mut buf = Vec::new();
             let mut chunk = [0u8; 8192];
@@ -1082,9 +1098,12 @@ fn receiver() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
                     }
                 }
             };
-            let _ =
-                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-            let _ = tx.send((head, body));
+            let status = answers.get(n).copied().unwrap_or(200);
+            let _ = s.write_all(
+                format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .as_bytes(),
+            );
+            let _ = tx.send((Instant::now(), head, body));
         }
     });
     (url, rx)
@@ -1233,6 +1252,118 @@ fn header_value(head: &str, name: &str) -> String {
             k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
         })
         .unwrap_or_default()
+}
+
+#[test]
+fn a_retry_keeps_its_time_across_a_crash() {
+    let dir = std::env::temp_dir().join(format!("idv-retry-time-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tenant(&dir, "acme");
+    let onecall = [("x-api-key", a["api_key"].as_str().unwrap())];
+    // The first attempt fails (503); the schedule puts the next one 10 s (±10 %) later.
+    let (url, calls) = scripted_receiver(&[503]);
+    let args = ["--allow-private-callbacks", "--callback-schedule", "10,10"];
+    let server = start_with(&dir, &args);
+    let (st, _, head) = server.send(
+        "POST",
+        "/v1/verify-identity",
+        &onecall,
+        Some("application/json"),
+        Some(
+            json!({"documentImage": std64(DOC), "faceImage": std64(SELFIE), "callbackUrl": url})
+                .to_string()
+                .into_bytes(),
+        ),
+    );
+    assert_eq!(st, 200);
+    let event = head["x-idv-event-id"].to_str().unwrap().to_string();
+    let (first, _, _) = calls
+        .recv_timeout(Duration::from_secs(30))
+        .expect("first attempt");
+    // The record says when the next attempt is due.
+    let due = loop {
+        let (_, log) = server.get(&format!("/v1/callbacks/{event}"), &onecall);
+        if log["status"] == "retrying" {
+            assert!(log["next_attempt_at"].is_string(), "{log}");
+            break log["next_attempt_ms"].as_u64().unwrap();
+        }
+        assert!(first.elapsed() < Duration::from_secs(5), "{log}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Crash (SIGKILL) and restart at once: the message is back on the queue, its time kept.
+    drop(server);
+    let server = start_with(&dir, &args);
+    let (second, head2, _) = calls
+        .recv_timeout(Duration::from_secs(40))
+        .expect("the retry after the restart");
+    let waited = second - first;
+    assert!(
+        waited >= Duration::from_millis(8_900),
+        "retried {waited:?} after the failure: early"
+    );
+    assert!(waited < Duration::from_secs(20), "retried late: {waited:?}");
+    assert_eq!(header_value(&head2, "x-idv-event-id"), event);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(now_ms + 1000 >= due, "delivered before the stored time");
+    let (_, log) = server.get(&format!("/v1/callbacks/{event}"), &onecall);
+    assert_eq!(log["status"], "delivered", "{log}");
+    assert_eq!(log["attempts"].as_array().unwrap().len(), 2, "{log}");
+    assert!(
+        calls.recv_timeout(Duration::from_secs(2)).is_err(),
+        "delivered twice"
+    );
+}
+
+#[test]
+fn a_receiver_that_hangs_does_not_delay_other_tenants() {
+    let dir = std::env::temp_dir().join(format!("idv-fair-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let slow = tenant(&dir, "slow");
+    let fast = tenant(&dir, "fast");
+    // Accepts connections and never answers.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hung_url = format!("http://{}/cb", hung.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in hung.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let (url, calls) = receiver();
+    let server = start_with(&dir, &["--allow-private-callbacks"]);
+    let verify = |key: &str, url: &str| {
+        let (st, _, head) = server.send(
+            "POST",
+            "/v1/verify-identity",
+            &[("x-api-key", key)],
+            Some("application/json"),
+            Some(
+                json!({"documentImage": std64(DOC), "faceImage": std64(SELFIE), "callbackUrl": url})
+                    .to_string()
+                    .into_bytes(),
+            ),
+        );
+        assert_eq!(st, 200);
+        head["x-idv-event-id"].to_str().unwrap().to_string()
+    };
+    for _ in 0..6 {
+        verify(slow["api_key"].as_str().unwrap(), &hung_url);
+    }
+    let event = verify(fast["api_key"].as_str().unwrap(), &url);
+    let queued = Instant::now();
+    let (head, _) = calls
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the other tenant's callback");
+    assert_eq!(header_value(&head, "x-idv-event-id"), event);
+    // Six attempts of 5 s each at the hung receiver stand before it in the queue.
+    assert!(
+        queued.elapsed() < Duration::from_secs(3),
+        "delayed {:?} by another tenant's receiver",
+        queued.elapsed()
+    );
 }
 
 #[test]

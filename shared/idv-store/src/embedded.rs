@@ -387,6 +387,20 @@ impl JobQueue for EmbeddedQueue {
         .await
     }
 
+    async fn release(&self, _queue: &str, receipt: &str, delay: Duration) -> Result<()> {
+        let visible_at = now_ms() + delay.as_millis() as u64;
+        let (this, receipt) = (self.clone(), receipt.to_owned());
+        blocking(move || {
+            this.with_received(&receipt, |m| {
+                m.visible_at_ms = visible_at;
+                m.receipt.clear();
+                m.receive_count = m.receive_count.saturating_sub(1);
+                true
+            })
+        })
+        .await
+    }
+
     async fn delete(&self, _queue: &str, receipt: &str) -> Result<()> {
         let (this, receipt) = (self.clone(), receipt.to_owned());
         blocking(move || this.with_received(&receipt, |_| false)).await

@@ -202,6 +202,12 @@ pub trait JobQueue: Send + Sync {
     /// Makes a received message visible again after `delay` (a retry later; SQS's
     /// ChangeMessageVisibility, so at most 12 hours).
     async fn retry_after(&self, queue: &str, receipt: &str, delay: Duration) -> Result<()>;
+    /// Returns a received message unprocessed, visible again after `delay` (a consumer that
+    /// is busy). The embedded queue does not count that receive towards dead-lettering; SQS
+    /// cannot tell, so it is [`JobQueue::retry_after`] there.
+    async fn release(&self, queue: &str, receipt: &str, delay: Duration) -> Result<()> {
+        self.retry_after(queue, receipt, delay).await
+    }
 }
 
 /// Checks a key used as a storage path: ASCII letters, digits, `-_.=/`, no empty or dot segments.

@@ -146,7 +146,10 @@ pub async fn document_submit(
     form: KairosForm,
 ) -> Result<(axum::http::HeaderMap, Json<DocumentSubmitted>), ApiError> {
     let (api_req_uuid, event) = submit(&state, form, JobKind::Document).await?;
-    Ok((event_header(event), Json(DocumentSubmitted { api_req_uuid })))
+    Ok((
+        event_header(event),
+        Json(DocumentSubmitted { api_req_uuid }),
+    ))
 }
 
 async fn poll(

@@ -414,13 +414,14 @@ mod tests {
     #[tokio::test]
     async fn errors_have_the_seeds_shapes() {
         let body = |res: Response| async move {
-            let bytes = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
+            let bytes = axum::body::to_bytes(res.into_body(), 1 << 16)
+                .await
+                .unwrap();
             String::from_utf8(bytes.to_vec()).unwrap()
         };
         let e = LinkError::from(ApiError::internal("disk on fire")).about("b2820098");
         assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
-        let sent: serde_json::Value =
-            serde_json::from_str(&body(e.into_response()).await).unwrap();
+        let sent: serde_json::Value = serde_json::from_str(&body(e.into_response()).await).unwrap();
         assert_eq!(sent["id"], "b2820098");
         assert_eq!(sent["code"], "001");
         assert!(

@@ -96,11 +96,7 @@ pub async fn verify_identity(
     };
     let event = crate::callbacks::new_event_id();
     crate::callbacks::enqueue(&state, &tenant.0, &event, &url, &result).await?;
-    Ok((
-        [(crate::callbacks::EVENT_HEADER, event)],
-        Json(result),
-    )
-        .into_response())
+    Ok(([(crate::callbacks::EVENT_HEADER, event)], Json(result)).into_response())
 }
 
 /// `POST /v1/document/scan`: `documentImage` (+ `documentBackImage`).
