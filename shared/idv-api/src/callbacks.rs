@@ -446,7 +446,7 @@ impl ureq::unversioned::resolver::Resolver for Pinned {
                 break;
             }
         }
-        if out.len() == 0 {
+        if out.is_empty() {
             return Err(ureq::Error::HostNotFound);
         }
         Ok(out)
