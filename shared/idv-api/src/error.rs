@@ -73,6 +73,10 @@ pub enum ErrorCode {
     ModelsUnavailable,
     /// A queued job's image is missing from the blob store.
     InputMissing,
+    /// The server's storage is full: nothing was stored; retry later (`Retry-After`).
+    StorageFull,
+    /// The server's storage cannot write right now; retry later (`Retry-After`).
+    StorageUnavailable,
     /// An unexpected server error; safe to retry.
     InternalError,
 }
@@ -112,6 +116,8 @@ impl ErrorCode {
         ErrorCode::ClaimRequired,
         ErrorCode::ModelsUnavailable,
         ErrorCode::InputMissing,
+        ErrorCode::StorageFull,
+        ErrorCode::StorageUnavailable,
         ErrorCode::InternalError,
     ];
 
@@ -156,6 +162,8 @@ impl ErrorCode {
             ClaimRequired => "CLAIM_REQUIRED",
             ModelsUnavailable => "MODELS_UNAVAILABLE",
             InputMissing => "INPUT_MISSING",
+            StorageFull => "STORAGE_FULL",
+            StorageUnavailable => "STORAGE_UNAVAILABLE",
             InternalError => "INTERNAL_ERROR",
         }
     }
@@ -196,6 +204,8 @@ impl ErrorCode {
             ClaimRequired => StatusCode::CONFLICT,
             ModelsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             InputMissing => StatusCode::INTERNAL_SERVER_ERROR,
+            StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+            StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -300,6 +310,20 @@ impl From<idv_store::StoreError> for ApiError {
                 ErrorCode::Conflict,
                 "the resource changed while this request ran; retry",
             ),
+            e if e.is_full() => {
+                tracing::error!(error = %e, "storage full");
+                ApiError::new(
+                    ErrorCode::StorageFull,
+                    "the server's storage is full; nothing was stored, retry later",
+                )
+            }
+            idv_store::StoreError::Unavailable(m) => {
+                tracing::warn!(error = %m, "storage unavailable");
+                ApiError::new(
+                    ErrorCode::StorageUnavailable,
+                    "the server's storage cannot write right now; retry later",
+                )
+            }
             e => ApiError::internal(e),
         }
     }

@@ -18,6 +18,7 @@ pub mod link;
 pub mod messages;
 pub mod onecall;
 pub mod openapi;
+pub mod ready;
 pub mod records;
 pub mod review;
 pub mod state;
@@ -85,6 +86,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(review::image))
         .routes(routes!(openapi::document))
         .routes(routes!(openapi::health))
+        .routes(routes!(ready::ready))
 }
 
 /// The OpenAPI document of [`router`].
@@ -151,9 +153,14 @@ async fn envelope(req: Request, next: middleware::Next) -> Response {
             }),
         )
             .into_response();
-        if err.code == ErrorCode::RateLimited {
+        let retry_after = match err.code {
+            ErrorCode::RateLimited => Some("1"),
+            ErrorCode::StorageFull | ErrorCode::StorageUnavailable => Some("10"),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
         }
     }
     let h = res.headers_mut();
@@ -207,6 +214,7 @@ async fn callback_worker(state: AppState) {
     let slots = Arc::new(tokio::sync::Semaphore::new(CALLBACKS_IN_FLIGHT));
     let busy: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
     loop {
+        state.beats.beat(CALLBACKS_QUEUE);
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
         };
@@ -318,6 +326,7 @@ pub async fn handle_message(
 /// the queue and comes back after `visibility` seconds, then goes to the dead-letter queue.
 async fn worker(state: AppState, queue: &'static str, visibility: u64) {
     loop {
+        state.beats.beat(queue);
         let messages = match state
             .queue
             .receive(

@@ -43,6 +43,8 @@ pub struct AppState {
     pub certifier: Option<Arc<crate::certificate::Certifier>>,
     /// Credentials verified in the last minute.
     pub verified: Arc<crate::credentials::VerifiedCache>,
+    /// When each queue worker of this process last came round (`GET /ready`).
+    pub beats: Arc<crate::ready::Beats>,
 }
 
 impl AppState {
@@ -141,5 +143,6 @@ pub(crate) fn for_tests(dir: &std::path::Path) -> AppState {
         limiter: Arc::new(crate::limits::RateLimiter::new(0.0, 1.0)),
         certifier: None,
         verified: Arc::default(),
+        beats: Arc::default(),
     }
 }

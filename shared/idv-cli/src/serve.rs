@@ -262,6 +262,7 @@ fn state(
             2.0 * rate_limit,
         )),
         verified: Arc::default(),
+        beats: Arc::default(),
     })
 }
 

@@ -136,6 +136,7 @@ pub async fn state(
             })
         }),
         verified: Arc::default(),
+        beats: Arc::default(),
     })
 }
 

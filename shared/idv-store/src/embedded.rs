@@ -2,8 +2,9 @@
 //! Every write is a committed transaction, so an accepted job or callback survives a crash.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -20,18 +21,118 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn open(path: &Path) -> Result<Arc<Database>> {
+/// A redb error as a [`StoreError`]: I/O errors keep their kind (a full disk is
+/// [`StoreError::is_full`]), a damaged file is `Corrupt`.
+fn db_err(e: impl Into<redb::Error>) -> StoreError {
+    match e.into() {
+        redb::Error::Io(io) => StoreError::Io(io),
+        redb::Error::PreviousIo => {
+            StoreError::Unavailable("a write failed; the database is being reopened".into())
+        }
+        redb::Error::Corrupted(m) => StoreError::Corrupt(format!("the database file: {m}")),
+        redb::Error::DatabaseAlreadyOpen => {
+            StoreError::Backend("the database file is open in another process".into())
+        }
+        e => StoreError::Backend(e.to_string()),
+    }
+}
+
+fn open(path: &Path) -> Result<Database> {
     if let Some(dir) = path.parent() {
         crate::files::private_dir(dir)?;
     }
-    let db = Database::create(path).map_err(backend)?;
+    let db = Database::create(path).map_err(db_err)?;
     // Records hold personal data: the owner's only.
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    let txn = db.begin_write().map_err(backend)?;
-    txn.open_table(RECORDS).map_err(backend)?;
-    txn.open_table(MESSAGES).map_err(backend)?;
-    txn.commit().map_err(backend)?;
-    Ok(Arc::new(db))
+    let txn = db.begin_write().map_err(db_err)?;
+    txn.open_table(RECORDS).map_err(db_err)?;
+    txn.open_table(MESSAGES).map_err(db_err)?;
+    txn.commit().map_err(db_err)?;
+    Ok(db)
+}
+
+/// The database file, reopened after an I/O error: redb refuses every transaction after a
+/// failed write until the file is opened again, and a disk that was full and has room again
+/// must not need a restart.
+struct Db {
+    path: PathBuf,
+    current: RwLock<Option<Arc<Database>>>,
+    /// Set by a failed operation: the next one reopens the file first.
+    broken: AtomicBool,
+}
+
+impl Db {
+    fn open(path: &Path) -> Result<Db> {
+        Ok(Db {
+            path: path.to_path_buf(),
+            current: RwLock::new(Some(Arc::new(open(path)?))),
+            broken: AtomicBool::new(false),
+        })
+    }
+
+    /// The open database, reopened first if an earlier operation failed on I/O.
+    fn get(&self) -> Result<Arc<Database>> {
+        if !self.broken.load(Ordering::Acquire)
+            && let Some(db) = self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+        {
+            return Ok(db);
+        }
+        self.reopen()
+    }
+
+    /// Drops the failed handle (waiting up to 2 s for transactions still holding it) and
+    /// opens the file again; redb checks and repairs it on opening.
+    fn reopen(&self) -> Result<Arc<Database>> {
+        let mut slot = self.current.write().unwrap_or_else(|e| e.into_inner());
+        if !self.broken.load(Ordering::Acquire)
+            && let Some(db) = slot.clone()
+        {
+            return Ok(db); // another thread reopened it meanwhile
+        }
+        if let Some(mut db) = slot.take() {
+            let mut waited = 0;
+            loop {
+                match Arc::try_unwrap(db) {
+                    Ok(db) => {
+                        drop(db);
+                        break;
+                    }
+                    Err(held) if waited < 200 => {
+                        db = held;
+                        waited += 1;
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    Err(held) => {
+                        *slot = Some(held);
+                        return Err(StoreError::Unavailable(
+                            "the database is busy; retry".into(),
+                        ));
+                    }
+                }
+            }
+        }
+        let db = Arc::new(open(&self.path)?);
+        *slot = Some(db.clone());
+        self.broken.store(false, Ordering::Release);
+        Ok(db)
+    }
+
+    /// `e` as a [`StoreError`]; an I/O failure marks the handle for reopening.
+    fn failed(&self, e: impl Into<redb::Error>) -> StoreError {
+        let e = db_err(e);
+        if matches!(e, StoreError::Io(_) | StoreError::Unavailable(_)) {
+            self.broken.store(true, Ordering::Release);
+        }
+        e
+    }
+
+    fn begin_write(&self) -> Result<redb::WriteTransaction> {
+        self.get()?.begin_write().map_err(|e| self.failed(e))
+    }
+
+    fn begin_read(&self) -> Result<redb::ReadTransaction> {
+        self.get()?.begin_read().map_err(|e| self.failed(e))
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -43,13 +144,15 @@ struct Stored {
 /// [`RecordStore`] on redb. Clones share the database.
 #[derive(Clone)]
 pub struct EmbeddedRecords {
-    db: Arc<Database>,
+    db: Arc<Db>,
 }
 
 impl EmbeddedRecords {
     /// Opens (creating if needed) the database file at `path`; see [`EmbeddedRecords::queue`].
     pub fn open(path: &Path) -> Result<EmbeddedRecords> {
-        Ok(EmbeddedRecords { db: open(path)? })
+        Ok(EmbeddedRecords {
+            db: Arc::new(Db::open(path)?),
+        })
     }
 
     /// A queue in the same database file (redb allows one process per file).
@@ -70,9 +173,9 @@ fn record_key(table: &str, key: &str) -> String {
 
 impl EmbeddedRecords {
     fn get_now(&self, table: &str, key: &str) -> Result<Option<Record>> {
-        let txn = self.db.begin_read().map_err(backend)?;
-        let t = txn.open_table(RECORDS).map_err(backend)?;
-        let Some(v) = t.get(record_key(table, key).as_str()).map_err(backend)? else {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(RECORDS).map_err(|e| self.db.failed(e))?;
+        let Some(v) = t.get(record_key(table, key).as_str()).map_err(|e| self.db.failed(e))? else {
             return Ok(None);
         };
         let s: Stored =
@@ -91,10 +194,10 @@ impl EmbeddedRecords {
         value: serde_json::Value,
     ) -> Result<()> {
         let k = record_key(table, key);
-        let txn = self.db.begin_write().map_err(backend)?;
+        let txn = self.db.begin_write()?;
         {
-            let mut t = txn.open_table(RECORDS).map_err(backend)?;
-            let current = match t.get(k.as_str()).map_err(backend)? {
+            let mut t = txn.open_table(RECORDS).map_err(|e| self.db.failed(e))?;
+            let current = match t.get(k.as_str()).map_err(|e| self.db.failed(e))? {
                 Some(v) => Some(
                     serde_json::from_slice::<Stored>(v.value())
                         .map_err(|e| StoreError::Corrupt(e.to_string()))?
@@ -110,19 +213,19 @@ impl EmbeddedRecords {
                 value,
             };
             let bytes = serde_json::to_vec(&stored).map_err(backend)?;
-            t.insert(k.as_str(), bytes.as_slice()).map_err(backend)?;
+            t.insert(k.as_str(), bytes.as_slice()).map_err(|e| self.db.failed(e))?;
         }
-        txn.commit().map_err(backend)?;
+        txn.commit().map_err(|e| self.db.failed(e))?;
         Ok(())
     }
 
     fn list_now(&self, table: &str, prefix: &str) -> Result<Vec<(String, Record)>> {
         let start = record_key(table, prefix);
-        let txn = self.db.begin_read().map_err(backend)?;
-        let t = txn.open_table(RECORDS).map_err(backend)?;
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(RECORDS).map_err(|e| self.db.failed(e))?;
         let mut out = Vec::new();
-        for item in t.range(start.as_str()..).map_err(backend)? {
-            let (k, v) = item.map_err(backend)?;
+        for item in t.range(start.as_str()..).map_err(|e| self.db.failed(e))? {
+            let (k, v) = item.map_err(|e| self.db.failed(e))?;
             let Some(key) = k
                 .value()
                 .strip_prefix(&format!("{table}\u{0}"))
@@ -184,13 +287,13 @@ struct QueuedMessage {
 /// `max_receives` times without being deleted moves to the queue `NAME-dlq`.
 #[derive(Clone)]
 pub struct EmbeddedQueue {
-    db: Arc<Database>,
+    db: Arc<Db>,
     max_receives: u32,
     arrived: Arc<Notify>,
 }
 
 impl EmbeddedQueue {
-    fn on(db: Arc<Database>, max_receives: u32) -> EmbeddedQueue {
+    fn on(db: Arc<Db>, max_receives: u32) -> EmbeddedQueue {
         let q = EmbeddedQueue {
             db,
             max_receives,
@@ -204,12 +307,12 @@ impl EmbeddedQueue {
     }
 
     fn release_all(&self) -> Result<()> {
-        let txn = self.db.begin_write().map_err(backend)?;
+        let txn = self.db.begin_write()?;
         {
-            let mut t = txn.open_table(MESSAGES).map_err(backend)?;
+            let mut t = txn.open_table(MESSAGES).map_err(|e| self.db.failed(e))?;
             let mut held = Vec::new();
-            for item in t.iter().map_err(backend)? {
-                let (k, v) = item.map_err(backend)?;
+            for item in t.iter().map_err(|e| self.db.failed(e))? {
+                let (k, v) = item.map_err(|e| self.db.failed(e))?;
                 let mut m: QueuedMessage = serde_json::from_slice(v.value())
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 // Held by a consumer that is gone (it has a receipt); a deliberately delayed
@@ -222,10 +325,10 @@ impl EmbeddedQueue {
             }
             for (k, m) in held {
                 let bytes = serde_json::to_vec(&m).map_err(backend)?;
-                t.insert(k.as_str(), bytes.as_slice()).map_err(backend)?;
+                t.insert(k.as_str(), bytes.as_slice()).map_err(|e| self.db.failed(e))?;
             }
         }
-        txn.commit().map_err(backend)?;
+        txn.commit().map_err(|e| self.db.failed(e))?;
         Ok(())
     }
 
@@ -240,13 +343,13 @@ impl EmbeddedQueue {
             receive_count: 0,
             receipt: String::new(),
         };
-        let txn = self.db.begin_write().map_err(backend)?;
+        let txn = self.db.begin_write()?;
         {
-            let mut t = txn.open_table(MESSAGES).map_err(backend)?;
+            let mut t = txn.open_table(MESSAGES).map_err(|e| self.db.failed(e))?;
             let bytes = serde_json::to_vec(&m).map_err(backend)?;
-            t.insert(key.as_str(), bytes.as_slice()).map_err(backend)?;
+            t.insert(key.as_str(), bytes.as_slice()).map_err(|e| self.db.failed(e))?;
         }
-        txn.commit().map_err(backend)?;
+        txn.commit().map_err(|e| self.db.failed(e))?;
         self.arrived.notify_waiters();
         Ok(id)
     }
@@ -254,13 +357,13 @@ impl EmbeddedQueue {
     fn take(&self, queue: &str, max: usize, visibility: Duration) -> Result<Vec<Message>> {
         let now = now_ms();
         let prefix = format!("{queue}\u{0}");
-        let txn = self.db.begin_write().map_err(backend)?;
+        let txn = self.db.begin_write()?;
         let mut out = Vec::new();
         {
-            let mut t = txn.open_table(MESSAGES).map_err(backend)?;
+            let mut t = txn.open_table(MESSAGES).map_err(|e| self.db.failed(e))?;
             let mut changes = Vec::new();
-            for item in t.range(prefix.as_str()..).map_err(backend)? {
-                let (k, v) = item.map_err(backend)?;
+            for item in t.range(prefix.as_str()..).map_err(|e| self.db.failed(e))? {
+                let (k, v) = item.map_err(|e| self.db.failed(e))?;
                 if !k.value().starts_with(&prefix) || out.len() + changes.len() >= max * 4 {
                     break;
                 }
@@ -276,20 +379,20 @@ impl EmbeddedQueue {
                 }
                 if m.receive_count >= self.max_receives {
                     // Dead letter: move, keeping its id and body.
-                    t.remove(key.as_str()).map_err(backend)?;
+                    t.remove(key.as_str()).map_err(|e| self.db.failed(e))?;
                     let suffix = key.split_once('\u{0}').map_or("", |x| x.1).to_string();
                     m.visible_at_ms = 0;
                     m.receive_count = 0;
                     let dlq = format!("{queue}-dlq\u{0}{suffix}");
                     let bytes = serde_json::to_vec(&m).map_err(backend)?;
-                    t.insert(dlq.as_str(), bytes.as_slice()).map_err(backend)?;
+                    t.insert(dlq.as_str(), bytes.as_slice()).map_err(|e| self.db.failed(e))?;
                     continue;
                 }
                 m.receive_count += 1;
                 m.visible_at_ms = now + visibility.as_millis() as u64;
                 m.receipt = format!("{key}\u{1}{}", uuid::Uuid::new_v4().simple());
                 let bytes = serde_json::to_vec(&m).map_err(backend)?;
-                t.insert(key.as_str(), bytes.as_slice()).map_err(backend)?;
+                t.insert(key.as_str(), bytes.as_slice()).map_err(|e| self.db.failed(e))?;
                 out.push(Message {
                     id: m.id,
                     receipt: m.receipt,
@@ -298,7 +401,7 @@ impl EmbeddedQueue {
                 });
             }
         }
-        txn.commit().map_err(backend)?;
+        txn.commit().map_err(|e| self.db.failed(e))?;
         Ok(out)
     }
 }
@@ -315,24 +418,24 @@ impl EmbeddedQueue {
         let Some((key, _)) = receipt.split_once('\u{1}') else {
             return Ok(());
         };
-        let txn = self.db.begin_write().map_err(backend)?;
+        let txn = self.db.begin_write()?;
         {
-            let mut t = txn.open_table(MESSAGES).map_err(backend)?;
-            let current = t.get(key).map_err(backend)?.map(|v| v.value().to_vec());
+            let mut t = txn.open_table(MESSAGES).map_err(|e| self.db.failed(e))?;
+            let current = t.get(key).map_err(|e| self.db.failed(e))?.map(|v| v.value().to_vec());
             if let Some(bytes) = current {
                 let mut m: QueuedMessage = serde_json::from_slice(&bytes)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 if m.receipt == receipt {
                     if change(&mut m) {
                         let bytes = serde_json::to_vec(&m).map_err(backend)?;
-                        t.insert(key, bytes.as_slice()).map_err(backend)?;
+                        t.insert(key, bytes.as_slice()).map_err(|e| self.db.failed(e))?;
                     } else {
-                        t.remove(key).map_err(backend)?;
+                        t.remove(key).map_err(|e| self.db.failed(e))?;
                     }
                 }
             }
         }
-        txn.commit().map_err(backend)?;
+        txn.commit().map_err(|e| self.db.failed(e))?;
         Ok(())
     }
 }

@@ -147,7 +147,7 @@ impl BlobStore for FileBlobs {
         // Images and certificates are personal data: created 0600, never readable by others.
         let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
         let written = tmp.clone();
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let stored = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             use std::io::Write;
             use std::os::unix::fs::OpenOptionsExt;
             let mut file = std::fs::OpenOptions::new()
@@ -159,8 +159,15 @@ impl BlobStore for FileBlobs {
             file.sync_all()
         })
         .await
-        .map_err(|e| StoreError::Backend(e.to_string()))??;
-        tokio::fs::rename(&tmp, &path).await?;
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+        // Nothing half-written stays behind (a full disk): the object appears whole or not.
+        if let Err(e) = match stored {
+            Ok(()) => tokio::fs::rename(&tmp, &path).await,
+            Err(e) => Err(e),
+        } {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e.into());
+        }
         Ok(())
     }
 

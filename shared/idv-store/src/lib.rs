@@ -30,7 +30,11 @@ pub enum StoreError {
     /// wrote first. The caller decides what that means (reload and retry, or refuse).
     #[error("conflicting write to {table}/{key}")]
     Conflict { table: String, key: String },
+    /// The store cannot write now (its file is being reopened after an I/O error); retry.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
+
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -162,6 +166,16 @@ impl StoreError {
     /// Whether this is a lost conditional write ([`StoreError::Conflict`]).
     pub fn is_conflict(&self) -> bool {
         matches!(self, StoreError::Conflict { .. })
+    }
+
+    /// A write failed for lack of space (disk full, file-size limit, quota): nothing was
+    /// written, and the same write can succeed once there is room.
+    pub fn is_full(&self) -> bool {
+        use std::io::ErrorKind;
+        matches!(self, StoreError::Io(e) if matches!(
+            e.kind(),
+            ErrorKind::StorageFull | ErrorKind::FileTooLarge | ErrorKind::QuotaExceeded
+        ))
     }
 }
 
