@@ -16,6 +16,10 @@ use crate::state::AppState;
 /// A worker that has not come round its loop for this long is stuck.
 pub const STALL: Duration = Duration::from_secs(60);
 
+/// Below this much free space the store would refuse the next large request: one request
+/// body at its limit.
+pub const MIN_FREE: u64 = crate::input::MAX_BODY as u64;
+
 /// When each queue worker of the process last came round its loop.
 #[derive(Default)]
 pub struct Beats(Mutex<BTreeMap<&'static str, Instant>>);
@@ -47,15 +51,20 @@ pub struct Readiness {
     pub status: &'static str,
     /// `ok`, or why a probe write to the records failed (an error code).
     pub records: String,
-    /// `ok`, or why a probe write to the blob store failed.
+    /// `ok`, or why a probe write to the blob store failed (`STORAGE_FULL` also when less
+    /// than one request's worth of space is left).
     pub blobs: String,
+    /// Free bytes where blobs are written (local disk only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub free_bytes: Option<u64>,
     /// Seconds since each queue worker of this process last came round (none on AWS, where
     /// the queues trigger functions).
     pub workers: BTreeMap<&'static str, u64>,
 }
 
-/// `GET /ready`: 200 when a probe record and a probe blob can be written and every queue
-/// worker came round within a minute; 503 otherwise, saying which part fails.
+/// `GET /ready`: 200 when a probe record and a probe blob can be written, at least one
+/// request's worth of disk is free, and every queue worker came round within a minute; 503
+/// otherwise, saying which part fails.
 #[utoipa::path(get, path = "/ready", tag = "Service",
     responses((status = 200, description = "Ready: storage writes and workers run", body = Readiness),
         (status = 503, description = "Not ready: the failing part is named", body = Readiness)))]
@@ -64,7 +73,11 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         Ok(()) => "ok".to_string(),
         Err(e) => crate::error::ApiError::from(e).code.to_string(),
     };
+    let free_bytes = state.blobs.free_bytes();
     let blobs = match probe_blobs(&state).await {
+        Ok(()) if free_bytes.is_some_and(|f| f < MIN_FREE) => {
+            crate::error::ErrorCode::StorageFull.to_string()
+        }
         Ok(()) => "ok".to_string(),
         Err(e) => crate::error::ApiError::from(e).code.to_string(),
     };
@@ -79,6 +92,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         status: if ok { "ready" } else { "not_ready" },
         records,
         blobs,
+        free_bytes,
         workers,
     };
     (status, Json(body)).into_response()

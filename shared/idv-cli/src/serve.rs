@@ -309,6 +309,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             },
             engines,
         )?;
+        survive_file_size_limits();
         tokio::spawn(idv_api::run_workers(state.clone()));
         // The line scripts and tests wait for.
         println!("idv listening on http://{addr}");
@@ -321,6 +322,20 @@ pub fn serve(args: ServeArgs) -> Result<()> {
 
 /// Ctrl-C or SIGTERM (what systemd, Docker and Kubernetes send): stop accepting, let the
 /// requests in flight finish. Queued work is safe either way: it stays on the queue.
+/// A write past a file-size limit (`ulimit -f`) must fail like a full disk, not kill the
+/// process: SIGXFSZ is caught and logged, and the write returns EFBIG.
+fn survive_file_size_limits() {
+    use tokio::signal::unix::{SignalKind, signal};
+    const SIGXFSZ: i32 = 25; // Linux, every architecture idv builds for
+    if let Ok(mut s) = signal(SignalKind::from_raw(SIGXFSZ)) {
+        tokio::spawn(async move {
+            while s.recv().await.is_some() {
+                tracing::error!("a write went past the file-size limit");
+            }
+        });
+    }
+}
+
 async fn shutdown_signal() {
     let term = async {
         use tokio::signal::unix::{SignalKind, signal};

@@ -183,6 +183,16 @@ impl Server {
         (status, json, headers)
     }
 
+    fn send_form(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        parts: &[(&str, Part)],
+    ) -> (u16, Value, ureq::http::HeaderMap) {
+        let (ct, body) = multipart(parts);
+        self.send("POST", path, headers, Some(&ct), Some(body))
+    }
+
     fn form(&self, path: &str, headers: &[(&str, &str)], parts: &[(&str, Part)]) -> (u16, Value) {
         let (ct, body) = multipart(parts);
         let (s, j, _) = self.send("POST", path, headers, Some(&ct), Some(body));
@@ -1252,6 +1262,129 @@ fn header_value(head: &str, name: &str) -> String {
             k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
         })
         .unwrap_or_default()
+}
+
+/// Unmounts the test's tmpfs when the test ends, pass or fail.
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A full disk, then room again, twice: a 96 MB tmpfs (when this process may mount one: root
+/// with CAP_SYS_ADMIN) filled to the last byte, then emptied; and a file-size limit set on the
+/// running server (`prlimit --fsize`), which fails its database writes too (EFBIG), then
+/// lifted. Each time: 507 STORAGE_FULL, not ready, then ready again without a restart.
+#[test]
+fn a_full_disk_fails_cleanly_and_the_service_recovers() {
+    let root = std::env::temp_dir().join(format!("idv-full-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=96m", "idv-test"])
+        .arg(&root)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let _unmount = mounted.then(|| Mounted(root.clone()));
+    let data = root.join("data");
+    let a = tenant(&data, "acme");
+    let kairos = [
+        ("app_id", a["app_id"].as_str().unwrap()),
+        ("app_key", a["app_key"].as_str().unwrap()),
+    ];
+    let server = start(&data);
+    let pid = server.child.id().to_string();
+    let submit = || {
+        server.send_form(
+            "/v0.2/full-id-verification",
+            &kairos,
+            &[("selfie", file(SELFIE)), ("document", file(DOC))],
+        )
+    };
+    let (st, before, _) = submit();
+    assert_eq!(st, 200, "{before}");
+    let filler = root.join("filler");
+    // A full tmpfs where this process may mount one; a file-size limit everywhere. The first
+    // fails the blob writes (ENOSPC), the second the database's too (EFBIG).
+    let faults: &[&str] = if mounted {
+        &["a full tmpfs", "a file-size limit (prlimit)"]
+    } else {
+        &["a file-size limit (prlimit)"]
+    };
+    let fault = |name: &str, on: bool| {
+        if name.contains("tmpfs") && on {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&filler).unwrap();
+            let chunk = vec![0u8; 1 << 20];
+            while f.write_all(&chunk).is_ok() {}
+            while f.write_all(&chunk[..4096]).is_ok() {}
+        } else if name.contains("tmpfs") {
+            std::fs::remove_file(&filler).unwrap();
+        } else {
+            let limit = if on {
+                "--fsize=4096:unlimited"
+            } else {
+                "--fsize=unlimited:unlimited"
+            };
+            let ok = Command::new("prlimit")
+                .args(["--pid", &pid, limit])
+                .status()
+                .unwrap();
+            assert!(ok.success(), "prlimit");
+        }
+    };
+    for name in faults {
+        fault(name, true);
+        let (st, err, headers) = submit();
+        assert_eq!(st, 507, "{name}: {err}");
+        assert_eq!(err["code"], "STORAGE_FULL");
+        assert!(headers.contains_key("retry-after"));
+        let (st, ready) = server.get("/ready", &[]);
+        assert_eq!(st, 503, "{name}: {ready}");
+        assert_eq!(ready["status"], "not_ready");
+        println!("{name}: {ready}");
+        assert_eq!(server.get("/health", &[]).0, 200);
+        // Room again: the same process recovers by itself.
+        fault(name, false);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (st, ready) = server.get("/ready", &[]);
+            if st == 200 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name}: not ready again: {ready}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let (st, after, _) = submit();
+    assert_eq!(st, 200, "{after}");
+    for job in [&before, &after] {
+        let id = job["api_req_uid"].as_str().unwrap();
+        let done = server.poll(&format!("/v0.2/full-id-verification/{id}"), &kairos);
+        assert_eq!(done["response_code"], 1);
+    }
+    // Nothing half-written: no temporary file left among the blobs.
+    let mut stack = vec![data.join("blobs")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = e.path();
+            assert!(
+                !path.to_string_lossy().contains(".tmp-"),
+                "left behind: {}",
+                path.display()
+            );
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    drop(server);
 }
 
 #[test]

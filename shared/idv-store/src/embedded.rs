@@ -73,7 +73,11 @@ impl Db {
     /// The open database, reopened first if an earlier operation failed on I/O.
     fn get(&self) -> Result<Arc<Database>> {
         if !self.broken.load(Ordering::Acquire)
-            && let Some(db) = self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+            && let Some(db) = self
+                .current
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
         {
             return Ok(db);
         }
@@ -175,7 +179,10 @@ impl EmbeddedRecords {
     fn get_now(&self, table: &str, key: &str) -> Result<Option<Record>> {
         let txn = self.db.begin_read()?;
         let t = txn.open_table(RECORDS).map_err(|e| self.db.failed(e))?;
-        let Some(v) = t.get(record_key(table, key).as_str()).map_err(|e| self.db.failed(e))? else {
+        let Some(v) = t
+            .get(record_key(table, key).as_str())
+            .map_err(|e| self.db.failed(e))?
+        else {
             return Ok(None);
         };
         let s: Stored =
@@ -213,7 +220,8 @@ impl EmbeddedRecords {
                 value,
             };
             let bytes = serde_json::to_vec(&stored).map_err(backend)?;
-            t.insert(k.as_str(), bytes.as_slice()).map_err(|e| self.db.failed(e))?;
+            t.insert(k.as_str(), bytes.as_slice())
+                .map_err(|e| self.db.failed(e))?;
         }
         txn.commit().map_err(|e| self.db.failed(e))?;
         Ok(())
@@ -325,7 +333,8 @@ impl EmbeddedQueue {
             }
             for (k, m) in held {
                 let bytes = serde_json::to_vec(&m).map_err(backend)?;
-                t.insert(k.as_str(), bytes.as_slice()).map_err(|e| self.db.failed(e))?;
+                t.insert(k.as_str(), bytes.as_slice())
+                    .map_err(|e| self.db.failed(e))?;
             }
         }
         txn.commit().map_err(|e| self.db.failed(e))?;
@@ -347,7 +356,8 @@ impl EmbeddedQueue {
         {
             let mut t = txn.open_table(MESSAGES).map_err(|e| self.db.failed(e))?;
             let bytes = serde_json::to_vec(&m).map_err(backend)?;
-            t.insert(key.as_str(), bytes.as_slice()).map_err(|e| self.db.failed(e))?;
+            t.insert(key.as_str(), bytes.as_slice())
+                .map_err(|e| self.db.failed(e))?;
         }
         txn.commit().map_err(|e| self.db.failed(e))?;
         self.arrived.notify_waiters();
@@ -385,14 +395,16 @@ impl EmbeddedQueue {
                     m.receive_count = 0;
                     let dlq = format!("{queue}-dlq\u{0}{suffix}");
                     let bytes = serde_json::to_vec(&m).map_err(backend)?;
-                    t.insert(dlq.as_str(), bytes.as_slice()).map_err(|e| self.db.failed(e))?;
+                    t.insert(dlq.as_str(), bytes.as_slice())
+                        .map_err(|e| self.db.failed(e))?;
                     continue;
                 }
                 m.receive_count += 1;
                 m.visible_at_ms = now + visibility.as_millis() as u64;
                 m.receipt = format!("{key}\u{1}{}", uuid::Uuid::new_v4().simple());
                 let bytes = serde_json::to_vec(&m).map_err(backend)?;
-                t.insert(key.as_str(), bytes.as_slice()).map_err(|e| self.db.failed(e))?;
+                t.insert(key.as_str(), bytes.as_slice())
+                    .map_err(|e| self.db.failed(e))?;
                 out.push(Message {
                     id: m.id,
                     receipt: m.receipt,
@@ -421,14 +433,18 @@ impl EmbeddedQueue {
         let txn = self.db.begin_write()?;
         {
             let mut t = txn.open_table(MESSAGES).map_err(|e| self.db.failed(e))?;
-            let current = t.get(key).map_err(|e| self.db.failed(e))?.map(|v| v.value().to_vec());
+            let current = t
+                .get(key)
+                .map_err(|e| self.db.failed(e))?
+                .map(|v| v.value().to_vec());
             if let Some(bytes) = current {
                 let mut m: QueuedMessage = serde_json::from_slice(&bytes)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 if m.receipt == receipt {
                     if change(&mut m) {
                         let bytes = serde_json::to_vec(&m).map_err(backend)?;
-                        t.insert(key, bytes.as_slice()).map_err(|e| self.db.failed(e))?;
+                        t.insert(key, bytes.as_slice())
+                            .map_err(|e| self.db.failed(e))?;
                     } else {
                         t.remove(key).map_err(|e| self.db.failed(e))?;
                     }

@@ -133,8 +133,18 @@ impl FileBlobs {
     }
 }
 
+/// Bytes available to this process on the filesystem holding `dir` (statvfs).
+pub fn free_bytes(dir: &Path) -> Option<u64> {
+    let st = rustix::fs::statvfs(dir).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
 #[async_trait]
 impl BlobStore for FileBlobs {
+    fn free_bytes(&self) -> Option<u64> {
+        free_bytes(&self.root)
+    }
+
     async fn put(&self, key: &BlobKey, bytes: Vec<u8>, _content_type: &str) -> Result<()> {
         let path = self.path(key.as_str())?;
         if let Some(dir) = path.parent() {

@@ -35,7 +35,6 @@ pub enum StoreError {
     Unavailable(String),
 }
 
-
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// A URL a client can upload one object to, with the headers it must send.
@@ -119,6 +118,11 @@ pub trait BlobStore: Send + Sync {
         max_bytes: u64,
         expires_in: Duration,
     ) -> Result<PresignedPut>;
+    /// Bytes still free where the blobs are written; `None` where that is not bounded by one
+    /// disk (S3).
+    fn free_bytes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// One stored record and its version (bumped on every write).
