@@ -49,6 +49,11 @@ enum Command {
         #[command(subcommand)]
         command: serve::TenantCommand,
     },
+    /// The data directory's database.
+    Store {
+        #[command(subcommand)]
+        command: serve::StoreCommand,
+    },
     /// Benchmarks that print their figures.
     Bench {
         #[command(subcommand)]
@@ -60,6 +65,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Face { command } => face::run(command),
+        Command::Store { command } => serve::store_cmd(command),
         Command::Document { command } => document::run(command),
         Command::Bench { command } => bench::run(command),
         Command::Serve(args) => serve::serve(args),

@@ -93,9 +93,7 @@ pub fn reviewer(cmd: ReviewerCommand) -> Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let records = EmbeddedRecords::open(&data.join("idv.redb")).with_context(
-            || "opening the database: stop `idv serve` first (one process per data directory)",
-        )?;
+        let records = open_database(&data)?;
         let r = idv_api::auth::create_reviewer_in(&records, &tenant, &name)
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;
@@ -191,6 +189,54 @@ fn certs(data: &Path) -> Result<idv_certify::Pems> {
     })
 }
 
+/// The data directory's database, or an error saying what to do: another process holds it,
+/// or the file is damaged (check it, restore a backup).
+fn open_database(data: &Path) -> Result<EmbeddedRecords> {
+    let path = data.join("idv.redb");
+    EmbeddedRecords::open(&path).map_err(|e| match e {
+        idv_store::StoreError::InUse => anyhow::anyhow!(
+            "{} is in use by another idv process (one process per data directory): stop it first",
+            path.display()
+        ),
+        idv_store::StoreError::Corrupt(_) => anyhow::anyhow!(
+            "{} is damaged ({e}). `idv store check --data {}` reports what is still readable; \
+             restore the file from a backup, or move it aside to start empty",
+            path.display(),
+            data.display()
+        ),
+        e => anyhow::Error::new(e).context(format!("opening {}", path.display())),
+    })
+}
+
+/// `idv store check`: redb's integrity check, then every record and message parsed; exits 1
+/// unless everything is readable.
+pub fn store_cmd(cmd: StoreCommand) -> Result<()> {
+    let StoreCommand::Check { data } = cmd;
+    let report = idv_store::check_database(&data.join("idv.redb")).map_err(|e| match e {
+        idv_store::StoreError::InUse => {
+            anyhow::anyhow!("the database is in use: stop `idv serve` first")
+        }
+        e => anyhow::anyhow!("{}: {e}", data.join("idv.redb").display()),
+    })?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if !report.clean() {
+        anyhow::bail!("the database holds damage (see above)");
+    }
+    Ok(())
+}
+
+/// `idv store`.
+#[derive(clap::Subcommand)]
+pub enum StoreCommand {
+    /// Check the data directory's database: page checksums and structure (repaired where redb
+    /// can), then every record and queue message parsed. Prints a report (table, count, keys
+    /// of unreadable entries); exits 1 on any damage. Run while `idv serve` is stopped.
+    Check {
+        #[arg(long, default_value = "idv-data")]
+        data: PathBuf,
+    },
+}
+
 /// `idv certs init`.
 pub fn certs_cmd(cmd: CertsCommand) -> Result<()> {
     let CertsCommand::Init { data } = cmd;
@@ -225,12 +271,7 @@ fn state(
             "made files under the data directory private (0600/0700)"
         );
     }
-    let records = EmbeddedRecords::open(&data.join("idv.redb")).with_context(|| {
-        format!(
-            "opening {}: is another idv process using this data directory?",
-            data.join("idv.redb").display()
-        )
-    })?;
+    let records = open_database(data)?;
     // Callbacks count their own attempts; jobs and certifications give up after 10 receives.
     let queue = records.queue(10);
     let blobs = Arc::new(FileBlobs::open(
@@ -393,9 +434,7 @@ pub fn tenant(cmd: TenantCommand) -> Result<()> {
         // Tenant creation needs no models: a state without engines would be odd, so build
         // only what it uses.
         idv_store::private_dir(&data)?;
-        let records = EmbeddedRecords::open(&data.join("idv.redb")).with_context(
-            || "opening the database: stop `idv serve` first (one process per data directory)",
-        )?;
+        let records = open_database(&data)?;
         let t = idv_api::auth::create_tenant_in(&records, &name, callback_url.as_deref())
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;

@@ -1264,6 +1264,76 @@ fn header_value(head: &str, name: &str) -> String {
         .unwrap_or_default()
 }
 
+#[test]
+fn a_damaged_or_busy_database_is_named_as_such() {
+    let dir = std::env::temp_dir().join(format!("idv-damaged-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    tenant(&dir, "acme");
+    let check = || {
+        idv()
+            .args(["store", "check", "--data"])
+            .arg(&dir)
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap()
+    };
+    let ok = check();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let report: Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(report["intact"], true);
+    assert_eq!(report["tables"]["tenants"]["count"], 1);
+
+    // Another process holds the database: said so.
+    let server = start(&dir);
+    let busy = idv()
+        .args(["tenant", "create", "other", "--data"])
+        .arg(&dir)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(!busy.status.success());
+    let msg = String::from_utf8_lossy(&busy.stderr);
+    assert!(msg.contains("in use by another idv process"), "{msg}");
+    drop(server);
+
+    // One flipped bit inside a record: the check finds it (page checksums) and fails.
+    let db = dir.join("idv.redb");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let at = bytes
+        .windows(15)
+        .position(|w| w == b"webhook_secrets")
+        .unwrap();
+    bytes[at + 3] ^= 0x04;
+    std::fs::write(&db, &bytes).unwrap();
+    let damaged = check();
+    assert!(!damaged.status.success());
+    let report: Value = serde_json::from_slice(&damaged.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&damaged.stderr)));
+    assert_eq!(report["intact"], false, "{report}");
+
+    // A flipped bit in the file's header: the server refuses to start and says the file is
+    // damaged, not that another process has it.
+    bytes[64] ^= 0x04;
+    std::fs::write(&db, &bytes).unwrap();
+    let out = idv()
+        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+        .arg(&dir)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        msg.contains("is damaged") && msg.contains("idv store check"),
+        "{msg}"
+    );
+    assert!(!msg.contains("another"), "{msg}");
+}
+
 /// Unmounts the test's tmpfs when the test ends, pass or fail.
 struct Mounted(PathBuf);
 

@@ -30,9 +30,7 @@ fn db_err(e: impl Into<redb::Error>) -> StoreError {
             StoreError::Unavailable("a write failed; the database is being reopened".into())
         }
         redb::Error::Corrupted(m) => StoreError::Corrupt(format!("the database file: {m}")),
-        redb::Error::DatabaseAlreadyOpen => {
-            StoreError::Backend("the database file is open in another process".into())
-        }
+        redb::Error::DatabaseAlreadyOpen => StoreError::InUse,
         e => StoreError::Backend(e.to_string()),
     }
 }
@@ -523,6 +521,116 @@ impl JobQueue for EmbeddedQueue {
     async fn delete(&self, _queue: &str, receipt: &str) -> Result<()> {
         let (this, receipt) = (self.clone(), receipt.to_owned());
         blocking(move || this.with_received(&receipt, |_| false)).await
+    }
+}
+
+/// What [`check_database`] found in a database file.
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    /// Every page's checksum and the file's structure verified (redb's integrity check).
+    pub intact: bool,
+    /// What the integrity check said when the file is not intact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub damage: Option<String>,
+    /// Records per table: how many, and the keys of those that no longer parse.
+    pub tables: std::collections::BTreeMap<String, TableReport>,
+    /// Queue messages per queue, likewise.
+    pub queues: std::collections::BTreeMap<String, TableReport>,
+}
+
+/// One table's or queue's count and unreadable keys (ids only: no personal data).
+#[derive(Debug, Default, Serialize)]
+pub struct TableReport {
+    pub count: usize,
+    pub unreadable: Vec<String>,
+}
+
+impl CheckReport {
+    /// Every page intact and every value readable.
+    pub fn clean(&self) -> bool {
+        self.intact
+            && self
+                .tables
+                .values()
+                .chain(self.queues.values())
+                .all(|t| t.unreadable.is_empty())
+    }
+}
+
+/// Checks the database file at `path` (not in use by a server) without changing it: redb's
+/// integrity check (page checksums, structure) runs on a copy, since it repairs what it can
+/// and may give up on what it cannot; then every record and message of the file is read and
+/// parsed.
+pub fn check_database(path: &Path) -> Result<CheckReport> {
+    if !path.exists() {
+        return Err(StoreError::Io(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{} does not exist", path.display()),
+        )));
+    }
+    // Taken first, so a running server's file is refused before anything else.
+    let db = match Database::open(path).map_err(db_err) {
+        Ok(db) => db,
+        // Not even its roots are readable: nothing in it can be listed.
+        Err(StoreError::Corrupt(m)) => {
+            return Ok(CheckReport {
+                intact: false,
+                damage: Some(m),
+                tables: Default::default(),
+                queues: Default::default(),
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    let copy = path.with_extension(format!("check-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::copy(path, &copy)?;
+    let verdict = integrity(&copy);
+    let _ = std::fs::remove_file(&copy);
+    let mut report = CheckReport {
+        intact: verdict.is_ok(),
+        damage: verdict.err(),
+        tables: Default::default(),
+        queues: Default::default(),
+    };
+    let txn = db.begin_read().map_err(db_err)?;
+    for (def, records, into) in [
+        (RECORDS, true, &mut report.tables),
+        (MESSAGES, false, &mut report.queues),
+    ] {
+        let table = txn.open_table(def).map_err(db_err)?;
+        for item in table.iter().map_err(db_err)? {
+            let (k, v) = item.map_err(db_err)?;
+            let (name, key) = k.value().split_once('\u{0}').unwrap_or(("?", k.value()));
+            let entry = into.entry(name.to_string()).or_default();
+            entry.count += 1;
+            let readable = if records {
+                serde_json::from_slice::<Stored>(v.value()).is_ok()
+            } else {
+                serde_json::from_slice::<QueuedMessage>(v.value()).is_ok()
+            };
+            if !readable {
+                entry.unreadable.push(key.to_string());
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// redb's integrity check of the file at `path` (which it may rewrite): `Err` says what is
+/// damaged. A panic inside redb on a badly damaged file counts as damage.
+fn integrity(path: &Path) -> std::result::Result<(), String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(|| -> std::result::Result<bool, String> {
+        let mut db = Database::open(path).map_err(|e| e.to_string())?;
+        db.check_integrity().map_err(|e| e.to_string())
+    });
+    std::panic::set_hook(hook);
+    match outcome {
+        Ok(Ok(true)) => Ok(()),
+        Ok(Ok(false)) => Err("checksums or structure damaged (repairable in a copy)".into()),
+        Ok(Err(e)) => Err(format!("damaged: {e}")),
+        Err(_) => Err("damaged beyond redb's repair".into()),
     }
 }
 

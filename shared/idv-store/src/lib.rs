@@ -12,7 +12,7 @@ pub mod conformance;
 mod embedded;
 mod files;
 
-pub use embedded::{EmbeddedQueue, EmbeddedRecords};
+pub use embedded::{CheckReport, EmbeddedQueue, EmbeddedRecords, TableReport, check_database};
 pub use files::{FileBlobs, UploadGrant, UploadRefused, private_dir, restrict_tree};
 
 /// A storage failure. Backends map their own errors here.
@@ -33,6 +33,9 @@ pub enum StoreError {
     /// The store cannot write now (its file is being reopened after an I/O error); retry.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The embedded database file is open in another process (one process per file).
+    #[error("the database file is open in another process")]
+    InUse,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
