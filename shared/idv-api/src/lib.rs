@@ -183,15 +183,21 @@ async fn envelope(req: Request, next: middleware::Next) -> Response {
     res
 }
 
-/// Runs every queue worker of the process until it ends: async jobs, certification (when a
-/// signer is configured) and callbacks.
-pub async fn run_workers(state: AppState) {
+/// Runs every queue worker of the process: async jobs, certification (when a signer is
+/// configured) and callbacks. When `stop` turns true, each takes no new message, finishes
+/// the ones it holds, and returns; then this returns.
+pub async fn run_workers(state: AppState, stop: tokio::sync::watch::Receiver<bool>) {
     let mut loops = vec![
-        tokio::spawn(worker(state.clone(), JOBS_QUEUE, 120)),
-        tokio::spawn(callback_worker(state.clone())),
+        tokio::spawn(worker(state.clone(), JOBS_QUEUE, 120, stop.clone())),
+        tokio::spawn(callback_worker(state.clone(), stop.clone())),
     ];
     if state.certifier.is_some() {
-        loops.push(tokio::spawn(worker(state.clone(), CERTIFY_QUEUE, 120)));
+        loops.push(tokio::spawn(worker(
+            state.clone(),
+            CERTIFY_QUEUE,
+            120,
+            stop.clone(),
+        )));
     }
     for l in loops {
         let _ = l.await;
@@ -208,13 +214,18 @@ pub const CALLBACKS_PER_TENANT: usize = 4;
 /// The callbacks queue's loop: each message delivered in a task of its own, at most
 /// [`CALLBACKS_IN_FLIGHT`] at once; a message of a tenant that already has
 /// [`CALLBACKS_PER_TENANT`] deliveries running goes back to the queue for a second, uncounted.
-async fn callback_worker(state: AppState) {
+async fn callback_worker(state: AppState, stop: tokio::sync::watch::Receiver<bool>) {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
     let slots = Arc::new(tokio::sync::Semaphore::new(CALLBACKS_IN_FLIGHT));
     let busy: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
     loop {
         state.beats.beat(CALLBACKS_QUEUE);
+        if *stop.borrow() {
+            // Wait for the deliveries running (each bounded by its attempt deadline).
+            let _ = slots.acquire_many(CALLBACKS_IN_FLIGHT as u32).await;
+            return;
+        }
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
         };
@@ -322,11 +333,20 @@ pub async fn handle_message(
     }
 }
 
-/// One queue's loop: receive, process, acknowledge. A message whose processing fails stays on
-/// the queue and comes back after `visibility` seconds, then goes to the dead-letter queue.
-async fn worker(state: AppState, queue: &'static str, visibility: u64) {
+/// One queue's loop: receive, process, acknowledge, until `stop` turns true (what it received
+/// is processed first). A message whose processing fails stays on the queue and comes back
+/// after `visibility` seconds, then goes to the dead-letter queue.
+async fn worker(
+    state: AppState,
+    queue: &'static str,
+    visibility: u64,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         state.beats.beat(queue);
+        if *stop.borrow() {
+            return;
+        }
         let messages = match state
             .queue
             .receive(

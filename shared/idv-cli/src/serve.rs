@@ -351,18 +351,30 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             engines,
         )?;
         survive_file_size_limits();
-        tokio::spawn(idv_api::run_workers(state.clone()));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let workers = tokio::spawn(idv_api::run_workers(state.clone(), stopped));
         // The line scripts and tests wait for.
         println!("idv listening on http://{addr}");
         axum::serve(listener, idv_api::router(state))
             .with_graceful_shutdown(shutdown_signal())
             .await?;
+        // The requests are answered; now the work the queue workers hold.
+        let _ = stop.send(true);
+        match tokio::time::timeout(SHUTDOWN_GRACE, workers).await {
+            Ok(_) => tracing::info!("queue workers finished their running work; exiting"),
+            Err(_) => tracing::warn!(
+                grace_s = SHUTDOWN_GRACE.as_secs(),
+                "grace period over: unfinished work stays queued for the next start"
+            ),
+        }
         Ok(())
     })
 }
 
-/// Ctrl-C or SIGTERM (what systemd, Docker and Kubernetes send): stop accepting, let the
-/// requests in flight finish. Queued work is safe either way: it stays on the queue.
+/// How long a stopping server waits for the queue workers' running work (a verification, a
+/// certificate, a callback attempt) after the last request is answered.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A write past a file-size limit (`ulimit -f`) must fail like a full disk, not kill the
 /// process: SIGXFSZ is caught and logged, and the write returns EFBIG.
 fn survive_file_size_limits() {
@@ -377,6 +389,8 @@ fn survive_file_size_limits() {
     }
 }
 
+/// Ctrl-C or SIGTERM (what systemd, Docker and Kubernetes send): stop accepting, let the
+/// requests in flight finish. Queued work is safe either way: it stays on the queue.
 async fn shutdown_signal() {
     let term = async {
         use tokio::signal::unix::{SignalKind, signal};

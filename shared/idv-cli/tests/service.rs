@@ -996,7 +996,7 @@ fn the_data_directory_is_private() {
 }
 
 #[test]
-fn sigterm_lets_requests_in_flight_finish() {
+fn sigterm_and_sigint_let_requests_and_jobs_in_flight_finish() {
     let dir = std::env::temp_dir().join(format!("idv-term-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let a = tenant(&dir, "acme");
@@ -1024,12 +1024,47 @@ fn sigterm_lets_requests_in_flight_finish() {
     assert_eq!(answer.0, 200, "{}", answer.1);
     assert!(answer.1["overallConfidence"].is_number());
     // Then the process exits by itself, cleanly.
-    let deadline = Instant::now() + Duration::from_secs(20);
+    exits_cleanly(&mut server);
+
+    // SIGINT (Ctrl-C) while a Kairos job runs: the job is finished before the process exits.
+    let mut server = start(&dir);
+    let kairos = [
+        ("app_id", a["app_id"].as_str().unwrap()),
+        ("app_key", a["app_key"].as_str().unwrap()),
+    ];
+    let (st, job) = server.form(
+        "/v0.2/full-id-verification",
+        &kairos,
+        &[("selfie", file(SELFIE)), ("document", file(DOC))],
+    );
+    assert_eq!(st, 200, "{job}");
+    std::thread::sleep(Duration::from_millis(100)); // the worker has taken it
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    exits_cleanly(&mut server);
+    // Restarted, the very first poll has the result: it was finished before the exit, not
+    // re-run now (a verification takes several hundred ms).
+    let server = start(&dir);
+    let id = job["api_req_uid"].as_str().unwrap();
+    let (st, polled) = server.get(&format!("/v0.2/full-id-verification/{id}"), &kairos);
+    assert_eq!(st, 200);
+    assert_eq!(polled["response_code"], 1, "{polled}");
+}
+
+/// Waits up to 40 s for the server to exit by itself; asserts exit code 0.
+fn exits_cleanly(server: &mut Server) {
+    let deadline = Instant::now() + Duration::from_secs(40);
     let status = loop {
         if let Some(st) = server.child.try_wait().unwrap() {
             break st;
         }
-        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        assert!(Instant::now() < deadline, "still running after the signal");
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status:?}");
