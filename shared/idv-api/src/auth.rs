@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use serde::Serialize;
 
 use crate::credentials::{
-    Claims, Tenant, hash, secret, short_id, sign_jwt, verify, verify_jwt, webhook_secret,
+    Claims, Tenant, hash, secret, short_id, sign_jwt, verify_jwt, webhook_secret,
 };
 use crate::error::{ApiError, on_conflict};
 use crate::input::{self, Fields};
@@ -92,29 +92,32 @@ pub async fn create_tenant_in(
     Ok(t)
 }
 
+tokio::task_local! {
+    /// The address of the client whose request is being handled, where the server knows it
+    /// (`idv serve`; set by the request middleware).
+    pub static CLIENT: Option<std::net::IpAddr>;
+}
+
 async fn check(state: &AppState, key: &str, secret: &str) -> Result<Tenant, ApiError> {
     if let Some(t) = state.verified.get(key, secret) {
         return Ok(t);
     }
-    let t = check_stored(state, key, secret).await?;
-    state.verified.put(key, secret, &t);
-    Ok(t)
-}
-
-async fn check_stored(state: &AppState, key: &str, secret: &str) -> Result<Tenant, ApiError> {
-    let Some(rec) = CREDENTIALS.get(state.records.as_ref(), key).await? else {
+    let client = CLIENT.try_with(|c| *c).ok().flatten();
+    state.auth.admit(key, client)?;
+    let stored = CREDENTIALS.get(state.records.as_ref(), key).await?;
+    // An unknown principal costs the same hash as a known one: no telling them apart by time.
+    let tenant = stored.as_ref().map(|r| r.value.tenant.clone());
+    let ok = state
+        .auth
+        .verify(secret, stored.map(|r| r.value.hash))
+        .await?;
+    let Some(tenant) = tenant.filter(|_| ok) else {
+        state.auth.failed(key, client);
         return Err(ApiError::unauthorized());
     };
-    let Credential { tenant, hash } = rec.value;
-    let secret = secret.to_string();
-    // argon2 is deliberately slow: keep it off the async workers.
-    let ok = tokio::task::spawn_blocking(move || verify(&secret, &hash))
-        .await
-        .map_err(ApiError::internal)?;
-    if !ok {
-        return Err(ApiError::unauthorized());
-    }
-    Ok(Tenant(tenant))
+    let t = Tenant(tenant);
+    state.verified.put(key, secret, &t);
+    Ok(t)
 }
 
 /// A reviewer's credentials, created by `idv reviewer create`.
@@ -263,9 +266,10 @@ impl<C: Credentials> FromRequestParts<AppState> for Authed<C> {
     }
 }
 
-/// A multipart or JSON body read under the limits, then its `C` credentials checked: the
-/// body is read first, so a refused client still gets its status instead of a connection
-/// closed while it sends.
+/// A multipart or JSON body read under the limits once its `C` credentials are checked: a
+/// request without valid credentials costs no buffer — its body is read and discarded
+/// (bounded), so the client still gets its status instead of a connection closed while it
+/// sends.
 pub struct Form<C> {
     pub tenant: Tenant,
     pub fields: Fields,
@@ -276,10 +280,17 @@ impl<C: Credentials> FromRequest<AppState> for Form<C> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let headers = req.headers().clone();
-        let fields = input::read_fields(req).await?;
+        let (parts, body) = req.into_parts();
+        let tenant = match C::check(state, &parts.headers).await {
+            Ok(t) => t,
+            Err(e) => {
+                input::drain(body, input::MAX_BODY).await;
+                return Err(e);
+            }
+        };
+        let fields = input::read_fields(Request::from_parts(parts, body)).await?;
         Ok(Form {
-            tenant: C::check(state, &headers).await?,
+            tenant,
             fields,
             credentials: PhantomData,
         })

@@ -54,6 +54,130 @@ pub fn verify(secret: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Argon2 work and failed sign-ins, bounded: verifications run a few at a time with a short
+/// line (beyond it 503 `SERVER_BUSY` at once, never an unbounded pile of 19 MiB hashes), and
+/// each principal and each client address has a budget of failures ([`FAILURE_BURST`],
+/// [`ADDRESS_FAILURE_BURST`]; beyond it 429 until the budget refills).
+pub struct AuthGuard {
+    hashing: std::sync::Arc<crate::limits::Admission>,
+    /// Argon2's working memory, one block set per running verification, allocated once: a
+    /// flood of sign-ins never allocates more (nor leaves 19 MiB in every thread's heap).
+    memory: std::sync::Mutex<Vec<Vec<argon2::Block>>>,
+    principals: crate::limits::RateLimiter,
+    addresses: crate::limits::RateLimiter,
+}
+
+/// Failed sign-ins a principal may make at once before waiting (then one per second).
+pub const FAILURE_BURST: f64 = 10.0;
+/// Failed sign-ins a client address may make at once (then three per second): more than a
+/// principal, since many people may share one address.
+pub const ADDRESS_FAILURE_BURST: f64 = 30.0;
+
+impl AuthGuard {
+    /// `at_once` verifications running, `waiting` more in line.
+    pub fn new(at_once: usize, waiting: usize) -> AuthGuard {
+        AuthGuard {
+            hashing: crate::limits::Admission::new(at_once, waiting, usize::MAX),
+            memory: std::sync::Mutex::new(Vec::new()),
+            principals: crate::limits::RateLimiter::new(1.0, FAILURE_BURST),
+            addresses: crate::limits::RateLimiter::new(3.0, ADDRESS_FAILURE_BURST),
+        }
+    }
+
+    /// Refuses (429) a principal or an address that spent its failure budget.
+    pub fn admit(&self, key: &str, client: Option<std::net::IpAddr>) -> Result<(), ApiError> {
+        let address = client.map(|c| c.to_string());
+        if !self.principals.allows(key)
+            || address
+                .as_deref()
+                .is_some_and(|a| !self.addresses.allows(a))
+        {
+            tracing::warn!(principal = %key.split(':').next().unwrap_or(""), "sign-in throttled after failures");
+            return Err(ApiError::new(
+                crate::error::ErrorCode::RateLimited,
+                "too many failed sign-ins; retry later",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts a failed sign-in against the principal and the address.
+    pub fn failed(&self, key: &str, client: Option<std::net::IpAddr>) {
+        self.principals.spend(key);
+        if let Some(c) = client {
+            self.addresses.spend(&c.to_string());
+        }
+    }
+
+    /// Runs `secret` against `hash` (or, for an unknown principal, against a fixed hash of
+    /// the same cost, so both take as long) on the blocking pool, in the bounded line.
+    pub async fn verify(&self, secret: &str, hash: Option<String>) -> Result<bool, ApiError> {
+        let place = self.hashing.enter(None)?;
+        let _running = place.run().await?;
+        let secret = secret.to_string();
+        let mut memory = self
+            .memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_default();
+        let (ok, memory) = tokio::task::spawn_blocking(move || {
+            let ok = match &hash {
+                Some(h) => verify_in(&secret, h, &mut memory),
+                None => {
+                    let _ = verify_in(&secret, unknown_principal_hash(), &mut memory);
+                    false
+                }
+            };
+            (ok, memory)
+        })
+        .await
+        .map_err(ApiError::internal)?;
+        self.memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(memory);
+        Ok(ok)
+    }
+}
+
+/// An argon2 hash of a random secret, computed once: what an unknown principal's secret is
+/// checked against.
+fn unknown_principal_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash(&secret()).unwrap_or_default())
+}
+
+/// Whether `secret` matches the argon2 PHC string `hash`, computed in `memory` (grown to the
+/// hash's memory cost once, then reused).
+fn verify_in(secret: &str, hash: &str, memory: &mut Vec<argon2::Block>) -> bool {
+    use argon2::{Algorithm, Params, Version};
+    let Ok(h) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) = (Algorithm::try_from(h.algorithm), Params::try_from(&h))
+    else {
+        return false;
+    };
+    let version = h
+        .version
+        .and_then(|v| Version::try_from(v).ok())
+        .unwrap_or_default();
+    let (Some(salt), Some(expected)) = (h.salt, h.hash) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    memory.resize(params.block_count(), argon2::Block::default());
+    let mut out = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(secret.as_bytes(), salt, &mut out, &mut memory[..])
+        .is_ok()
+        && argon2::password_hash::Output::new(&out).is_ok_and(|o| o == expected)
+}
+
 /// Recently verified credentials (SHA-256 of id and secret → tenant), so that argon2 runs
 /// once per minute per client rather than on every request. Process memory only.
 #[derive(Default)]
@@ -147,6 +271,37 @@ mod tests {
         forged.insert(t.find('.').unwrap() + 2, 'x');
         assert_eq!(verify_jwt(b"k1", &forged), None);
         assert_eq!(verify_jwt(b"k1", "nonsense"), None);
+    }
+
+    #[test]
+    fn reused_memory_verifies_like_the_library() {
+        let h = hash("s3cret").unwrap();
+        let mut memory = Vec::new();
+        assert!(verify_in("s3cret", &h, &mut memory));
+        assert_eq!(memory.len(), 19 * 1024, "argon2's default cost: 19 MiB");
+        assert!(!verify_in("s3cret!", &h, &mut memory));
+        assert!(verify_in("s3cret", &h, &mut memory), "the memory is reused");
+        assert!(!verify_in("s3cret", "not a hash", &mut memory));
+        assert_eq!(verify("s3cret", &h), verify_in("s3cret", &h, &mut memory));
+    }
+
+    #[tokio::test]
+    async fn failed_sign_ins_are_throttled_per_principal_then_refill() {
+        let g = AuthGuard::new(1, 2);
+        let client = Some(std::net::IpAddr::from([192, 0, 2, 1]));
+        for _ in 0..FAILURE_BURST as usize {
+            assert!(g.admit("app_id:a", client).is_ok());
+            g.failed("app_id:a", client);
+        }
+        let e = g.admit("app_id:a", client).unwrap_err();
+        assert_eq!(e.code, crate::error::ErrorCode::RateLimited);
+        assert!(g.admit("app_id:b", client).is_ok(), "another principal");
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert!(g.admit("app_id:a", client).is_ok(), "one per second again");
+        assert!(
+            !g.verify("x", None).await.unwrap(),
+            "unknown principals never pass"
+        );
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub enum ErrorCode {
     ModelsUnavailable,
     /// A queued job's image is missing from the blob store.
     InputMissing,
+    /// The server is at capacity: nothing was done; retry shortly (`Retry-After`).
+    ServerBusy,
     /// The server's storage is full: nothing was stored; retry later (`Retry-After`).
     StorageFull,
     /// The server's storage cannot write right now; retry later (`Retry-After`).
@@ -116,6 +118,7 @@ impl ErrorCode {
         ErrorCode::ClaimRequired,
         ErrorCode::ModelsUnavailable,
         ErrorCode::InputMissing,
+        ErrorCode::ServerBusy,
         ErrorCode::StorageFull,
         ErrorCode::StorageUnavailable,
         ErrorCode::InternalError,
@@ -162,6 +165,7 @@ impl ErrorCode {
             ClaimRequired => "CLAIM_REQUIRED",
             ModelsUnavailable => "MODELS_UNAVAILABLE",
             InputMissing => "INPUT_MISSING",
+            ServerBusy => "SERVER_BUSY",
             StorageFull => "STORAGE_FULL",
             StorageUnavailable => "STORAGE_UNAVAILABLE",
             InternalError => "INTERNAL_ERROR",
@@ -204,6 +208,7 @@ impl ErrorCode {
             ClaimRequired => StatusCode::CONFLICT,
             ModelsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             InputMissing => StatusCode::INTERNAL_SERVER_ERROR,
+            ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
             StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             InternalError => StatusCode::INTERNAL_SERVER_ERROR,

@@ -75,6 +75,20 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for JsonBody
 }
 
 /// Reads a multipart or JSON body into [`Fields`]; a file part over 15 MB gives 413.
+/// Reads and discards up to `limit` bytes of `body`, one frame at a time (nothing is kept):
+/// a client still sending a refused request then gets its answer rather than a reset.
+pub async fn drain(body: axum::body::Body, limit: usize) {
+    use axum::body::HttpBody;
+    let mut body = std::pin::pin!(body);
+    let mut seen = 0usize;
+    while seen < limit {
+        match std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+            Some(Ok(frame)) => seen += frame.data_ref().map_or(0, |d| d.len()),
+            _ => break,
+        }
+    }
+}
+
 pub async fn read_fields(req: Request) -> Result<Fields, ApiError> {
     let ct = req
         .headers()

@@ -113,7 +113,7 @@ pub fn router(state: AppState) -> Router {
 /// 404 for an unknown route, after reading (and dropping) its body up to the body limit: a
 /// client still sending would otherwise see a broken pipe instead of the status.
 async fn unknown_route(body: axum::body::Body) -> ApiError {
-    let _ = axum::body::to_bytes(body, MAX_BODY).await;
+    input::drain(body, MAX_BODY).await;
     ApiError::not_found("route")
 }
 
@@ -137,10 +137,15 @@ async fn envelope(req: Request, next: middleware::Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    // The client's address, where the server knows it, for the sign-in failure budgets.
+    let client = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
     let mut res = if declared.is_some_and(|n| n > MAX_BODY as u64) {
         input::too_large_body().into_response()
     } else {
-        next.run(req).await
+        auth::CLIENT.scope(client, next.run(req)).await
     };
     if let Some(err) = res.extensions().get::<ApiError>().cloned() {
         let status = res.status();
@@ -154,7 +159,7 @@ async fn envelope(req: Request, next: middleware::Next) -> Response {
         )
             .into_response();
         let retry_after = match err.code {
-            ErrorCode::RateLimited => Some("1"),
+            ErrorCode::RateLimited | ErrorCode::ServerBusy => Some("1"),
             ErrorCode::StorageFull | ErrorCode::StorageUnavailable => Some("10"),
             _ => None,
         };

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use idv_pipeline::{Engines, Inputs, Profile, Verification};
 use idv_store::{BlobStore, FileBlobs, JobQueue, RecordStore};
-use tokio::sync::Semaphore;
 
 use crate::error::{ApiError, ErrorCode};
 
@@ -35,8 +34,11 @@ pub struct AppState {
     /// The embedded blob store, which serves its own upload URLs (absent on AWS, where S3 does).
     pub local_uploads: Option<Arc<FileBlobs>>,
     pub config: Arc<Config>,
-    /// Verifications running at once: each already uses both cores.
-    pub inference: Arc<Semaphore>,
+    /// Verifications: a few running at once (each already uses the cores), a short line,
+    /// a share per tenant; requests beyond it are refused at once.
+    pub inference: Arc<crate::limits::Admission>,
+    /// Password-hash work and failed sign-ins, bounded.
+    pub auth: Arc<crate::credentials::AuthGuard>,
     /// Per-tenant request rate limits.
     pub limiter: Arc<crate::limits::RateLimiter>,
     /// Renders and signs certificates; `None` disables certification.
@@ -48,14 +50,31 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Runs one verification on the blocking pool, at most `inference` at a time.
+    /// Runs one verification of `tenant`'s request: admitted to the bounded line (or
+    /// refused at once: 503 `SERVER_BUSY`, 429 over the tenant's share), then on the blocking
+    /// pool.
+    pub async fn verify_for(
+        &self,
+        tenant: &crate::credentials::Tenant,
+        job: OwnedInputs,
+    ) -> Result<Verification, ApiError> {
+        let place = self.inference.enter(Some(&tenant.0))?;
+        self.run_verification(place, job).await
+    }
+
+    /// Runs one verification of a queued job: it waits for a slot however long the line (the
+    /// queue is its bound).
     pub async fn verify(&self, job: OwnedInputs) -> Result<Verification, ApiError> {
-        let _permit = self
-            .inference
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(ApiError::internal)?;
+        let place = self.inference.wait();
+        self.run_verification(place, job).await
+    }
+
+    async fn run_verification(
+        &self,
+        place: crate::limits::Admitted,
+        job: OwnedInputs,
+    ) -> Result<Verification, ApiError> {
+        let _running = place.run().await?;
         let engines = self.engines.clone().ok_or_else(|| {
             ApiError::new(
                 ErrorCode::ModelsUnavailable,
@@ -139,7 +158,8 @@ pub(crate) fn for_tests(dir: &std::path::Path) -> AppState {
             callback_schedule: vec![1, 1],
             webhooks: crate::callbacks::WebhookClient::new(None).expect("platform roots"),
         }),
-        inference: Arc::new(Semaphore::new(1)),
+        inference: crate::limits::Admission::new(1, 4, 4),
+        auth: Arc::new(crate::credentials::AuthGuard::new(1, 4)),
         limiter: Arc::new(crate::limits::RateLimiter::new(0.0, 1.0)),
         certifier: None,
         verified: Arc::default(),

@@ -37,6 +37,13 @@ pub struct ServeArgs {
     /// Seconds before each retry of a failed callback, comma-separated (attempts = count + 1).
     #[arg(long, value_delimiter = ',', default_values_t = idv_api::callbacks::DEFAULT_SCHEDULE)]
     callback_schedule: Vec<u64>,
+    /// Verifications that run at once (each uses every core through ONNX Runtime's threads).
+    #[arg(long, default_value_t = 2)]
+    verifications: usize,
+    /// Verification requests that may wait for one of those; beyond, 503 SERVER_BUSY with
+    /// Retry-After at once. A tenant holds at most half of running + waiting (429 beyond).
+    #[arg(long, default_value_t = 6)]
+    verification_queue: usize,
     /// Also trust this CA (PEM) for https callbacks, beside the platform's roots (a development
     /// or private receiver). `SSL_CERT_FILE` replaces the platform's roots instead.
     #[arg(long)]
@@ -246,6 +253,8 @@ pub fn certs_cmd(cmd: CertsCommand) -> Result<()> {
 }
 
 struct Extra {
+    verifications: usize,
+    verification_queue: usize,
     allow_private_callbacks: bool,
     callback_schedule: Vec<u64>,
     callback_ca: Option<PathBuf>,
@@ -297,7 +306,12 @@ fn state(
             public_url: public_url.to_string(),
             mask_numbers: true,
         })),
-        inference: Arc::new(tokio::sync::Semaphore::new(2)),
+        inference: idv_api::limits::Admission::new(
+            extra.verifications,
+            extra.verification_queue,
+            (extra.verifications + extra.verification_queue).div_ceil(2),
+        ),
+        auth: Arc::new(idv_api::credentials::AuthGuard::new(2, 16)),
         limiter: Arc::new(idv_api::limits::RateLimiter::new(
             rate_limit,
             2.0 * rate_limit,
@@ -343,6 +357,8 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             args.upload_seconds,
             args.rate_limit,
             Extra {
+                verifications: args.verifications,
+                verification_queue: args.verification_queue,
                 allow_private_callbacks: args.allow_private_callbacks,
                 callback_schedule: args.callback_schedule.clone(),
                 callback_ca: args.callback_ca.clone(),
@@ -355,7 +371,9 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         let workers = tokio::spawn(idv_api::run_workers(state.clone(), stopped));
         // The line scripts and tests wait for.
         println!("idv listening on http://{addr}");
-        axum::serve(listener, idv_api::router(state))
+        let app =
+            idv_api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await?;
         // The requests are answered; now the work the queue workers hold.

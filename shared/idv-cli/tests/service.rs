@@ -2082,3 +2082,147 @@ fn bodies_over_the_limit_get_413_without_being_buffered() {
     assert!(grown < 160, "peak memory grew by {grown} MB");
     eprintln!("three 400 MB bodies refused; peak memory grew by {grown} MB");
 }
+
+#[test]
+fn guessing_floods_and_overload_are_bounded() {
+    let dir = std::env::temp_dir().join(format!("idv-abuse-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tenant(&dir, "acme");
+    let others: Vec<Value> = (0..3).map(|i| tenant(&dir, &format!("t{i}"))).collect();
+    let server = start_with(&dir, &["--rate-limit", "0"]);
+    let pid = server.child.id();
+    assert_eq!(server.get("/health", &[]).0, 200);
+    let before = peak_mb(pid);
+
+    // A 60 MB multipart body without credentials: 401, its body read and thrown away, not
+    // kept (the limit is 64 MB, so a server reading first would hold all of it).
+    let head = "POST /v0.2/full-id-verification HTTP/1.1\r\nhost: x\r\n\
+        content-type: multipart/form-data; boundary=b\r\ntransfer-encoding: chunked\r\n\r\n";
+    let part = "--b\r\ncontent-disposition: form-data; name=\"selfie\"; filename=\"s.jpg\"\r\n\r\n";
+    let status = send_huge(&server.base, head, part, 60 << 20, true);
+    assert!(status.contains(" 401 "), "{status}");
+    let grown = peak_mb(pid).saturating_sub(before);
+    assert!(
+        grown < 30,
+        "an unauthenticated body grew memory by {grown} MB"
+    );
+
+    // An unknown id costs the same argon2 work as a known one with a wrong key.
+    let median = |app_id: &str| {
+        let mut ms: Vec<f64> = (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                let (st, _) = server.get(
+                    "/v0.2/full-id-verification/x",
+                    &[("app_id", app_id), ("app_key", "wrong")],
+                );
+                assert_eq!(st, 401);
+                t.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        ms[2]
+    };
+    let known = median(a["app_id"].as_str().unwrap());
+    let unknown = median("app_000000000000");
+    eprintln!("401 median: known id {known:.1} ms, unknown id {unknown:.1} ms");
+    assert!((known - unknown).abs() < 10.0, "{known} vs {unknown} ms");
+
+    // 300 wrong LINK passwords for one user from 16 clients at once: 429s, bounded memory,
+    // and the right password works again within seconds.
+    let user = a["link_user"].as_str().unwrap();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..16)
+            .map(|_| {
+                let s = &server;
+                scope.spawn(move || {
+                    (0..19)
+                        .map(|_| {
+                            s.json(
+                                "/auth/token",
+                                &[],
+                                json!({"user": user, "password": "guess"}),
+                            )
+                            .0
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    let throttled = statuses.iter().filter(|&&s| s == 429).count();
+    assert!(throttled > 200, "only {throttled} of 304 throttled");
+    assert!(
+        statuses.iter().all(|s| [401, 429, 503].contains(s)),
+        "{statuses:?}"
+    );
+    let grown = peak_mb(pid).saturating_sub(before);
+    eprintln!("guessing flood: {throttled}/304 answered 429; peak memory +{grown} MB");
+    assert!(grown < 200, "the flood grew memory by {grown} MB");
+    let started = Instant::now();
+    loop {
+        let (st, tok) = server.json(
+            "/auth/token",
+            &[],
+            json!({"user": user, "password": a["link_password"]}),
+        );
+        if st == 200 {
+            assert!(tok["token"].is_string());
+            break;
+        }
+        assert_eq!(st, 429, "{tok}");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "still locked out"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    eprintln!(
+        "the right password worked {:.1} s after the flood",
+        started.elapsed().as_secs_f64()
+    );
+
+    // 120 verifications at once from three tenants: each answered within 20 s, with a result
+    // or a refusal carrying Retry-After.
+    let body = json!({"documentImage": std64(DOC), "faceImage": std64(SELFIE)})
+        .to_string()
+        .into_bytes();
+    let answers: Vec<(u16, bool, Duration)> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..120)
+            .map(|i| {
+                let (s, body) = (&server, body.clone());
+                let key = others[i % 3]["api_key"].as_str().unwrap();
+                scope.spawn(move || {
+                    let t = Instant::now();
+                    let (st, _, h) = s.send(
+                        "POST",
+                        "/v1/verify-identity",
+                        &[("x-api-key", key)],
+                        Some("application/json"),
+                        Some(body),
+                    );
+                    (st, h.contains_key("retry-after"), t.elapsed())
+                })
+            })
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let ok = answers.iter().filter(|a| a.0 == 200).count();
+    let slowest = answers.iter().map(|a| a.2).max().unwrap();
+    eprintln!(
+        "120 at once: {ok} verified, {} refused with Retry-After, slowest answer {slowest:?}",
+        answers.len() - ok
+    );
+    assert!(ok >= 4, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(st, retry, _)| *st == 200 || ([429, 503].contains(st) && *retry)),
+        "{answers:?}"
+    );
+    assert!(slowest < Duration::from_secs(20), "{slowest:?}");
+}

@@ -126,7 +126,9 @@ pub async fn state(
             // Public receivers: the platform's roots (`SSL_CERT_FILE` to replace them).
             webhooks: idv_api::callbacks::WebhookClient::new(None)?,
         }),
-        inference: Arc::new(tokio::sync::Semaphore::new(1)),
+        // One invocation at a time per instance: Lambda scales by instances.
+        inference: idv_api::limits::Admission::new(1, 1, 2),
+        auth: Arc::new(idv_api::credentials::AuthGuard::new(1, 4)),
         limiter: Arc::new(idv_api::limits::RateLimiter::new(20.0, 40.0)),
         certifier: signer.map(|signer| {
             Arc::new(idv_api::certificate::Certifier {

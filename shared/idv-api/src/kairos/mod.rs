@@ -243,7 +243,7 @@ pub async fn biometric_verification(
         .await?
         .map(|x| x.1);
     job.multiface = fields.flag("image_multiface")?;
-    let v = state.verify(job).await?;
+    let v = state.verify_for(&tenant, job).await?;
     let id = uuid::Uuid::new_v4().to_string();
     Ok(Json(Envelope::done(
         &id,
@@ -273,7 +273,7 @@ pub async fn liveness_verification(
     }
     let mut job = OwnedInputs::new(profile);
     job.selfie = selfie(&state, &tenant, &fields).await?;
-    let v = state.verify(job).await?;
+    let v = state.verify_for(&tenant, job).await?;
     let id = uuid::Uuid::new_v4().to_string();
     Ok(Json(Envelope::done(
         &id,

@@ -112,9 +112,8 @@ pub async fn token(
             "user and password are required",
         ));
     };
-    let (token, expires_in) = auth::issue_token(&state, &user, &password)
-        .await
-        .map_err(|_| LinkError::from(ApiError::unauthorized()))?;
+    // 401 for wrong credentials; a throttled client keeps its 429 (or 503 when busy).
+    let (token, expires_in) = auth::issue_token(&state, &user, &password).await?;
     Ok(Json(Token {
         token,
         scopes: auth::SCOPES,
@@ -408,7 +407,9 @@ async fn run_verification(
     kept: Vec<Kept>,
 ) -> Result<VerifyAnswer, LinkError> {
     let sides = req.images.as_ref().map_or(0, Vec::len);
-    let v = state.verify(job).await?;
+    let v = state
+        .verify_for(&crate::credentials::Tenant(tenant.to_string()), job)
+        .await?;
     let answer = VerifyAnswer {
         id: id.to_string(),
         id_verification: if req.manual_verification {

@@ -89,7 +89,7 @@ pub async fn verify_identity(
     job.selfie = input::image(&state, &tenant, &fields, "faceImage", Limits::SELFIE, true)
         .await?
         .map(|x| x.1);
-    let v = state.verify(job).await?;
+    let v = state.verify_for(&tenant, job).await?;
     let result = wire::verify_identity(&v, threshold);
     let Some(url) = callback else {
         return Ok(Json(result).into_response());
@@ -109,7 +109,7 @@ pub async fn document_scan(
     let mut job = OwnedInputs::new(state::profile(fields.text("profile").as_deref())?);
     job.document_hint = hint(&fields);
     document_images(&state, &tenant, &fields, &mut job).await?;
-    let v = state.verify(job).await?;
+    let v = state.verify_for(&tenant, job).await?;
     Ok(Json(wire::document(&v.document).0).into_response())
 }
 
@@ -128,7 +128,7 @@ pub async fn face_detect(
     job.selfie = input::image(&state, &tenant, &fields, name, Limits::SELFIE, true)
         .await?
         .map(|x| x.1);
-    let v = state.verify(job).await?;
+    let v = state.verify_for(&tenant, job).await?;
     let (mut b, _) = wire::detection(&v);
     if let Some(b) = b.as_mut() {
         b.faces = wire::faces(&v);
@@ -154,6 +154,6 @@ pub async fn face_compare(
     job.selfie = input::image(&state, &tenant, &fields, target, Limits::ANY, true)
         .await?
         .map(|x| x.1);
-    let v = state.verify(job).await?;
+    let v = state.verify_for(&tenant, job).await?;
     Ok(Json(wire::face_match(&v, threshold).0))
 }
