@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod document;
 mod face;
+mod listener;
 mod liveness_eval;
 mod serve;
 

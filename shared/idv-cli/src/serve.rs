@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use axum::serve::ListenerExt as _;
 use clap::{Args, Subcommand};
 use idv_api::{AppState, Config};
 use idv_pipeline::{Engines, Inputs};
@@ -37,6 +38,13 @@ pub struct ServeArgs {
     /// Seconds before each retry of a failed callback, comma-separated (attempts = count + 1).
     #[arg(long, value_delimiter = ',', default_values_t = idv_api::callbacks::DEFAULT_SCHEDULE)]
     callback_schedule: Vec<u64>,
+    /// Connections open at once; the next ones wait in the kernel's backlog.
+    #[arg(long, default_value_t = 4096)]
+    max_connections: usize,
+    /// Seconds a connection may stay silent (unfinished headers, a stalled upload, an idle
+    /// keep-alive) before the server closes it.
+    #[arg(long, default_value_t = 10)]
+    idle_timeout: u64,
     /// Verifications that run at once (each uses every core through ONNX Runtime's threads).
     #[arg(long, default_value_t = 2)]
     verifications: usize,
@@ -373,7 +381,13 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         println!("idv listening on http://{addr}");
         let app =
             idv_api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, app)
+        let listener = crate::listener::Guarded::new(
+            listener,
+            args.max_connections,
+            std::time::Duration::from_secs(args.idle_timeout.max(1)),
+        );
+        // `tap_io` gives the connections their peer address (`ConnectInfo`).
+        axum::serve(listener.tap_io(|_| {}), app)
             .with_graceful_shutdown(shutdown_signal())
             .await?;
         // The requests are answered; now the work the queue workers hold.
