@@ -51,8 +51,9 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         runs: usize,
     },
-    /// One-call `POST /v1/verify-identity` over HTTP against a fresh local `idv serve`:
-    /// latency for one client, then throughput with `clients` concurrent clients.
+    /// One-call `POST /v1/verify-identity` over HTTP against a fresh local `idv serve`, at each
+    /// number of concurrent `clients`: throughput, p50/p99 latency of the verified requests,
+    /// and the share shed beyond capacity (503/429; a shed client waits its `Retry-After`).
     Service {
         #[arg(
             long,
@@ -66,8 +67,9 @@ pub enum BenchCommand {
         selfie: PathBuf,
         #[arg(long, default_value_t = 30)]
         runs: usize,
-        #[arg(long, default_value_t = 4)]
-        clients: usize,
+        /// Concurrent clients, one run per value.
+        #[arg(long, value_delimiter = ',', default_values_t = [1, 4, 16])]
+        clients: Vec<usize>,
     },
 }
 
@@ -94,7 +96,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             selfie,
             runs,
             clients,
-        } => service(&document, &selfie, runs, clients),
+        } => service(&document, &selfie, runs, &clients),
     }
 }
 
@@ -362,7 +364,7 @@ impl Drop for Child {
     }
 }
 
-fn service(document: &Path, selfie: &Path, runs: usize, clients: usize) -> Result<()> {
+fn service(document: &Path, selfie: &Path, runs: usize, clients: &[usize]) -> Result<()> {
     use std::io::BufRead;
     let exe = std::env::current_exe()?;
     let data = std::env::temp_dir().join(format!("idv-bench-{}", std::process::id()));
@@ -400,60 +402,79 @@ fn service(document: &Path, selfie: &Path, runs: usize, clients: usize) -> Resul
     }
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     let url = format!("{base}/v1/verify-identity");
-    let call = |agent: &ureq::Agent| -> Result<Duration> {
+    // Some(latency) when verified; None when shed (503/429), after waiting its Retry-After.
+    let call = |agent: &ureq::Agent| -> Result<Option<Duration>> {
         let t = Instant::now();
-        let mut res = agent
+        let sent = agent
             .post(&url)
             .header("x-api-key", &api_key)
             .header(
                 "content-type",
                 format!("multipart/form-data; boundary={boundary}"),
             )
-            .send(&body[..])?;
+            .send(&body[..]);
+        let mut res = match sent {
+            Ok(res) => res,
+            Err(ureq::Error::StatusCode(429 | 503)) => {
+                std::thread::sleep(Duration::from_secs(1));
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
         let text = res.body_mut().read_to_string()?;
         anyhow::ensure!(
             text.contains("\"verified\":true"),
             "verification not approved: {text}"
         );
-        Ok(t.elapsed())
+        Ok(Some(t.elapsed()))
     };
-    let agent = ureq::Agent::new_with_defaults();
-    call(&agent)?; // warm-up
-    let mut one: Vec<Duration> = (0..runs).map(|_| call(&agent)).collect::<Result<_>>()?;
-    let (median, p95) = stats(&mut one);
-    println!(
-        "one-call verify, 1 client      median {median:7.1} ms   p95 {p95:7.1} ms   ({runs} runs)"
-    );
-    let per_client = runs.div_ceil(clients).max(1);
-    let start = Instant::now();
-    let mut all: Vec<Duration> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..clients)
-            .map(|_| {
-                s.spawn(|| {
-                    let agent = ureq::Agent::new_with_defaults();
-                    (0..per_client)
-                        .map(|_| call(&agent))
-                        .collect::<Result<Vec<_>>>()
+    call(&ureq::Agent::new_with_defaults())?; // warm-up
+    for &n_clients in clients {
+        let per_client = runs.div_ceil(n_clients).max(1);
+        let start = Instant::now();
+        let answers: Vec<Option<Duration>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..n_clients)
+                .map(|_| {
+                    s.spawn(|| {
+                        let agent = ureq::Agent::new_with_defaults();
+                        (0..per_client)
+                            .map(|_| call(&agent))
+                            .collect::<Result<Vec<_>>>()
+                    })
                 })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("client thread"))
-            .collect::<Result<Vec<Vec<_>>>>()
-    })?
-    .into_iter()
-    .flatten()
-    .collect();
-    let wall = start.elapsed().as_secs_f64();
-    let n = all.len();
-    let (median, p95) = stats(&mut all);
-    println!(
-        "one-call verify, {clients} clients     median {median:7.1} ms   p95 {p95:7.1} ms   throughput {:.2} verifications/s ({n} in {wall:.1} s)",
-        n as f64 / wall
-    );
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("client thread"))
+                .collect::<Result<Vec<Vec<_>>>>()
+        })?
+        .into_iter()
+        .flatten()
+        .collect();
+        let wall = start.elapsed().as_secs_f64();
+        let mut verified: Vec<Duration> = answers.iter().flatten().copied().collect();
+        let shed = answers.len() - verified.len();
+        let (p50, p99) = percentiles(&mut verified);
+        println!(
+            "one-call verify, {n_clients:>2} clients   p50 {p50:7.1} ms   p99 {p99:7.1} ms   \
+             throughput {:5.2} verifications/s   shed {:4.1} % ({shed} of {} attempts)",
+            verified.len() as f64 / wall,
+            100.0 * shed as f64 / answers.len().max(1) as f64,
+            answers.len()
+        );
+    }
     let _ = std::fs::remove_dir_all(&data);
     Ok(())
+}
+
+/// p50 and p99 in milliseconds (0 for none).
+fn percentiles(v: &mut [Duration]) -> (f64, f64) {
+    if v.is_empty() {
+        return (0.0, 0.0);
+    }
+    v.sort();
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0;
+    (at(0.5), at(0.99))
 }
 
 fn certify(runs: usize) -> Result<()> {
