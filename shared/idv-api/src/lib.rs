@@ -220,10 +220,10 @@ pub const CALLBACKS_PER_TENANT: usize = 4;
 /// [`CALLBACKS_IN_FLIGHT`] at once; a message of a tenant that already has
 /// [`CALLBACKS_PER_TENANT`] deliveries running goes back to the queue for a second, uncounted.
 async fn callback_worker(state: AppState, stop: tokio::sync::watch::Receiver<bool>) {
-    use std::collections::HashMap;
-    use std::sync::{Arc, Mutex};
-    let slots = Arc::new(tokio::sync::Semaphore::new(CALLBACKS_IN_FLIGHT));
-    let busy: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    // The global slot is taken before a message is received; the admission then only holds
+    // each tenant to its share.
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(CALLBACKS_IN_FLIGHT));
+    let shares = limits::Admission::new(CALLBACKS_IN_FLIGHT, 0, CALLBACKS_PER_TENANT);
     loop {
         state.beats.beat(CALLBACKS_QUEUE);
         if *stop.borrow() {
@@ -257,12 +257,7 @@ async fn callback_worker(state: AppState, stop: tokio::sync::watch::Receiver<boo
         let tenant = messages::decode::<messages::Callback>(CALLBACKS_QUEUE, &m.body)
             .map(|c| c.tenant)
             .unwrap_or_default();
-        let admitted = {
-            let mut busy = busy.lock().unwrap_or_else(|e| e.into_inner());
-            let n = busy.entry(tenant.clone()).or_default();
-            (*n < CALLBACKS_PER_TENANT).then(|| *n += 1).is_some()
-        };
-        if !admitted {
+        let Ok(share) = shares.enter(Some(&tenant)) else {
             if let Err(e) = state
                 .queue
                 .release(CALLBACKS_QUEUE, &m.receipt, Duration::from_secs(1))
@@ -271,18 +266,11 @@ async fn callback_worker(state: AppState, stop: tokio::sync::watch::Receiver<boo
                 tracing::error!(error = %e, "returning a callback to the queue failed");
             }
             continue;
-        }
-        let (state, busy) = (state.clone(), busy.clone());
+        };
+        let state = state.clone();
         tokio::spawn(async move {
             settle(&state, CALLBACKS_QUEUE, &m).await;
-            let mut busy = busy.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(n) = busy.get_mut(&tenant) {
-                *n -= 1;
-                if *n == 0 {
-                    busy.remove(&tenant);
-                }
-            }
-            drop(slot);
+            drop((share, slot));
         });
     }
 }
