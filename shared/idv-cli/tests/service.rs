@@ -63,6 +63,14 @@ fn tenant(data: &Path, name: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// A tenant's Kairos headers.
+fn kairos_keys(t: &Value) -> [(&'static str, &str); 2] {
+    [
+        ("app_id", t["app_id"].as_str().unwrap()),
+        ("app_key", t["app_key"].as_str().unwrap()),
+    ]
+}
+
 fn start(data: &Path) -> Server {
     start_with(data, &[])
 }
@@ -921,10 +929,7 @@ fn a_job_accepted_before_a_crash_is_finished_after_a_restart() {
     let dir = std::env::temp_dir().join(format!("idv-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let a = tenant(&dir, "acme");
-    let kairos = [
-        ("app_id", a["app_id"].as_str().unwrap()),
-        ("app_key", a["app_key"].as_str().unwrap()),
-    ];
+    let kairos = kairos_keys(&a);
     let mut ids = Vec::new();
     {
         let server = start(&dir);
@@ -959,10 +964,7 @@ fn the_data_directory_is_private() {
     std::fs::set_permissions(&stray, std::fs::Permissions::from_mode(0o644)).unwrap();
     let server = start(&dir);
     // Store images (a Kairos job keeps its inputs) and a finished result.
-    let kairos = [
-        ("app_id", a["app_id"].as_str().unwrap()),
-        ("app_key", a["app_key"].as_str().unwrap()),
-    ];
+    let kairos = kairos_keys(&a);
     let (st, j) = server.form(
         "/v0.2/full-id-verification",
         &kairos,
@@ -1028,10 +1030,7 @@ fn sigterm_and_sigint_let_requests_and_jobs_in_flight_finish() {
 
     // SIGINT (Ctrl-C) while a Kairos job runs: the job is finished before the process exits.
     let mut server = start(&dir);
-    let kairos = [
-        ("app_id", a["app_id"].as_str().unwrap()),
-        ("app_key", a["app_key"].as_str().unwrap()),
-    ];
+    let kairos = kairos_keys(&a);
     let (st, job) = server.form(
         "/v0.2/full-id-verification",
         &kairos,
@@ -1076,10 +1075,7 @@ fn requests_over_the_tenant_rate_limit_are_refused() {
     let _ = std::fs::remove_dir_all(&dir);
     let a = tenant(&dir, "acme");
     let server = start_with(&dir, &["--rate-limit", "1"]);
-    let kairos = [
-        ("app_id", a["app_id"].as_str().unwrap()),
-        ("app_key", a["app_key"].as_str().unwrap()),
-    ];
+    let kairos = kairos_keys(&a);
     let mut statuses = Vec::new();
     for _ in 0..6 {
         let (st, j, h) = server.send("GET", "/v0.2/full-id-verification/x", &kairos, None, None);
@@ -1236,10 +1232,7 @@ fn certify_signs_stores_and_calls_back() {
     );
 
     // A Kairos job's callback_url gets the finished result, as a poll would.
-    let kairos = [
-        ("app_id", a["app_id"].as_str().unwrap()),
-        ("app_key", a["app_key"].as_str().unwrap()),
-    ];
+    let kairos = kairos_keys(&a);
     let (st, j) = server.form(
         "/v0.2/full-id-verification",
         &kairos,
@@ -1396,10 +1389,7 @@ fn a_full_disk_fails_cleanly_and_the_service_recovers() {
     let _unmount = mounted.then(|| Mounted(root.clone()));
     let data = root.join("data");
     let a = tenant(&data, "acme");
-    let kairos = [
-        ("app_id", a["app_id"].as_str().unwrap()),
-        ("app_key", a["app_key"].as_str().unwrap()),
-    ];
+    let kairos = kairos_keys(&a);
     let server = start(&data);
     let pid = server.child.id().to_string();
     let submit = || {

@@ -420,6 +420,24 @@ impl EmbeddedQueue {
     /// Applies `change` to the message `receipt` names, in one transaction: keep it (`true`,
     /// with the change) or remove it (`false`). A stale receipt — the message was received
     /// again since — changes nothing.
+    /// Makes a received message visible again after `delay`, no longer held (a restart before
+    /// then keeps the delay); `uncounted`: this receive does not count towards dead-lettering.
+    async fn put_back(&self, receipt: &str, delay: Duration, uncounted: bool) -> Result<()> {
+        let visible_at = now_ms() + delay.as_millis() as u64;
+        let (this, receipt) = (self.clone(), receipt.to_owned());
+        blocking(move || {
+            this.with_received(&receipt, |m| {
+                m.visible_at_ms = visible_at;
+                m.receipt.clear();
+                if uncounted {
+                    m.receive_count = m.receive_count.saturating_sub(1);
+                }
+                true
+            })
+        })
+        .await
+    }
+
     fn with_received(
         &self,
         receipt: &str,
@@ -491,31 +509,11 @@ impl JobQueue for EmbeddedQueue {
     }
 
     async fn retry_after(&self, _queue: &str, receipt: &str, delay: Duration) -> Result<()> {
-        let visible_at = now_ms() + delay.as_millis() as u64;
-        let (this, receipt) = (self.clone(), receipt.to_owned());
-        blocking(move || {
-            this.with_received(&receipt, |m| {
-                m.visible_at_ms = visible_at;
-                // No longer held: a restart before `visible_at` keeps the delay.
-                m.receipt.clear();
-                true
-            })
-        })
-        .await
+        self.put_back(receipt, delay, false).await
     }
 
     async fn release(&self, _queue: &str, receipt: &str, delay: Duration) -> Result<()> {
-        let visible_at = now_ms() + delay.as_millis() as u64;
-        let (this, receipt) = (self.clone(), receipt.to_owned());
-        blocking(move || {
-            this.with_received(&receipt, |m| {
-                m.visible_at_ms = visible_at;
-                m.receipt.clear();
-                m.receive_count = m.receive_count.saturating_sub(1);
-                true
-            })
-        })
-        .await
+        self.put_back(receipt, delay, true).await
     }
 
     async fn delete(&self, _queue: &str, receipt: &str) -> Result<()> {
