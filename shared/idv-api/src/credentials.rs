@@ -2,7 +2,7 @@
 //! of recently verified credentials.
 
 use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -43,15 +43,10 @@ pub fn hash(secret: &str) -> Result<String, ApiError> {
         .map_err(ApiError::internal)
 }
 
-/// Whether `secret` matches the argon2 PHC string `hash`.
+/// Whether `secret` matches the argon2 PHC string `hash` (one-off working memory; sign-ins
+/// go through [`AuthGuard::verify`], which reuses it).
 pub fn verify(secret: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(secret.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    verify_in(secret, hash, &mut Vec::new())
 }
 
 /// Argon2 work and failed sign-ins, bounded: verifications run a few at a time with a short
