@@ -2129,12 +2129,10 @@ fn guessing_floods_and_overload_are_bounded() {
             unknown.push(ms)
         }
     }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        (v[3] + v[4]) / 2.0
-    };
-    let (known, unknown) = (median(known), median(unknown));
-    eprintln!("401 median: known id {known:.1} ms, unknown id {unknown:.1} ms");
+    // The fastest of each: the other tests running beside this one only ever add time.
+    let fastest = |v: Vec<f64>| v.into_iter().fold(f64::INFINITY, f64::min);
+    let (known, unknown) = (fastest(known), fastest(unknown));
+    eprintln!("401 fastest of 8: known id {known:.1} ms, unknown id {unknown:.1} ms");
     assert!((known - unknown).abs() < 10.0, "{known} vs {unknown} ms");
 
     // 300 wrong LINK passwords for one user from 16 clients at once: 429s, bounded memory,
