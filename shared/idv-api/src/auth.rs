@@ -2,6 +2,7 @@
 //! user/password → bearer token. Secrets are stored as argon2 hashes; tokens are HS256 JWTs.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::HeaderMap;
@@ -13,6 +14,7 @@ use crate::credentials::{
 };
 use crate::error::{ApiError, on_conflict};
 use crate::input::{self, Fields};
+use crate::limits::{Admission, Admitted};
 use crate::records::{CREDENTIALS, Credential, TENANTS, TenantRecord};
 use crate::state::AppState;
 
@@ -266,23 +268,67 @@ impl<C: Credentials> FromRequestParts<AppState> for Authed<C> {
     }
 }
 
-/// A multipart or JSON body read under the limits once its `C` credentials are checked: a
-/// request without valid credentials costs no buffer — its body is read and discarded
-/// (bounded), so the client still gets its status instead of a connection closed while it
-/// sends.
-pub struct Form<C> {
-    pub tenant: Tenant,
-    pub fields: Fields,
-    credentials: PhantomData<C>,
+/// Which bounded line, if any, a request waits in before its body is read: see [`Form`].
+pub trait Line: Send + Sync + 'static {
+    /// The line of this kind of request in `state`; `None` reads the body at once.
+    fn of(state: &AppState) -> Option<&Arc<Admission>>;
 }
 
-impl<C: Credentials> FromRequest<AppState> for Form<C> {
+/// No line: the body is read at once (requests that run no model and hold no image).
+pub struct Unbounded;
+
+impl Line for Unbounded {
+    fn of(_: &AppState) -> Option<&Arc<Admission>> {
+        None
+    }
+}
+
+/// The line of synchronous verifications ([`AppState::inference`]).
+pub struct Verifications;
+
+impl Line for Verifications {
+    fn of(state: &AppState) -> Option<&Arc<Admission>> {
+        Some(&state.inference)
+    }
+}
+
+/// The line of asynchronous submissions, which decode their images to validate them
+/// ([`AppState::intake`]).
+pub struct Intake;
+
+impl Line for Intake {
+    fn of(state: &AppState) -> Option<&Arc<Admission>> {
+        Some(&state.intake)
+    }
+}
+
+/// A multipart or JSON body read under the limits once its `C` credentials are checked and,
+/// for work of a bounded line `L`, once the request has its place in that line: a request
+/// refused either way costs no buffer — its body is read and discarded (bounded), so the
+/// client still gets its status instead of a connection closed while it sends.
+pub struct Form<C, L = Unbounded> {
+    pub tenant: Tenant,
+    pub fields: Fields,
+    /// The request's place in line `L` (`None` for [`Unbounded`]).
+    pub place: Option<Admitted>,
+    credentials: PhantomData<(C, L)>,
+}
+
+impl<C: Credentials, L: Line> FromRequest<AppState> for Form<C, L> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let (parts, body) = req.into_parts();
-        let tenant = match C::check(state, &parts.headers).await {
-            Ok(t) => t,
+        let admitted = match C::check(state, &parts.headers).await {
+            Ok(tenant) => match L::of(state).map(|line| line.enter(Some(&tenant.0))) {
+                Some(Err(e)) => Err(e),
+                Some(Ok(place)) => Ok((tenant, Some(place))),
+                None => Ok((tenant, None)),
+            },
+            Err(e) => Err(e),
+        };
+        let (tenant, place) = match admitted {
+            Ok(a) => a,
             Err(e) => {
                 input::drain(body, input::MAX_BODY).await;
                 return Err(e);
@@ -292,6 +338,7 @@ impl<C: Credentials> FromRequest<AppState> for Form<C> {
         Ok(Form {
             tenant,
             fields,
+            place,
             credentials: PhantomData,
         })
     }

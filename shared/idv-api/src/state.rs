@@ -6,6 +6,7 @@ use idv_pipeline::{Engines, Inputs, Profile, Verification};
 use idv_store::{BlobStore, FileBlobs, JobQueue, RecordStore};
 
 use crate::error::{ApiError, ErrorCode};
+use crate::limits::Admitted;
 
 /// Service settings.
 #[derive(Clone)]
@@ -21,6 +22,8 @@ pub struct Config {
     pub callback_schedule: Vec<u64>,
     /// The HTTP client settings of webhook deliveries (CA roots, timeouts).
     pub webhooks: crate::callbacks::WebhookClient,
+    /// Jobs the queue may hold before asynchronous submissions are refused (503).
+    pub job_backlog: u64,
 }
 
 /// Shared state of the router and the workers.
@@ -37,6 +40,9 @@ pub struct AppState {
     /// Verifications: a few running at once (each already uses the cores), a short line,
     /// a share per tenant; requests beyond it are refused at once.
     pub inference: Arc<crate::limits::Admission>,
+    /// Asynchronous submissions while they read and validate their images: bounded like
+    /// [`AppState::inference`], apart from it, so queued jobs never wait behind it.
+    pub intake: Arc<crate::limits::Admission>,
     /// Password-hash work and failed sign-ins, bounded.
     pub auth: Arc<crate::credentials::AuthGuard>,
     /// Per-tenant request rate limits.
@@ -50,31 +56,25 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Runs one verification of `tenant`'s request: admitted to the bounded line (or
-    /// refused at once: 503 `SERVER_BUSY`, 429 over the tenant's share), then on the blocking
-    /// pool.
-    pub async fn verify_for(
-        &self,
-        tenant: &crate::credentials::Tenant,
-        job: OwnedInputs,
-    ) -> Result<Verification, ApiError> {
-        let place = self.inference.enter(Some(&tenant.0))?;
-        self.run_verification(place, job).await
+    /// Waits in `place` (a request's place in a bounded line, taken before its body was
+    /// read) for a running slot: images are decoded and models run while it is held, so at
+    /// most the line's running count of requests hold decoded images. `None` (a queued job,
+    /// whose queue is its bound) waits in the verification line without a bound.
+    pub async fn running(&self, place: Option<Admitted>) -> Result<Running, ApiError> {
+        let place = place.unwrap_or_else(|| self.inference.wait());
+        let permit = place.run().await?;
+        Ok(Running {
+            _permit: permit,
+            _place: place,
+        })
     }
 
-    /// Runs one verification of a queued job: it waits for a slot however long the line (the
-    /// queue is its bound).
-    pub async fn verify(&self, job: OwnedInputs) -> Result<Verification, ApiError> {
-        let place = self.inference.wait();
-        self.run_verification(place, job).await
-    }
-
-    async fn run_verification(
+    /// Runs one verification on the blocking pool, in the running slot `_slot`.
+    pub async fn verify_in(
         &self,
-        place: crate::limits::Admitted,
+        _slot: &Running,
         job: OwnedInputs,
     ) -> Result<Verification, ApiError> {
-        let _running = place.run().await?;
         let engines = self.engines.clone().ok_or_else(|| {
             ApiError::new(
                 ErrorCode::ModelsUnavailable,
@@ -96,6 +96,21 @@ impl AppState {
         .await
         .map_err(ApiError::internal)
     }
+
+    /// Runs one verification of a queued job: it waits for a slot however long the line (the
+    /// queue is its bound).
+    pub async fn verify(&self, job: OwnedInputs) -> Result<Verification, ApiError> {
+        let slot = self.running(None).await?;
+        self.verify_in(&slot, job).await
+    }
+
+}
+
+/// A running slot of a bounded line ([`AppState::running`]): held while the request's images
+/// are decoded and its models run.
+pub struct Running {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    _place: Admitted,
 }
 
 /// [`Inputs`] that own their images, to cross into the blocking pool.
@@ -157,8 +172,10 @@ pub(crate) fn for_tests(dir: &std::path::Path) -> AppState {
             allow_private_callbacks: false,
             callback_schedule: vec![1, 1],
             webhooks: crate::callbacks::WebhookClient::new(None).expect("platform roots"),
+            job_backlog: 1000,
         }),
         inference: crate::limits::Admission::new(1, 4, 4),
+        intake: crate::limits::Admission::new(1, 4, 4),
         auth: Arc::new(crate::credentials::AuthGuard::new(1, 4)),
         limiter: Arc::new(crate::limits::RateLimiter::new(0.0, 1.0)),
         certifier: None,

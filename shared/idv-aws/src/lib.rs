@@ -39,6 +39,29 @@ pub async fn config(endpoint: Option<&str>) -> aws_config::SdkConfig {
     loader.load().await
 }
 
+/// The string values of a Secrets Manager secret holding a JSON object, fetched by its ARN (or
+/// name) once at start: keys and token secrets never sit in a function's environment.
+pub async fn secret_values(
+    conf: &aws_config::SdkConfig,
+    arn: &str,
+) -> Result<HashMap<String, String>> {
+    let out = aws_sdk_secretsmanager::Client::new(conf)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| backend(aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?;
+    let text = out
+        .secret_string
+        .ok_or_else(|| backend("the secret holds no string (a JSON object is expected)"))?;
+    let values: HashMap<String, serde_json::Value> = serde_json::from_str(&text)
+        .map_err(|e| backend(format!("the secret is not a JSON object: {e}")))?;
+    Ok(values
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))
+        .collect())
+}
+
 /// The object tag the bucket's lifecycle rule expires after the retention period.
 pub const TEMPORARY: &str = "idv-retention=temporary";
 
@@ -399,6 +422,24 @@ impl JobQueue for SqsQueue {
             .await
             .map_err(|e| backend(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
         Ok(())
+    }
+
+    async fn depth(&self, queue: &str) -> Result<u64> {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(self.url(queue).await?)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(|e| backend(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+        let attrs = out.attributes.unwrap_or_default();
+        Ok([A::ApproximateNumberOfMessages, A::ApproximateNumberOfMessagesNotVisible]
+            .iter()
+            .filter_map(|a| attrs.get(a)?.parse::<u64>().ok())
+            .sum())
     }
 }
 

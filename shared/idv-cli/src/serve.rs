@@ -52,6 +52,11 @@ pub struct ServeArgs {
     /// Retry-After at once. A tenant holds at most half of running + waiting (429 beyond).
     #[arg(long, default_value_t = 6)]
     verification_queue: usize,
+    /// Kairos asynchronous jobs the queue may hold (queued or running); beyond, submissions
+    /// get 503 SERVER_BUSY with Retry-After. Submissions read and validate their images two
+    /// at once, with `--verification-queue` more waiting.
+    #[arg(long, default_value_t = 1000)]
+    job_backlog: u64,
     /// Also trust this CA (PEM) for https callbacks, beside the platform's roots (a development
     /// or private receiver). `SSL_CERT_FILE` replaces the platform's roots instead.
     #[arg(long)]
@@ -263,6 +268,7 @@ pub fn certs_cmd(cmd: CertsCommand) -> Result<()> {
 struct Extra {
     verifications: usize,
     verification_queue: usize,
+    job_backlog: u64,
     allow_private_callbacks: bool,
     callback_schedule: Vec<u64>,
     callback_ca: Option<PathBuf>,
@@ -308,6 +314,7 @@ fn state(
             allow_private_callbacks: extra.allow_private_callbacks,
             callback_schedule: extra.callback_schedule,
             webhooks: webhooks(extra.callback_ca.as_deref())?,
+            job_backlog: extra.job_backlog,
         }),
         certifier: Some(Arc::new(idv_api::certificate::Certifier {
             signer: Arc::new(certs(data)?.signer(&extra.tsa_policy)?),
@@ -318,6 +325,11 @@ fn state(
             extra.verifications,
             extra.verification_queue,
             (extra.verifications + extra.verification_queue).div_ceil(2),
+        ),
+        intake: idv_api::limits::Admission::new(
+            2,
+            extra.verification_queue,
+            (2 + extra.verification_queue).div_ceil(2),
         ),
         auth: Arc::new(idv_api::credentials::AuthGuard::new(2, 16)),
         limiter: Arc::new(idv_api::limits::RateLimiter::new(
@@ -367,6 +379,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             Extra {
                 verifications: args.verifications,
                 verification_queue: args.verification_queue,
+                job_backlog: args.job_backlog,
                 allow_private_callbacks: args.allow_private_callbacks,
                 callback_schedule: args.callback_schedule.clone(),
                 callback_ca: args.callback_ca.clone(),

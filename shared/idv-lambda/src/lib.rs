@@ -3,14 +3,16 @@
 //! batches, reporting partial failures as `batchItemFailures`).
 //!
 //! Configuration comes from the environment the SAM template sets: `IDV_BUCKET`,
-//! `IDV_TABLE`, `IDV_QUEUE_PREFIX`, `IDV_TOKEN_SECRET`, `IDV_UPLOAD_SECRET` (unused on AWS,
-//! S3 signs uploads), `IDV_PUBLIC_URL`, `IDV_MODELS_DIR` (the layer's `/opt/models`) and, for
-//! certification, `IDV_CA_CERT`, `IDV_SIGNING_CERT`, `IDV_SIGNING_KEY`, `IDV_TSA_CERT`,
-//! `IDV_TSA_KEY`, `IDV_TSA_POLICY`. `IDV_AWS_ENDPOINT` points every client at another
+//! `IDV_TABLE`, `IDV_QUEUE_PREFIX`, `IDV_PUBLIC_URL`, `IDV_MODELS_DIR` (the layer's
+//! `/opt/models`), `IDV_JOB_BACKLOG`, `IDV_TSA_POLICY` and `IDV_SECRETS_ARN`: the Secrets
+//! Manager secret whose JSON holds `token_secret` and, for certification, `ca_cert`,
+//! `signing_cert`, `signing_key`, `tsa_cert`, `tsa_key` (PEM). Secrets are fetched once at
+//! start, never passed in the environment. `IDV_AWS_ENDPOINT` points every client at another
 //! endpoint (a local AWS-protocol server).
 
 #![deny(clippy::unwrap_used)]
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +26,28 @@ fn var(name: &str) -> Result<String, Error> {
 
 fn opt(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The values of the function's Secrets Manager secret (`IDV_SECRETS_ARN`).
+pub struct Secrets(HashMap<String, String>);
+
+impl Secrets {
+    /// Fetches the secret `arn` (a JSON object of strings).
+    pub async fn fetch(conf: &aws_config::SdkConfig, arn: &str) -> Result<Secrets, Error> {
+        let values = idv_aws::secret_values(conf, arn)
+            .await
+            .map_err(|e| format!("reading the secret {arn}: {e}"))?;
+        Ok(Secrets(values))
+    }
+
+    /// The value under `key`, or an error naming the missing key.
+    pub fn get(&self, key: &str) -> Result<String, Error> {
+        self.0
+            .get(key)
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .ok_or_else(|| format!("the secret has no {key:?}").into())
+    }
 }
 
 /// What a function needs besides the stores.
@@ -46,51 +70,59 @@ pub struct Settings {
     pub token_secret: String,
     pub public_url: String,
     pub allow_private_callbacks: bool,
+    /// Jobs the queue may hold before submissions are refused (503).
+    pub job_backlog: u64,
 }
 
 impl Settings {
-    /// From the environment the SAM template sets.
-    pub fn from_env() -> Result<Settings, Error> {
+    /// From the environment the SAM template sets and the function's `secrets`.
+    pub fn from_env(secrets: &Secrets) -> Result<Settings, Error> {
         Ok(Settings {
             endpoint: opt("IDV_AWS_ENDPOINT"),
             bucket: var("IDV_BUCKET")?,
             table: var("IDV_TABLE")?,
             queue_prefix: var("IDV_QUEUE_PREFIX")?,
-            token_secret: var("IDV_TOKEN_SECRET")?,
+            token_secret: secrets.get("token_secret")?,
             public_url: opt("IDV_PUBLIC_URL").unwrap_or_default(),
             allow_private_callbacks: opt("IDV_ALLOW_PRIVATE_CALLBACKS").as_deref() == Some("1"),
+            job_backlog: opt("IDV_JOB_BACKLOG")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(100_000),
         })
     }
 }
 
-/// The signing keys of the certification function, from the environment.
+/// The signing keys of the certification function, from its secret.
 #[cfg(feature = "certify")]
-fn signer_from_env() -> Result<Arc<dyn idv_certify::SignPdf>, Error> {
+pub fn signer(secrets: &Secrets) -> Result<Arc<dyn idv_certify::SignPdf>, Error> {
     let pems = idv_certify::Pems {
-        ca_cert: var("IDV_CA_CERT")?,
+        ca_cert: secrets.get("ca_cert")?,
         ca_key: String::new(),
-        signing_cert: var("IDV_SIGNING_CERT")?,
-        signing_key: var("IDV_SIGNING_KEY")?,
-        tsa_cert: var("IDV_TSA_CERT")?,
-        tsa_key: var("IDV_TSA_KEY")?,
+        signing_cert: secrets.get("signing_cert")?,
+        signing_key: secrets.get("signing_key")?,
+        tsa_cert: secrets.get("tsa_cert")?,
+        tsa_key: secrets.get("tsa_key")?,
     };
     let policy = opt("IDV_TSA_POLICY").unwrap_or_else(|| idv_certify::DEFAULT_POLICY.into());
     Ok(Arc::new(pems.signer(&policy)?))
 }
 
+/// The signing keys of the certification function (not built in this one).
 #[cfg(not(feature = "certify"))]
-fn signer_from_env() -> Result<Arc<dyn idv_certify::SignPdf>, Error> {
+pub fn signer(_: &Secrets) -> Result<Arc<dyn idv_certify::SignPdf>, Error> {
     Err("this function was built without certificate signing (feature `certify`)".into())
 }
 
-/// The service state on the AWS backends, from the environment.
+/// The service state on the AWS backends, from the environment and the secret it names.
 pub async fn state_from_env(needs: Needs) -> Result<AppState, Error> {
+    let conf = idv_aws::config(opt("IDV_AWS_ENDPOINT").as_deref()).await;
+    let secrets = Secrets::fetch(&conf, &var("IDV_SECRETS_ARN")?).await?;
     let signer = if needs.signer {
-        Some(signer_from_env()?)
+        Some(signer(&secrets)?)
     } else {
         None
     };
-    state(&Settings::from_env()?, needs.models, signer).await
+    state(&Settings::from_env(&secrets)?, needs.models, signer).await
 }
 
 /// The service state on the AWS backends: models loaded when `models`, certification enabled
@@ -125,9 +157,12 @@ pub async fn state(
             callback_schedule: idv_api::callbacks::DEFAULT_SCHEDULE.to_vec(),
             // Public receivers: the platform's roots (`SSL_CERT_FILE` to replace them).
             webhooks: idv_api::callbacks::WebhookClient::new(None)?,
+            // SQS holds the jobs; the gateway's throttling bounds the rate they arrive at.
+            job_backlog: s.job_backlog,
         }),
         // One invocation at a time per instance: Lambda scales by instances.
         inference: idv_api::limits::Admission::new(1, 1, 2),
+        intake: idv_api::limits::Admission::new(1, 1, 2),
         auth: Arc::new(idv_api::credentials::AuthGuard::new(1, 4)),
         limiter: Arc::new(idv_api::limits::RateLimiter::new(20.0, 40.0)),
         certifier: signer.map(|signer| {

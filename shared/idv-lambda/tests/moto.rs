@@ -28,22 +28,76 @@ fn fixture(rel: &str) -> Vec<u8> {
     .unwrap()
 }
 
+/// A Secrets Manager secret holding `values` (JSON); returns its ARN.
+async fn put_secret(conf: &aws_config::SdkConfig, values: &Value) -> String {
+    let name = format!("idv/test-{}", uuid::Uuid::new_v4().simple());
+    aws_sdk_secretsmanager::Client::new(conf)
+        .create_secret()
+        .name(name)
+        .secret_string(values.to_string())
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap()
+}
+
 /// The stack's storage under a fresh prefix (jobs dead-letter after 2 receives, to keep the
-/// test short).
+/// test short), its token secret read from Secrets Manager by ARN as a function reads it.
 async fn resources(conf: &aws_config::SdkConfig) -> Settings {
     let p = format!("l{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let s = idv_aws::create_stack(conf, &p, &[("jobs", 2), ("certify", 5), ("callbacks", 12)])
         .await
         .unwrap();
+    let arn = put_secret(conf, &json!({"token_secret": "test-token-secret"})).await;
+    let secrets = idv_lambda::Secrets::fetch(conf, &arn).await.unwrap();
     Settings {
         endpoint: Some(endpoint()),
         bucket: s.bucket,
         table: s.table,
         queue_prefix: s.queue_prefix,
-        token_secret: "test-token-secret".into(),
+        token_secret: secrets.get("token_secret").unwrap(),
         public_url: "https://idv.example".into(),
         allow_private_callbacks: false,
+        job_backlog: 1000,
     }
+}
+
+/// Built with the certification function's feature (as `cargo test --workspace` builds it).
+#[cfg(feature = "certify")]
+#[tokio::test]
+async fn keys_come_from_secrets_manager_by_arn() {
+    let conf = idv_aws::config(Some(&endpoint())).await;
+    let pems = idv_certify::generate_dev().unwrap();
+    let arn = put_secret(
+        &conf,
+        &json!({
+            "token_secret": "s",
+            "ca_cert": pems.ca_cert,
+            "signing_cert": pems.signing_cert,
+            "signing_key": pems.signing_key,
+            "tsa_cert": pems.tsa_cert,
+            "tsa_key": pems.tsa_key,
+        }),
+    )
+    .await;
+    let secrets = idv_lambda::Secrets::fetch(&conf, &arn).await.unwrap();
+    assert_eq!(secrets.get("token_secret").unwrap(), "s");
+    assert!(
+        idv_lambda::signer(&secrets).is_ok(),
+        "the signing keys from the secret load"
+    );
+
+    let partial = put_secret(&conf, &json!({"token_secret": "s"})).await;
+    let secrets = idv_lambda::Secrets::fetch(&conf, &partial).await.unwrap();
+    let e = idv_lambda::signer(&secrets).err().unwrap().to_string();
+    assert!(e.contains("ca_cert"), "the missing key is named: {e}");
+    let e = idv_lambda::Secrets::fetch(&conf, "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope")
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("reading the secret"), "{e}");
 }
 
 /// An API Gateway HTTP API (v2) event, as Lambda delivers it.

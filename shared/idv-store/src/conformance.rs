@@ -104,13 +104,16 @@ pub async fn records(r: &dyn RecordStore, table: &str) {
 
 /// Queues: receive, invisibility, redelivery with counts, stale receipts, delete, retry later.
 pub async fn queue(q: &dyn JobQueue, name: &str) {
+    assert_eq!(q.depth(name).await.unwrap(), 0);
     q.send(name, "one").await.unwrap();
+    assert_eq!(q.depth(name).await.unwrap(), 1);
     let vis = Duration::from_secs(2);
     let m = q
         .receive(name, 10, vis, Duration::from_secs(5))
         .await
         .unwrap();
     assert_eq!(m.len(), 1);
+    assert_eq!(q.depth(name).await.unwrap(), 1, "a received message still counts");
     assert_eq!((m[0].body.as_str(), m[0].receive_count), ("one", 1));
     assert!(
         q.receive(name, 10, vis, Duration::ZERO)
@@ -126,6 +129,7 @@ pub async fn queue(q: &dyn JobQueue, name: &str) {
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].receive_count, 2);
     q.delete(name, &again[0].receipt).await.unwrap();
+    assert_eq!(q.depth(name).await.unwrap(), 0);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert!(
         q.receive(name, 10, vis, Duration::ZERO)

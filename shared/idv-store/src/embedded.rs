@@ -362,6 +362,21 @@ impl EmbeddedQueue {
         Ok(id)
     }
 
+    fn count(&self, queue: &str) -> Result<u64> {
+        let prefix = format!("{queue}\u{0}");
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(MESSAGES).map_err(|e| self.db.failed(e))?;
+        let mut n = 0;
+        for item in t.range(prefix.as_str()..).map_err(|e| self.db.failed(e))? {
+            let (k, _) = item.map_err(|e| self.db.failed(e))?;
+            if !k.value().starts_with(&prefix) {
+                break;
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
     fn take(&self, queue: &str, max: usize, visibility: Duration) -> Result<Vec<Message>> {
         let now = now_ms();
         let prefix = format!("{queue}\u{0}");
@@ -519,6 +534,11 @@ impl JobQueue for EmbeddedQueue {
     async fn delete(&self, _queue: &str, receipt: &str) -> Result<()> {
         let (this, receipt) = (self.clone(), receipt.to_owned());
         blocking(move || this.with_received(&receipt, |_| false)).await
+    }
+
+    async fn depth(&self, queue: &str) -> Result<u64> {
+        let (this, queue) = (self.clone(), queue.to_owned());
+        blocking(move || this.count(&queue)).await
     }
 }
 

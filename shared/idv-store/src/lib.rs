@@ -229,6 +229,8 @@ pub trait JobQueue: Send + Sync {
     async fn release(&self, queue: &str, receipt: &str, delay: Duration) -> Result<()> {
         self.retry_after(queue, receipt, delay).await
     }
+    /// Messages in `queue`, visible or received and not yet deleted (SQS: approximate).
+    async fn depth(&self, queue: &str) -> Result<u64>;
 }
 
 /// Checks a key used as a storage path: ASCII letters, digits, `-_.=/`, no empty or dot segments.

@@ -36,7 +36,10 @@ pub async fn statuses(mut res: Response) -> Response {
 }
 
 /// A Kairos request: its body, then its `app_id`/`app_key`.
-pub type KairosForm = Form<KairosKeys>;
+pub type KairosForm = Form<KairosKeys, crate::auth::Verifications>;
+
+/// A Kairos asynchronous submission: its place in the intake line, then its body.
+pub type KairosSubmitForm = Form<KairosKeys, crate::auth::Intake>;
 /// A Kairos request without a body.
 pub type KairosAuth = Authed<KairosKeys>;
 
@@ -44,10 +47,15 @@ pub type KairosAuth = Authed<KairosKeys>;
 /// callback will carry.
 async fn submit(
     state: &AppState,
-    form: KairosForm,
+    form: KairosSubmitForm,
     kind: JobKind,
 ) -> Result<(String, Option<String>), ApiError> {
-    let KairosForm { tenant, fields, .. } = form;
+    let KairosSubmitForm {
+        tenant,
+        fields,
+        place,
+        ..
+    } = form;
     let profile = state::profile(fields.text("profile").as_deref())?;
     let callback = fields.text("callback_url").filter(|u| !u.trim().is_empty());
     crate::callbacks::check_requested(state, callback.as_deref()).await?;
@@ -55,6 +63,9 @@ async fn submit(
     if kind == JobKind::FullId {
         names.push(("selfie", true));
     }
+    check_backlog(state).await?;
+    // Images are decoded under a running slot of the intake line: a few at once.
+    let slot = state.running(place).await?;
     let mut images = Vec::new();
     for (name, required) in names {
         let limits = if name == "selfie" {
@@ -63,13 +74,14 @@ async fn submit(
             Limits::DOCUMENT
         };
         let img = input::image(state, &tenant, &fields, name, limits, required).await?;
-        images.push((name, img));
+        images.push((name, img.map(|(bytes, _)| bytes)));
     }
+    drop(slot);
     // Every input decoded under its limits: the job cannot fail on bad input later.
     let id = uuid::Uuid::new_v4().to_string();
     let mut inputs = Vec::new();
     for (name, img) in images {
-        if let Some((bytes, _)) = img {
+        if let Some(bytes) = img {
             let key = BlobKey::temporary(format!("{}/jobs/{id}/{name}", tenant.0))?;
             state
                 .blobs
@@ -103,6 +115,20 @@ async fn submit(
     Ok((id, event))
 }
 
+/// 503 `SERVER_BUSY` when the queue of jobs holds [`crate::Config::job_backlog`] or more:
+/// submissions are accepted up to a bounded backlog, not without end.
+async fn check_backlog(state: &AppState) -> Result<(), ApiError> {
+    let depth = state.queue.depth(JOBS_QUEUE).await?;
+    if depth >= state.config.job_backlog {
+        tracing::warn!(depth, "job backlog full; submission refused");
+        return Err(ApiError::new(
+            ErrorCode::ServerBusy,
+            "the queue of verifications is full; retry shortly",
+        ));
+    }
+    Ok(())
+}
+
 /// The [`crate::callbacks::EVENT_HEADER`] of an accepted job with a callback.
 fn event_header(event: Option<String>) -> axum::http::HeaderMap {
     let mut h = axum::http::HeaderMap::new();
@@ -116,7 +142,7 @@ fn event_header(event: Option<String>) -> axum::http::HeaderMap {
 #[utoipa::path(post, path = "/v0.2/full-id-verification", tag = "Kairos", security(("app_id" = [], "app_key" = [])), request_body(content = forms::FullIdForm, content_type = "multipart/form-data"), responses((status = 200, description = "Accepted; poll for the result", body = wire::Submitted)))]
 pub async fn full_submit(
     State(state): State<AppState>,
-    form: KairosForm,
+    form: KairosSubmitForm,
 ) -> Result<(axum::http::HeaderMap, Json<Submitted>), ApiError> {
     let (api_req_uid, event) = submit(&state, form, JobKind::FullId).await?;
     Ok((event_header(event), Json(Submitted { api_req_uid })))
@@ -127,7 +153,7 @@ pub async fn full_submit(
 #[utoipa::path(post, path = "/v0.1/full-id-verification", tag = "Kairos", security(("app_id" = [], "app_key" = [])), request_body(content = forms::FullIdForm, content_type = "multipart/form-data"), responses((status = 200, description = "Accepted; poll for the result", body = wire::QuickStartSubmitted)))]
 pub async fn full_submit_v01(
     State(state): State<AppState>,
-    form: KairosForm,
+    form: KairosSubmitForm,
 ) -> Result<(axum::http::HeaderMap, Json<wire::QuickStartSubmitted>), ApiError> {
     let (id, event) = submit(&state, form, JobKind::FullId).await?;
     Ok((
@@ -143,7 +169,7 @@ pub async fn full_submit_v01(
 #[utoipa::path(post, path = "/v0.1/document-verification", tag = "Kairos", security(("app_id" = [], "app_key" = [])), request_body(content = forms::DocumentForm, content_type = "multipart/form-data"), responses((status = 200, description = "Accepted; poll for the result", body = wire::DocumentSubmitted)))]
 pub async fn document_submit(
     State(state): State<AppState>,
-    form: KairosForm,
+    form: KairosSubmitForm,
 ) -> Result<(axum::http::HeaderMap, Json<DocumentSubmitted>), ApiError> {
     let (api_req_uuid, event) = submit(&state, form, JobKind::Document).await?;
     Ok((
@@ -234,16 +260,22 @@ async fn selfie(
 #[utoipa::path(post, path = "/v0.2/biometric-verification", tag = "Kairos", security(("app_id" = [], "app_key" = [])), request_body(content = forms::BiometricForm, content_type = "multipart/form-data"), responses((status = 200, description = "Selfie compared with the image", body = wire::BiometricEnvelope)))]
 pub async fn biometric_verification(
     State(state): State<AppState>,
-    KairosForm { tenant, fields, .. }: KairosForm,
+    KairosForm {
+        tenant,
+        fields,
+        place,
+        ..
+    }: KairosForm,
 ) -> Result<Response, ApiError> {
     let requested_at = crate::clock::timestamp();
     let mut job = OwnedInputs::new(state::profile(fields.text("profile").as_deref())?);
+    let slot = state.running(place).await?;
     job.selfie = selfie(&state, &tenant, &fields).await?;
     job.reference = input::image(&state, &tenant, &fields, "image", Limits::COMPARED, true)
         .await?
         .map(|x| x.1);
     job.multiface = fields.flag("image_multiface")?;
-    let v = state.verify_for(&tenant, job).await?;
+    let v = state.verify_in(&slot, job).await?;
     let id = uuid::Uuid::new_v4().to_string();
     Ok(Json(Envelope::done(
         &id,
@@ -257,7 +289,12 @@ pub async fn biometric_verification(
 #[utoipa::path(post, path = "/v0.2/liveness-verification", tag = "Kairos", security(("app_id" = [], "app_key" = [])), request_body(content = forms::LivenessForm, content_type = "multipart/form-data"), responses((status = 200, description = "Liveness of the selfie", body = wire::LivenessEnvelope)))]
 pub async fn liveness_verification(
     State(state): State<AppState>,
-    KairosForm { tenant, fields, .. }: KairosForm,
+    KairosForm {
+        tenant,
+        fields,
+        place,
+        ..
+    }: KairosForm,
 ) -> Result<Response, ApiError> {
     let requested_at = crate::clock::timestamp();
     let mut profile = state::profile(fields.text("profile").as_deref())?;
@@ -272,8 +309,9 @@ pub async fn liveness_verification(
         profile.liveness.review_below = t;
     }
     let mut job = OwnedInputs::new(profile);
+    let slot = state.running(place).await?;
     job.selfie = selfie(&state, &tenant, &fields).await?;
-    let v = state.verify_for(&tenant, job).await?;
+    let v = state.verify_in(&slot, job).await?;
     let id = uuid::Uuid::new_v4().to_string();
     Ok(Json(Envelope::done(
         &id,
@@ -281,4 +319,72 @@ pub async fn liveness_verification(
         wire::liveness_response(&v),
     ))
     .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    fn fixture(rel: &str) -> Vec<u8> {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/fixtures")
+                .join(rel),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn submissions_beyond_the_backlog_get_503_with_retry_after() {
+        let dir = std::env::temp_dir().join(format!("idv-backlog-{}", std::process::id()));
+        let mut state = crate::state::for_tests(&dir);
+        let mut config = (*state.config).clone();
+        config.job_backlog = 2;
+        state.config = Arc::new(config);
+        let t = crate::auth::create_tenant(&state, "acme").await.unwrap();
+        let app = crate::router(state.clone());
+        let boundary = "idvboundary";
+        let mut body = Vec::new();
+        for (name, file) in [
+            ("document", "documents/synthetic-td3-obama.jpg"),
+            ("selfie", "faces/face_recognition__obama-720p.jpg"),
+        ] {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"x.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").as_bytes(),
+            );
+            body.extend_from_slice(&fixture(file));
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let submit = || {
+            Request::post("/v0.2/full-id-verification")
+                .header("app_id", &t.app_id)
+                .header("app_key", &t.app_key)
+                .header(
+                    "content-type",
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(Body::from(body.clone()))
+                .unwrap()
+        };
+        // No worker runs here: accepted jobs stay queued.
+        for _ in 0..2 {
+            let res = app.clone().oneshot(submit()).await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+        }
+        assert_eq!(state.queue.depth(super::JOBS_QUEUE).await.unwrap(), 2);
+        let res = app.clone().oneshot(submit()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(res.headers().contains_key("retry-after"));
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+        assert!(
+            String::from_utf8_lossy(&body).contains("SERVER_BUSY"),
+            "{body:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

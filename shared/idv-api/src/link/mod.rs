@@ -57,14 +57,18 @@ impl<S: Scope> FromRequestParts<AppState> for Bearer<S> {
     }
 }
 
-/// A JSON body read under the limit, then its bearer token (scope `S`) checked, then parsed:
-/// a refused client still gets its status, and only an authorised one learns what is wrong
-/// with its body.
+/// A JSON body of a verification: its bearer token (scope `S`) checked first, then its place
+/// in the verification line taken ([`AppState::inference`]), then the body read under the
+/// limit and parsed. A request refused either way costs no buffer — its body is read and
+/// discarded (bounded), so the client still gets its status — and only an authorised one
+/// learns what is wrong with its body.
 pub struct BearerJson<S, T> {
     pub tenant: Tenant,
     pub body: T,
     /// SHA-256 (hex) of the body as sent.
     pub sha256: String,
+    /// The request's place in the verification line.
+    pub place: crate::limits::Admitted,
     scope: PhantomData<S>,
 }
 
@@ -73,10 +77,20 @@ impl<S: Scope, T: DeserializeOwned> FromRequest<AppState> for BearerJson<S, T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, LinkError> {
         let (parts, body) = req.into_parts();
+        let admitted = auth::bearer(state, &parts.headers, S::NAME).and_then(|tenant| {
+            let place = state.inference.enter(Some(&tenant.0))?;
+            Ok((tenant, place))
+        });
+        let (tenant, place) = match admitted {
+            Ok(a) => a,
+            Err(e) => {
+                input::drain(body, input::MAX_BODY).await;
+                return Err(e.into());
+            }
+        };
         let bytes = axum::body::to_bytes(body, input::MAX_BODY)
             .await
             .map_err(input::body_error)?;
-        let tenant = auth::bearer(state, &parts.headers, S::NAME)?;
         let body = serde_json::from_slice(&bytes)
             .map_err(|e| LinkError::validation(None, &format!("invalid JSON body: {e}")))?;
         use sha2::Digest;
@@ -84,6 +98,7 @@ impl<S: Scope, T: DeserializeOwned> FromRequest<AppState> for BearerJson<S, T> {
             tenant,
             body,
             sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+            place,
             scope: PhantomData,
         })
     }
@@ -200,6 +215,7 @@ pub async fn verify(
         tenant,
         body: req,
         sha256,
+        place,
         ..
     } = request;
     let id = req
@@ -261,6 +277,8 @@ pub async fn verify(
     // Inputs kept for the certificate (thumbnails and SHA-256), when one is asked for.
     let mut kept: Vec<Kept> = Vec::new();
     let keep = req.certify || req.manual_verification;
+    // Images are decoded and verified under a running slot: a few requests at once.
+    let slot = state.running(Some(place)).await?;
     let (bytes, img) = decode_b64(&id, "images[0].content", front, Limits::DOCUMENT).await?;
     if keep {
         kept.push(("Document front", bytes, img.clone()));
@@ -306,7 +324,7 @@ pub async fn verify(
         Reservation::Answered(answer) => return Ok(with_events(Json(answer).into_response())),
     };
     let result = run_verification(
-        &state, &tenant.0, &id, &key, reserved, &sha256, req, job, kept,
+        &state, &slot, &tenant.0, &id, &key, reserved, &sha256, req, job, kept,
     )
     .await;
     if result.is_err() {
@@ -397,6 +415,7 @@ async fn reserve(
 #[allow(clippy::too_many_arguments)]
 async fn run_verification(
     state: &AppState,
+    slot: &crate::state::Running,
     tenant: &str,
     id: &str,
     key: &str,
@@ -407,9 +426,7 @@ async fn run_verification(
     kept: Vec<Kept>,
 ) -> Result<VerifyAnswer, LinkError> {
     let sides = req.images.as_ref().map_or(0, Vec::len);
-    let v = state
-        .verify_for(&crate::credentials::Tenant(tenant.to_string()), job)
-        .await?;
+    let v = state.verify_in(slot, job).await?;
     let answer = VerifyAnswer {
         id: id.to_string(),
         id_verification: if req.manual_verification {

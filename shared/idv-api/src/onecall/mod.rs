@@ -34,7 +34,7 @@ pub async fn statuses(mut res: Response) -> Response {
 }
 
 /// A one-call request: its body, then its `x-api-key`.
-pub type OneCallForm = Form<ApiKey>;
+pub type OneCallForm = Form<ApiKey, crate::auth::Verifications>;
 
 const DOCUMENT_TYPES: [&str; 4] = ["passport", "drivers_license", "national_id", "auto"];
 
@@ -76,7 +76,12 @@ async fn document_images(
 #[utoipa::path(post, path = "/v1/verify-identity", tag = "One-call", security(("x_api_key" = [])), request_body(content = forms::VerifyForm, content_type = "multipart/form-data", description = "Multipart; or the same names as a JSON object (`VerifyJson`), images as base64 or upload keys"), responses((status = 200, description = "Document scan, face detection and face match; a part that failed says why in its block", body = wire::VerifyIdentity)))]
 pub async fn verify_identity(
     State(state): State<AppState>,
-    OneCallForm { tenant, fields, .. }: OneCallForm,
+    OneCallForm {
+        tenant,
+        fields,
+        place,
+        ..
+    }: OneCallForm,
 ) -> Result<Response, ApiError> {
     check_document_type(&fields)?;
     let callback = fields.text("callbackUrl").filter(|u| !u.trim().is_empty());
@@ -85,11 +90,12 @@ pub async fn verify_identity(
     let threshold = profile.face_match.review_below;
     let mut job = OwnedInputs::new(profile);
     job.document_hint = hint(&fields);
+    let slot = state.running(place).await?;
     document_images(&state, &tenant, &fields, &mut job).await?;
     job.selfie = input::image(&state, &tenant, &fields, "faceImage", Limits::SELFIE, true)
         .await?
         .map(|x| x.1);
-    let v = state.verify_for(&tenant, job).await?;
+    let v = state.verify_in(&slot, job).await?;
     let result = wire::verify_identity(&v, threshold);
     let Some(url) = callback else {
         return Ok(Json(result).into_response());
@@ -103,13 +109,19 @@ pub async fn verify_identity(
 #[utoipa::path(post, path = "/v1/document/scan", tag = "One-call", security(("x_api_key" = [])), request_body(content = forms::ScanForm, content_type = "multipart/form-data"), responses((status = 200, description = "The document's fields", body = wire::DocumentScan)))]
 pub async fn document_scan(
     State(state): State<AppState>,
-    OneCallForm { tenant, fields, .. }: OneCallForm,
+    OneCallForm {
+        tenant,
+        fields,
+        place,
+        ..
+    }: OneCallForm,
 ) -> Result<Response, ApiError> {
     check_document_type(&fields)?;
     let mut job = OwnedInputs::new(state::profile(fields.text("profile").as_deref())?);
     job.document_hint = hint(&fields);
+    let slot = state.running(place).await?;
     document_images(&state, &tenant, &fields, &mut job).await?;
-    let v = state.verify_for(&tenant, job).await?;
+    let v = state.verify_in(&slot, job).await?;
     Ok(Json(wire::document(&v.document).0).into_response())
 }
 
@@ -117,7 +129,12 @@ pub async fn document_scan(
 #[utoipa::path(post, path = "/v1/face/detect", tag = "One-call", security(("x_api_key" = [])), request_body(content = forms::DetectForm, content_type = "multipart/form-data"), responses((status = 200, description = "Faces of the image", body = wire::FaceDetection)))]
 pub async fn face_detect(
     State(state): State<AppState>,
-    OneCallForm { tenant, fields, .. }: OneCallForm,
+    OneCallForm {
+        tenant,
+        fields,
+        place,
+        ..
+    }: OneCallForm,
 ) -> Result<Json<Option<wire::FaceDetection>>, ApiError> {
     let name = if fields.has("image") {
         "image"
@@ -125,10 +142,11 @@ pub async fn face_detect(
         "faceImage"
     };
     let mut job = OwnedInputs::new(state::profile(None)?);
+    let slot = state.running(place).await?;
     job.selfie = input::image(&state, &tenant, &fields, name, Limits::SELFIE, true)
         .await?
         .map(|x| x.1);
-    let v = state.verify_for(&tenant, job).await?;
+    let v = state.verify_in(&slot, job).await?;
     let (mut b, _) = wire::detection(&v);
     if let Some(b) = b.as_mut() {
         b.faces = wire::faces(&v);
@@ -140,7 +158,12 @@ pub async fn face_detect(
 #[utoipa::path(post, path = "/v1/face/compare", tag = "One-call", security(("x_api_key" = [])), request_body(content = forms::CompareForm, content_type = "multipart/form-data"), responses((status = 200, description = "Whether the two faces match", body = wire::FaceMatch)))]
 pub async fn face_compare(
     State(state): State<AppState>,
-    OneCallForm { tenant, fields, .. }: OneCallForm,
+    OneCallForm {
+        tenant,
+        fields,
+        place,
+        ..
+    }: OneCallForm,
 ) -> Result<Json<Option<wire::FaceMatch>>, ApiError> {
     let pick = |a: &'static str, b: &'static str| if fields.has(a) { a } else { b };
     let profile = state::profile(fields.text("profile").as_deref())?;
@@ -148,12 +171,13 @@ pub async fn face_compare(
     let mut job = OwnedInputs::new(profile);
     let source = pick("sourceImage", "documentImage");
     let target = pick("targetImage", "faceImage");
+    let slot = state.running(place).await?;
     job.reference = input::image(&state, &tenant, &fields, source, Limits::ANY, true)
         .await?
         .map(|x| x.1);
     job.selfie = input::image(&state, &tenant, &fields, target, Limits::ANY, true)
         .await?
         .map(|x| x.1);
-    let v = state.verify_for(&tenant, job).await?;
+    let v = state.verify_in(&slot, job).await?;
     Ok(Json(wire::face_match(&v, threshold).0))
 }
