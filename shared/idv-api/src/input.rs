@@ -288,16 +288,68 @@ pub async fn decode(
     Ok((bytes, img))
 }
 
-/// Bytes and decoded image of a required or optional field.
+/// [`image_bytes`], a file part's bytes moved out of `fields` rather than copied: a request
+/// holds each image's bytes once, and only until it is decoded.
+async fn take_image_bytes(
+    state: &AppState,
+    tenant: &Tenant,
+    fields: &mut Fields,
+    name: &str,
+) -> Result<Option<Vec<u8>>, ApiError> {
+    match fields.values.remove(name) {
+        Some(FieldValue::File(b)) => Ok(Some(b)),
+        Some(text) => {
+            fields.values.insert(name.to_string(), text);
+            image_bytes(state, tenant, fields, name).await
+        }
+        None => Ok(None),
+    }
+}
+
+/// The bytes of a required or optional image field, moved out of `fields` (no copy) once
+/// they decode under `limits`: what an asynchronous submission stores for later.
+pub async fn checked_image_bytes(
+    state: &AppState,
+    tenant: &Tenant,
+    fields: &mut Fields,
+    name: &str,
+    limits: Limits,
+    required: bool,
+) -> Result<Option<Vec<u8>>, ApiError> {
+    let Some(bytes) = take_image_bytes(state, tenant, fields, name).await? else {
+        return match required {
+            true => Err(ApiError::new(
+                ErrorCode::MissingField,
+                format!("{name} is required"),
+            )),
+            false => Ok(None),
+        };
+    };
+    // Decoded at full size and dropped: no working copy is made.
+    let (bytes, checked) = tokio::task::spawn_blocking(move || {
+        let checked = idv_image::decode(&bytes, &limits).map(drop);
+        (bytes, checked)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    checked.map_err(|e| {
+        let mut err = ApiError::from(e);
+        err.message = format!("{name}: {}", err.message);
+        err
+    })?;
+    Ok(Some(bytes))
+}
+
+/// Bytes and decoded image of a required or optional field, its bytes moved out of `fields`.
 pub async fn image(
     state: &AppState,
     tenant: &Tenant,
-    fields: &Fields,
+    fields: &mut Fields,
     name: &str,
     limits: Limits,
     required: bool,
 ) -> Result<Option<(Vec<u8>, RgbImage)>, ApiError> {
-    match image_bytes(state, tenant, fields, name).await? {
+    match take_image_bytes(state, tenant, fields, name).await? {
         Some(bytes) => Ok(Some(decode(name, bytes, limits).await?)),
         None if required => Err(ApiError::new(
             ErrorCode::MissingField,

@@ -22,6 +22,7 @@ pub mod ready;
 pub mod records;
 pub mod review;
 pub mod state;
+pub mod turn;
 pub mod uploads;
 
 use std::time::{Duration, Instant};
@@ -145,7 +146,10 @@ async fn envelope(req: Request, next: middleware::Next) -> Response {
     let mut res = if declared.is_some_and(|n| n > MAX_BODY as u64) {
         input::too_large_body().into_response()
     } else {
-        auth::CLIENT.scope(client, next.run(req)).await
+        let turn = req.extensions().get::<turn::ServerTurn>().cloned();
+        turn::TURN
+            .scope(turn, auth::CLIENT.scope(client, next.run(req)))
+            .await
     };
     if let Some(err) = res.extensions().get::<ApiError>().cloned() {
         let status = res.status();

@@ -61,11 +61,14 @@ impl AppState {
     /// most the line's running count of requests hold decoded images. `None` (a queued job,
     /// whose queue is its bound) waits in the verification line without a bound.
     pub async fn running(&self, place: Option<Admitted>) -> Result<Running, ApiError> {
+        // The client has sent its request: from here the wait is the server's.
+        let held = crate::turn::Held::current();
         let place = place.unwrap_or_else(|| self.inference.wait());
         let permit = place.run().await?;
         Ok(Running {
             _permit: permit,
             _place: place,
+            _held: held,
         })
     }
 
@@ -103,7 +106,6 @@ impl AppState {
         let slot = self.running(None).await?;
         self.verify_in(&slot, job).await
     }
-
 }
 
 /// A running slot of a bounded line ([`AppState::running`]): held while the request's images
@@ -111,6 +113,7 @@ impl AppState {
 pub struct Running {
     _permit: tokio::sync::OwnedSemaphorePermit,
     _place: Admitted,
+    _held: crate::turn::Held,
 }
 
 /// [`Inputs`] that own their images, to cross into the blocking pool.

@@ -436,10 +436,13 @@ impl JobQueue for SqsQueue {
             .await
             .map_err(|e| backend(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
         let attrs = out.attributes.unwrap_or_default();
-        Ok([A::ApproximateNumberOfMessages, A::ApproximateNumberOfMessagesNotVisible]
-            .iter()
-            .filter_map(|a| attrs.get(a)?.parse::<u64>().ok())
-            .sum())
+        Ok([
+            A::ApproximateNumberOfMessages,
+            A::ApproximateNumberOfMessagesNotVisible,
+        ]
+        .iter()
+        .filter_map(|a| attrs.get(a)?.parse::<u64>().ok())
+        .sum())
     }
 }
 

@@ -71,6 +71,26 @@ pub enum BenchCommand {
         #[arg(long, value_delimiter = ',', default_values_t = [1, 4, 16])]
         clients: Vec<usize>,
     },
+    /// The worst case for memory: `clients` one-call verifications sent at once, across
+    /// `tenants`, each carrying three images at the intake limits (5000×5000 px JPEGs just
+    /// under 15 MB), against a fresh local `idv serve` with its default limits. Prints the
+    /// answers by status, the slowest answer and the server's peak resident memory.
+    Overload {
+        #[arg(long, default_value_t = 120)]
+        clients: usize,
+        #[arg(long, default_value_t = 4)]
+        tenants: usize,
+        /// Side of the square test images, in pixels.
+        #[arg(long, default_value_t = 5000)]
+        side: u32,
+        /// Half of the clients submit Kairos asynchronous jobs (document, back, selfie)
+        /// instead, which are read and checked on their own line.
+        #[arg(long)]
+        kairos: bool,
+        /// `idv serve` flags to measure instead of the defaults (after `--`).
+        #[arg(last = true)]
+        serve: Vec<String>,
+    },
 }
 
 pub fn run(cmd: BenchCommand) -> Result<()> {
@@ -97,6 +117,13 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             runs,
             clients,
         } => service(&document, &selfie, runs, &clients),
+        BenchCommand::Overload {
+            clients,
+            tenants,
+            side,
+            kairos,
+            serve,
+        } => overload(clients, tenants, side, kairos, &serve),
     }
 }
 
@@ -364,26 +391,36 @@ impl Drop for Child {
     }
 }
 
-fn service(document: &Path, selfie: &Path, runs: usize, clients: &[usize]) -> Result<()> {
+/// A fresh `idv serve` on a loopback port over a temporary data directory with `tenants`
+/// tenants and the extra `flags`: the server, its base URL, the tenants' credentials (as
+/// `idv tenant create` prints them), the data directory.
+fn start_server(
+    tenants: usize,
+    flags: &[String],
+) -> Result<(Child, String, Vec<serde_json::Value>, PathBuf)> {
     use std::io::BufRead;
     let exe = std::env::current_exe()?;
     let data = std::env::temp_dir().join(format!("idv-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
-    let out = std::process::Command::new(&exe)
-        .args(["tenant", "create", "bench", "--data"])
-        .arg(&data)
-        .output()?;
-    anyhow::ensure!(out.status.success(), "tenant create failed");
-    let tenant: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let api_key = tenant["api_key"].as_str().unwrap_or_default().to_string();
+    let mut keys = Vec::new();
+    for i in 0..tenants.max(1) {
+        let out = std::process::Command::new(&exe)
+            .args(["tenant", "create", &format!("bench{i}"), "--data"])
+            .arg(&data)
+            .output()?;
+        anyhow::ensure!(out.status.success(), "tenant create failed");
+        let tenant: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        keys.push(tenant);
+    }
     let mut child = std::process::Command::new(&exe)
         .args(["serve", "--addr", "127.0.0.1:0", "--data"])
         .arg(&data)
+        .args(flags)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()?;
     let stdout = child.stdout.take().context("no stdout")?;
-    let _guard = Child(child);
+    let child = Child(child);
     let mut line = String::new();
     std::io::BufReader::new(stdout).read_line(&mut line)?;
     let base = line
@@ -391,27 +428,38 @@ fn service(document: &Path, selfie: &Path, runs: usize, clients: &[usize]) -> Re
         .strip_prefix("idv listening on ")
         .context("idv serve did not start")?
         .to_string();
+    Ok((child, base, keys, data))
+}
+
+/// A multipart body of `parts` (field name, bytes) and its content type.
+fn multipart(parts: &[(&str, &[u8])]) -> (Vec<u8>, String) {
     let boundary = "idv-bench-boundary";
     let mut body = Vec::new();
-    for (name, path) in [("documentImage", document), ("faceImage", selfie)] {
+    for (name, bytes) in parts {
         body.extend_from_slice(
             format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n\r\n").as_bytes(),
         );
-        body.extend_from_slice(&std::fs::read(path).with_context(|| path.display().to_string())?);
+        body.extend_from_slice(bytes);
         body.extend_from_slice(b"\r\n");
     }
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (body, format!("multipart/form-data; boundary={boundary}"))
+}
+
+fn service(document: &Path, selfie: &Path, runs: usize, clients: &[usize]) -> Result<()> {
+    let (_guard, base, tenants, data) = start_server(1, &[])?;
+    let api_key = tenants[0]["api_key"].as_str().unwrap_or_default();
+    let read = |p: &Path| std::fs::read(p).with_context(|| p.display().to_string());
+    let (document, selfie) = (read(document)?, read(selfie)?);
+    let (body, content_type) = multipart(&[("documentImage", &document), ("faceImage", &selfie)]);
     let url = format!("{base}/v1/verify-identity");
     // Some(latency) when verified; None when shed (503/429), after waiting its Retry-After.
     let call = |agent: &ureq::Agent| -> Result<Option<Duration>> {
         let t = Instant::now();
         let sent = agent
             .post(&url)
-            .header("x-api-key", &api_key)
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
+            .header("x-api-key", api_key)
+            .header("content-type", &content_type)
             .send(&body[..]);
         let mut res = match sent {
             Ok(res) => res,
@@ -465,6 +513,146 @@ fn service(document: &Path, selfie: &Path, runs: usize, clients: &[usize]) -> Re
     }
     let _ = std::fs::remove_dir_all(&data);
     Ok(())
+}
+
+fn overload(
+    clients: usize,
+    tenants: usize,
+    side: u32,
+    kairos: bool,
+    serve: &[String],
+) -> Result<()> {
+    eprintln!("making three {side}×{side} px JPEGs just under the 15 MB limit…");
+    let images: Vec<Vec<u8>> = (0..3)
+        .map(|seed| worst_case_jpeg(side, seed))
+        .collect::<Result<_>>()?;
+    let one_call = multipart(&[
+        ("documentImage", &images[0]),
+        ("documentBackImage", &images[1]),
+        ("faceImage", &images[2]),
+    ]);
+    let submission = multipart(&[
+        ("document", &images[0]),
+        ("document_back", &images[1]),
+        ("selfie", &images[2]),
+    ]);
+    let (guard, base, credentials, data) = start_server(tenants, serve)?;
+    let pid = guard.0.id();
+    ureq::get(&format!("{base}/health")).call()?;
+    let idle = resident_mb(pid, "VmRSS")?;
+    eprintln!(
+        "{clients} clients × {:.1} MB bodies across {tenants} tenants{}…",
+        one_call.0.len() as f64 / 1e6,
+        if kairos {
+            ", half of them Kairos submissions"
+        } else {
+            ""
+        }
+    );
+    let start = Instant::now();
+    let answers: Vec<(String, Duration)> = std::thread::scope(|s| {
+        let calls: Vec<_> = (0..clients)
+            .map(|i| {
+                let tenant = &credentials[i % credentials.len()];
+                let submits = kairos && i % 2 == 1;
+                let (route, (body, content_type)) = if submits {
+                    ("/v0.2/full-id-verification", &submission)
+                } else {
+                    ("/v1/verify-identity", &one_call)
+                };
+                let url = format!("{base}{route}");
+                s.spawn(move || {
+                    let t = Instant::now();
+                    let agent: ureq::Agent = ureq::Agent::config_builder()
+                        .http_status_as_error(false)
+                        .build()
+                        .into();
+                    let text = |k: &str| tenant[k].as_str().unwrap_or_default().to_string();
+                    let request = agent.post(&url).header("content-type", content_type);
+                    let request = if submits {
+                        request
+                            .header("app_id", text("app_id"))
+                            .header("app_key", text("app_key"))
+                    } else {
+                        request.header("x-api-key", text("api_key"))
+                    };
+                    let answer = match request.send(&body[..]) {
+                        Ok(mut res) => {
+                            let retry = res.headers().contains_key("retry-after");
+                            let _ = res.body_mut().read_to_vec();
+                            match res.status().as_u16() {
+                                st @ (429 | 503) if retry => format!("{route} {st} + Retry-After"),
+                                st => format!("{route} {st}"),
+                            }
+                        }
+                        Err(e) => format!("{route} error: {e}"),
+                    };
+                    (answer, t.elapsed())
+                })
+            })
+            .collect();
+        calls
+            .into_iter()
+            .map(|c| c.join().expect("client thread"))
+            .collect()
+    });
+    let wall = start.elapsed();
+    let peak = resident_mb(pid, "VmHWM")?;
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    for (answer, _) in &answers {
+        *counts.entry(answer.as_str()).or_default() += 1;
+    }
+    let slowest = answers.iter().map(|a| a.1).max().unwrap_or_default();
+    for (answer, n) in &counts {
+        println!("{n:>4} × {answer}");
+    }
+    println!(
+        "slowest answer {:.1} s, all answered in {:.1} s; server memory: {idle} MB idle, peak {peak} MB",
+        slowest.as_secs_f64(),
+        wall.as_secs_f64()
+    );
+    drop(guard);
+    let _ = std::fs::remove_dir_all(&data);
+    Ok(())
+}
+
+/// A `side`×`side` JPEG of noisy gradients (hard to compress, as a photo of a textured
+/// surface is) at the highest quality that stays within the 15 MB intake limit.
+fn worst_case_jpeg(side: u32, seed: u32) -> Result<Vec<u8>> {
+    let mut state = 0x9e37_79b9u32 ^ seed.wrapping_mul(0x85eb_ca6b);
+    let img = image::RgbImage::from_fn(side, side, |x, y| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let noise = state & 0x3f;
+        let v = |k: u32| (((x * k + y * (7 - k)) / 32 + noise) & 0xff) as u8;
+        image::Rgb([v(1), v(2), v(3)])
+    });
+    for quality in (40..=95).rev().step_by(5) {
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality).encode_image(&img)?;
+        if out.len() <= idv_image::MAX_BYTES {
+            return Ok(out);
+        }
+    }
+    anyhow::bail!("no JPEG of {side}×{side} px fits in 15 MB")
+}
+
+/// A `/proc/PID/status` memory figure (`VmRSS`, `VmHWM`) in MB.
+fn resident_mb(pid: u32, field: &str) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(field)?
+                .trim_start_matches(':')
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .context("no memory figure in /proc")?;
+    Ok(kb / 1024)
 }
 
 /// p50 and p99 in milliseconds (0 for none).

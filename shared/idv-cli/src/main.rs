@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod alloc;
 mod bench;
 mod document;
 mod face;
@@ -63,6 +64,7 @@ enum Command {
 }
 
 fn main() -> Result<()> {
+    alloc::tune();
     let cli = Cli::parse();
     match cli.command {
         Command::Face { command } => face::run(command),

@@ -185,12 +185,31 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, ImageError>
     Ok(img)
 }
 
-/// Decodes straight to 8-bit RGB, the form every model in idv consumes.
+/// Pixels idv works on at most: a larger image (up to [`Limits::max_pixels`]) is scaled
+/// down to this right after decoding. 4096×3072 px, so a 12-megapixel phone photo stays as
+/// taken, while a 25-megapixel upload holds half the memory through the pipeline.
+pub const WORK_PIXELS: u64 = 4096 * 3072;
+
+/// Decodes straight to 8-bit RGB, the form every model in idv consumes, scaled down to at
+/// most [`WORK_PIXELS`].
 pub fn decode_rgb(bytes: &[u8], limits: &Limits) -> Result<RgbImage, ImageError> {
-    decode(bytes, limits).map(|img| match img {
+    let rgb = match decode(bytes, limits)? {
         DynamicImage::ImageRgb8(rgb) => rgb,
         other => other.to_rgb8(),
-    })
+    };
+    Ok(within_work_size(rgb))
+}
+
+/// `img`, or `img` scaled down (aspect kept) to at most [`WORK_PIXELS`].
+pub fn within_work_size(img: RgbImage) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels <= WORK_PIXELS {
+        return img;
+    }
+    let scale = (WORK_PIXELS as f64 / pixels as f64).sqrt();
+    let fit = |side: u32| ((f64::from(side) * scale).floor() as u32).max(1);
+    resize(&img, fit(w), fit(h))
 }
 
 #[cfg(test)]
@@ -205,6 +224,19 @@ mod tests {
             .write_image(&px, width, height, image::ExtendedColorType::Rgb8)
             .unwrap();
         out
+    }
+
+    #[test]
+    fn large_images_are_scaled_to_the_work_size() {
+        let img = decode_rgb(&png(5000, 4000), &Limits::ANY).unwrap();
+        let (w, h) = img.dimensions();
+        assert!(u64::from(w) * u64::from(h) <= WORK_PIXELS, "{w}x{h}");
+        assert!(
+            w > 3900 && (f64::from(w) / f64::from(h) - 1.25).abs() < 0.01,
+            "{w}x{h}"
+        );
+        let phone = decode_rgb(&png(4032, 3024), &Limits::ANY).unwrap();
+        assert_eq!(phone.dimensions(), (4032, 3024));
     }
 
     #[test]

@@ -92,11 +92,14 @@ async fn keys_come_from_secrets_manager_by_arn() {
     let secrets = idv_lambda::Secrets::fetch(&conf, &partial).await.unwrap();
     let e = idv_lambda::signer(&secrets).err().unwrap().to_string();
     assert!(e.contains("ca_cert"), "the missing key is named: {e}");
-    let e = idv_lambda::Secrets::fetch(&conf, "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope")
-        .await
-        .err()
-        .unwrap()
-        .to_string();
+    let e = idv_lambda::Secrets::fetch(
+        &conf,
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope",
+    )
+    .await
+    .err()
+    .unwrap()
+    .to_string();
     assert!(e.contains("reading the secret"), "{e}");
 }
 

@@ -113,7 +113,11 @@ pub async fn queue(q: &dyn JobQueue, name: &str) {
         .await
         .unwrap();
     assert_eq!(m.len(), 1);
-    assert_eq!(q.depth(name).await.unwrap(), 1, "a received message still counts");
+    assert_eq!(
+        q.depth(name).await.unwrap(),
+        1,
+        "a received message still counts"
+    );
     assert_eq!((m[0].body.as_str(), m[0].receive_count), ("one", 1));
     assert!(
         q.receive(name, 10, vis, Duration::ZERO)

@@ -52,7 +52,7 @@ async fn submit(
 ) -> Result<(String, Option<String>), ApiError> {
     let KairosSubmitForm {
         tenant,
-        fields,
+        mut fields,
         place,
         ..
     } = form;
@@ -73,8 +73,9 @@ async fn submit(
         } else {
             Limits::DOCUMENT
         };
-        let img = input::image(state, &tenant, &fields, name, limits, required).await?;
-        images.push((name, img.map(|(bytes, _)| bytes)));
+        let bytes =
+            input::checked_image_bytes(state, &tenant, &mut fields, name, limits, required).await?;
+        images.push((name, bytes));
     }
     drop(slot);
     // Every input decoded under its limits: the job cannot fail on bad input later.
@@ -247,7 +248,7 @@ pub async fn document_poll(
 async fn selfie(
     state: &AppState,
     tenant: &Tenant,
-    fields: &Fields,
+    fields: &mut Fields,
 ) -> Result<Option<image::RgbImage>, ApiError> {
     Ok(
         input::image(state, tenant, fields, "selfie", Limits::SELFIE, true)
@@ -262,7 +263,7 @@ pub async fn biometric_verification(
     State(state): State<AppState>,
     KairosForm {
         tenant,
-        fields,
+        mut fields,
         place,
         ..
     }: KairosForm,
@@ -270,10 +271,17 @@ pub async fn biometric_verification(
     let requested_at = crate::clock::timestamp();
     let mut job = OwnedInputs::new(state::profile(fields.text("profile").as_deref())?);
     let slot = state.running(place).await?;
-    job.selfie = selfie(&state, &tenant, &fields).await?;
-    job.reference = input::image(&state, &tenant, &fields, "image", Limits::COMPARED, true)
-        .await?
-        .map(|x| x.1);
+    job.selfie = selfie(&state, &tenant, &mut fields).await?;
+    job.reference = input::image(
+        &state,
+        &tenant,
+        &mut fields,
+        "image",
+        Limits::COMPARED,
+        true,
+    )
+    .await?
+    .map(|x| x.1);
     job.multiface = fields.flag("image_multiface")?;
     let v = state.verify_in(&slot, job).await?;
     let id = uuid::Uuid::new_v4().to_string();
@@ -291,7 +299,7 @@ pub async fn liveness_verification(
     State(state): State<AppState>,
     KairosForm {
         tenant,
-        fields,
+        mut fields,
         place,
         ..
     }: KairosForm,
@@ -310,7 +318,7 @@ pub async fn liveness_verification(
     }
     let mut job = OwnedInputs::new(profile);
     let slot = state.running(place).await?;
-    job.selfie = selfie(&state, &tenant, &fields).await?;
+    job.selfie = selfie(&state, &tenant, &mut fields).await?;
     let v = state.verify_in(&slot, job).await?;
     let id = uuid::Uuid::new_v4().to_string();
     Ok(Json(Envelope::done(
@@ -380,7 +388,9 @@ mod tests {
         let res = app.clone().oneshot(submit()).await.unwrap();
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(res.headers().contains_key("retry-after"));
-        let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
         assert!(
             String::from_utf8_lossy(&body).contains("SERVER_BUSY"),
             "{body:?}"

@@ -62,13 +62,17 @@ fn check_document_type(fields: &Fields) -> Result<(), ApiError> {
 async fn document_images(
     state: &AppState,
     tenant: &Tenant,
-    fields: &Fields,
+    fields: &mut Fields,
     job: &mut OwnedInputs,
 ) -> Result<(), ApiError> {
-    let image =
-        |name, required| input::image(state, tenant, fields, name, Limits::DOCUMENT, required);
-    job.document = image("documentImage", true).await?.map(|x| x.1);
-    job.document_back = image("documentBackImage", false).await?.map(|x| x.1);
+    for (name, required) in [("documentImage", true), ("documentBackImage", false)] {
+        let img = input::image(state, tenant, fields, name, Limits::DOCUMENT, required).await?;
+        let img = img.map(|x| x.1);
+        match required {
+            true => job.document = img,
+            false => job.document_back = img,
+        }
+    }
     Ok(())
 }
 
@@ -78,7 +82,7 @@ pub async fn verify_identity(
     State(state): State<AppState>,
     OneCallForm {
         tenant,
-        fields,
+        mut fields,
         place,
         ..
     }: OneCallForm,
@@ -91,10 +95,17 @@ pub async fn verify_identity(
     let mut job = OwnedInputs::new(profile);
     job.document_hint = hint(&fields);
     let slot = state.running(place).await?;
-    document_images(&state, &tenant, &fields, &mut job).await?;
-    job.selfie = input::image(&state, &tenant, &fields, "faceImage", Limits::SELFIE, true)
-        .await?
-        .map(|x| x.1);
+    document_images(&state, &tenant, &mut fields, &mut job).await?;
+    job.selfie = input::image(
+        &state,
+        &tenant,
+        &mut fields,
+        "faceImage",
+        Limits::SELFIE,
+        true,
+    )
+    .await?
+    .map(|x| x.1);
     let v = state.verify_in(&slot, job).await?;
     let result = wire::verify_identity(&v, threshold);
     let Some(url) = callback else {
@@ -111,7 +122,7 @@ pub async fn document_scan(
     State(state): State<AppState>,
     OneCallForm {
         tenant,
-        fields,
+        mut fields,
         place,
         ..
     }: OneCallForm,
@@ -120,7 +131,7 @@ pub async fn document_scan(
     let mut job = OwnedInputs::new(state::profile(fields.text("profile").as_deref())?);
     job.document_hint = hint(&fields);
     let slot = state.running(place).await?;
-    document_images(&state, &tenant, &fields, &mut job).await?;
+    document_images(&state, &tenant, &mut fields, &mut job).await?;
     let v = state.verify_in(&slot, job).await?;
     Ok(Json(wire::document(&v.document).0).into_response())
 }
@@ -131,7 +142,7 @@ pub async fn face_detect(
     State(state): State<AppState>,
     OneCallForm {
         tenant,
-        fields,
+        mut fields,
         place,
         ..
     }: OneCallForm,
@@ -143,7 +154,7 @@ pub async fn face_detect(
     };
     let mut job = OwnedInputs::new(state::profile(None)?);
     let slot = state.running(place).await?;
-    job.selfie = input::image(&state, &tenant, &fields, name, Limits::SELFIE, true)
+    job.selfie = input::image(&state, &tenant, &mut fields, name, Limits::SELFIE, true)
         .await?
         .map(|x| x.1);
     let v = state.verify_in(&slot, job).await?;
@@ -160,7 +171,7 @@ pub async fn face_compare(
     State(state): State<AppState>,
     OneCallForm {
         tenant,
-        fields,
+        mut fields,
         place,
         ..
     }: OneCallForm,
@@ -172,10 +183,10 @@ pub async fn face_compare(
     let source = pick("sourceImage", "documentImage");
     let target = pick("targetImage", "faceImage");
     let slot = state.running(place).await?;
-    job.reference = input::image(&state, &tenant, &fields, source, Limits::ANY, true)
+    job.reference = input::image(&state, &tenant, &mut fields, source, Limits::ANY, true)
         .await?
         .map(|x| x.1);
-    job.selfie = input::image(&state, &tenant, &fields, target, Limits::ANY, true)
+    job.selfie = input::image(&state, &tenant, &mut fields, target, Limits::ANY, true)
         .await?
         .map(|x| x.1);
     let v = state.verify_in(&slot, job).await?;
