@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod alloc;
 mod bench;
+mod capacity;
 mod document;
 mod face;
 mod listener;

@@ -45,15 +45,17 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 10)]
     idle_timeout: u64,
     /// Verifications that run at once (each uses every core through ONNX Runtime's threads).
-    #[arg(long, default_value_t = 2)]
-    verifications: usize,
+    /// Default: half the cores (2 to 8), fewer if memory is short (~650 MB each).
+    #[arg(long)]
+    verifications: Option<usize>,
     /// Verification requests that may wait for one of those; beyond, 503 SERVER_BUSY with
     /// Retry-After at once. A tenant holds at most half of running + waiting (429 beyond).
-    #[arg(long, default_value_t = 4)]
-    verification_queue: usize,
+    /// Default: twice `--verifications`.
+    #[arg(long)]
+    verification_queue: Option<usize>,
     /// Kairos asynchronous jobs the queue may hold (queued or running); beyond, submissions
-    /// get 503 SERVER_BUSY with Retry-After. Submissions read and validate their images two
-    /// at once, with `--verification-queue` more waiting.
+    /// get 503 SERVER_BUSY with Retry-After. Submissions check their images one at a time,
+    /// two more waiting.
     #[arg(long, default_value_t = 1000)]
     job_backlog: u64,
     /// Also trust this CA (PEM) for https callbacks, beside the platform's roots (a development
@@ -368,14 +370,18 @@ pub fn serve(args: ServeArgs) -> Result<()> {
                 .await?
                 .context("loading the models (run models/fetch)")?,
         );
+        let sized = crate::capacity::Machine::measure().verifications();
+        let verifications = args.verifications.unwrap_or(sized).max(1);
+        let verification_queue = args.verification_queue.unwrap_or(2 * verifications);
+        tracing::info!(verifications, verification_queue, "verification line");
         let state = state(
             &args.data,
             &public,
             args.upload_seconds,
             args.rate_limit,
             Extra {
-                verifications: args.verifications,
-                verification_queue: args.verification_queue,
+                verifications,
+                verification_queue,
                 job_backlog: args.job_backlog,
                 allow_private_callbacks: args.allow_private_callbacks,
                 callback_schedule: args.callback_schedule.clone(),
