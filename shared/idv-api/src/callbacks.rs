@@ -326,16 +326,19 @@ pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
     let next = match &result {
         Ok(code) if (200..300).contains(code) => {
             record.status = CallbackStatus::Delivered;
+            crate::metrics::callback("delivered");
             Next::Done
         }
         Err(e) if e.starts_with("refused") => {
             tracing::warn!(event = %event, "callback target refused");
             record.status = CallbackStatus::Refused;
+            crate::metrics::callback("refused");
             Next::Done
         }
         _ if attempts > schedule.len() => {
             tracing::warn!(event = %event, attempts, "callback dead-lettered");
             record.status = CallbackStatus::DeadLettered;
+            crate::metrics::callback("dead_lettered");
             state.queue.send(CALLBACKS_DEAD_LETTERS, body).await?;
             Next::Done
         }
@@ -348,6 +351,7 @@ pub async fn deliver(state: &AppState, body: &str) -> Result<Next, ApiError> {
             let delay = Duration::from_secs_f64(base * jitter);
             let due = idv_store::now_ms() + delay.as_millis() as u64;
             record.status = CallbackStatus::Retrying;
+            crate::metrics::callback("retrying");
             record.next_attempt_at = Some(crate::clock::timestamp_at(due));
             record.next_attempt_ms = Some(due);
             Next::RetryIn(delay)

@@ -16,6 +16,7 @@ pub mod kairos;
 pub mod limits;
 pub mod link;
 pub mod messages;
+pub mod metrics;
 pub mod onecall;
 pub mod openapi;
 pub mod ready;
@@ -130,6 +131,10 @@ async fn envelope(req: Request, next: middleware::Next) -> Response {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let matched = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
     let start = Instant::now();
     // A body declared larger than any route takes is refused before a byte of it is read;
     // undeclared (chunked) bodies meet the same limit as they are read.
@@ -189,6 +194,12 @@ async fn envelope(req: Request, next: middleware::Next) -> Response {
     // Log the route shape only: ids and upload keys are not personal, but keep lines short.
     let route: String = path.split('/').take(4).collect::<Vec<_>>().join("/");
     tracing::info!(%method, route, status = res.status().as_u16(), ms = start.elapsed().as_millis() as u64, request_id = %id);
+    metrics::request(
+        method.as_str(),
+        &matched,
+        res.status().as_u16(),
+        start.elapsed(),
+    );
     res
 }
 

@@ -98,6 +98,7 @@ impl AppState {
         })
         .await
         .map_err(ApiError::internal)
+        .inspect(crate::metrics::verification)
     }
 
     /// Runs one verification of a queued job: it waits for a slot however long the line (the

@@ -62,6 +62,11 @@ pub struct ServeArgs {
     /// or private receiver). `SSL_CERT_FILE` replaces the platform's roots instead.
     #[arg(long)]
     callback_ca: Option<PathBuf>,
+    /// Require `Authorization: Bearer TOKEN` on `GET /metrics` (Prometheus text format; or
+    /// set `IDV_METRICS_TOKEN`, kept out of the process list); without either the figures are
+    /// open to whoever reaches the server.
+    #[arg(long)]
+    metrics_token: Option<String>,
     /// Timestamp policy OID of idv's timestamp authority.
     #[arg(long, default_value = idv_certify::DEFAULT_POLICY)]
     tsa_policy: String,
@@ -395,7 +400,17 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         let workers = tokio::spawn(idv_api::run_workers(state.clone(), stopped));
         // The line scripts and tests wait for.
         println!("idv listening on http://{addr}");
+        let token = (args.metrics_token.clone())
+            .or_else(|| std::env::var("IDV_METRICS_TOKEN").ok())
+            .filter(|t| !t.is_empty());
+        let scraped = state.clone();
         let app = idv_api::router(state)
+            .route(
+                "/metrics",
+                axum::routing::get(move |headers: axum::http::HeaderMap| {
+                    metrics(scraped.clone(), token.clone(), headers)
+                }),
+            )
             .layer(axum::middleware::from_fn(crate::listener::peer))
             .into_make_service_with_connect_info::<crate::listener::Peer>();
         let listener = crate::listener::Guarded::new(
@@ -417,6 +432,60 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// `GET /metrics`: the process's figures and its queues' depths, behind the token if one is
+/// set.
+async fn metrics(
+    state: AppState,
+    token: Option<String>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if let Some(token) = token {
+        let given = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        // Every byte compared, whatever differs first: the time taken tells nothing.
+        let differ = given.len() != token.len()
+            || given
+                .bytes()
+                .zip(token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                != 0;
+        if differ {
+            return (
+                axum::http::StatusCode::UNAUTHORIZED,
+                "metrics token required\n",
+            )
+                .into_response();
+        }
+    }
+    let mut gauges = Vec::new();
+    for queue in [
+        idv_api::JOBS_QUEUE,
+        idv_api::CERTIFY_QUEUE,
+        idv_api::CALLBACKS_QUEUE,
+    ] {
+        if let Ok(depth) = state.queue.depth(queue).await {
+            gauges.push(idv_api::metrics::Gauge {
+                name: "idv_queue_messages",
+                help: "Messages in a queue, waiting or being processed.",
+                label: ("queue", queue.to_string()),
+                value: depth as f64,
+            });
+        }
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        idv_api::metrics::render(&gauges),
+    )
+        .into_response()
 }
 
 /// How long a stopping server waits for the queue workers' running work (a verification, a

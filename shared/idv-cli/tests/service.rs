@@ -2278,3 +2278,54 @@ fn silent_connections_are_closed_while_the_server_keeps_answering() {
     );
     assert_eq!(server.get("/health", &[]).0, 200);
 }
+
+#[test]
+fn metrics_show_a_verification_behind_their_token() {
+    let dir = std::env::temp_dir().join(format!("idv-metrics-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tenant(&dir, "acme");
+    let server = start_with(&dir, &["--metrics-token", "scrape-secret"]);
+    let key = a["api_key"].as_str().unwrap();
+    let (st, v) = server.json(
+        "/v1/verify-identity",
+        &[("x-api-key", key)],
+        json!({"documentImage": std64(DOC), "faceImage": std64(SELFIE)}),
+    );
+    assert_eq!(st, 200, "{v}");
+    let url = format!("{}/metrics", server.base);
+    let res = server.agent.get(&url).call().unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    let res = server
+        .agent
+        .get(&url)
+        .header("authorization", "Bearer scrape-secrex")
+        .call()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    let mut res = server
+        .agent
+        .get(&url)
+        .header("authorization", "Bearer scrape-secret")
+        .call()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let text = res.body_mut().read_to_string().unwrap();
+    for line in [
+        "idv_requests_total{method=\"POST\",route=\"/v1/verify-identity\",status=\"200\"} 1",
+        "idv_request_seconds_bucket{route=\"/v1/verify-identity\",le=\"60\"} 1",
+        "idv_request_seconds_bucket{route=\"/v1/verify-identity\",le=\"+Inf\"} 1",
+        "idv_request_seconds_count{route=\"/v1/verify-identity\"} 1",
+        "idv_verification_seconds_count 1",
+        "# TYPE idv_queue_messages gauge",
+    ] {
+        assert!(text.contains(line), "{line:?} not in\n{text}");
+    }
+    let outcome = v["verified"].as_bool().map(|ok| if ok { "approved" } else { "" });
+    if outcome == Some("approved") {
+        assert!(text.contains("idv_verifications_total{outcome=\"approved\"} 1"), "{text}");
+    } else {
+        assert!(text.contains("idv_verifications_total{outcome="), "{text}");
+    }
+    // Nothing from the request: not its credentials, not the document's fields.
+    assert!(!text.contains(key) && !text.to_uppercase().contains("OBAMA"), "{text}");
+}
