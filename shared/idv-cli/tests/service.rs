@@ -2320,12 +2320,20 @@ fn metrics_show_a_verification_behind_their_token() {
     ] {
         assert!(text.contains(line), "{line:?} not in\n{text}");
     }
-    let outcome = v["verified"].as_bool().map(|ok| if ok { "approved" } else { "" });
+    let outcome = v["verified"]
+        .as_bool()
+        .map(|ok| if ok { "approved" } else { "" });
     if outcome == Some("approved") {
-        assert!(text.contains("idv_verifications_total{outcome=\"approved\"} 1"), "{text}");
+        assert!(
+            text.contains("idv_verifications_total{outcome=\"approved\"} 1"),
+            "{text}"
+        );
     } else {
         assert!(text.contains("idv_verifications_total{outcome="), "{text}");
     }
     // Nothing from the request: not its credentials, not the document's fields.
-    assert!(!text.contains(key) && !text.to_uppercase().contains("OBAMA"), "{text}");
+    assert!(
+        !text.contains(key) && !text.to_uppercase().contains("OBAMA"),
+        "{text}"
+    );
 }
