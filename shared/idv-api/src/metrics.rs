@@ -1,6 +1,6 @@
 //! This process's figures in the Prometheus text format (`GET /metrics` of `idv serve`):
 //! requests by route and status, latency per route, verifications by outcome and detail code
-//! with their model time, callback attempts by result. Labels hold route templates, methods,
+//! with their model time and each part's, callback attempts by result. Labels hold route templates, methods,
 //! statuses and codes — never an id, a name or a number from a request.
 
 use std::collections::BTreeMap;
@@ -38,6 +38,7 @@ struct Registry {
     outcomes: BTreeMap<&'static str, u64>,
     codes: BTreeMap<String, u64>,
     verification: Histogram,
+    stages: BTreeMap<&'static str, Histogram>,
     callbacks: BTreeMap<&'static str, u64>,
 }
 
@@ -76,6 +77,9 @@ pub fn verification(v: &idv_pipeline::Verification) {
             *r.codes.entry(d.code.clone()).or_default() += 1;
         }
         r.verification.observe(v.elapsed_ms / 1000.0);
+        for &(stage, ms) in &v.stages_ms {
+            r.stages.entry(stage).or_default().observe(ms / 1000.0);
+        }
     });
 }
 
@@ -165,6 +169,19 @@ pub fn render(gauges: &[Gauge]) -> String {
         );
         out.push_str("# TYPE idv_verification_seconds histogram\n");
         histogram(&mut out, "idv_verification_seconds", "", &r.verification);
+        out.push_str(
+            "# HELP idv_stage_seconds Time of each part of a verification (document read; \
+             reference faces: detect + embed; selfie: detect + embed + liveness).\n",
+        );
+        out.push_str("# TYPE idv_stage_seconds histogram\n");
+        for (stage, h) in &r.stages {
+            histogram(
+                &mut out,
+                "idv_stage_seconds",
+                &format!("stage=\"{stage}\""),
+                h,
+            );
+        }
         out.push_str("# HELP idv_callback_attempts_total Callback delivery attempts, by result.\n");
         out.push_str("# TYPE idv_callback_attempts_total counter\n");
         for (result, n) in &r.callbacks {

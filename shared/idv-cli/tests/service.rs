@@ -2316,6 +2316,9 @@ fn metrics_show_a_verification_behind_their_token() {
         "idv_request_seconds_bucket{route=\"/v1/verify-identity\",le=\"+Inf\"} 1",
         "idv_request_seconds_count{route=\"/v1/verify-identity\"} 1",
         "idv_verification_seconds_count 1",
+        "idv_stage_seconds_count{stage=\"document\"} 1",
+        "idv_stage_seconds_count{stage=\"reference_faces\"} 1",
+        "idv_stage_seconds_count{stage=\"selfie\"} 1",
         "# TYPE idv_queue_messages gauge",
     ] {
         assert!(text.contains(line), "{line:?} not in\n{text}");

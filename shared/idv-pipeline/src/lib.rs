@@ -145,6 +145,9 @@ pub struct Verification {
     pub decision: DecisionReport,
     /// Wall time of the whole verification.
     pub elapsed_ms: f64,
+    /// Wall time of each part that ran (`document`, `reference_faces`, `selfie`; they run
+    /// side by side).
+    pub stages_ms: Vec<(&'static str, f64)>,
 }
 
 impl Verification {
@@ -212,10 +215,21 @@ impl Engines {
         let start = Instant::now();
         let reference_img = input.document.or(input.reference);
         let settings = input.profile.check_settings();
+        let timed = |stage: &'static str, started: Instant| {
+            (stage, started.elapsed().as_secs_f64() * 1000.0)
+        };
+        let stages = std::sync::Mutex::new(Vec::new());
+        let stages = &stages;
+        let record = |stage: &'static str, started: Instant| {
+            let mut s = stages.lock().unwrap_or_else(|e| e.into_inner());
+            s.push(timed(stage, started));
+        };
         let (document, reference, selfie) = std::thread::scope(|s| {
             let document = input.document.map(|front| {
                 s.spawn(move || {
-                    self.document
+                    let started = Instant::now();
+                    let read = self
+                        .document
                         .read_as(
                             front,
                             input.document_back,
@@ -223,16 +237,26 @@ impl Engines {
                             input.today,
                             input.document_hint,
                         )
-                        .map_err(PartError::engine)
+                        .map_err(PartError::engine);
+                    record("document", started);
+                    read
                 })
             });
             let reference = reference_img.map(|img| {
-                s.spawn(move || self.faces(img, input.multiface && input.document.is_none()))
+                s.spawn(move || {
+                    let started = Instant::now();
+                    let faces = self.faces(img, input.multiface && input.document.is_none());
+                    record("reference_faces", started);
+                    faces
+                })
             });
             let selfie = input.selfie.map(|img| {
-                self.faces(img, false).and_then(|(faces, emb)| {
+                let started = Instant::now();
+                let selfie = self.faces(img, false).and_then(|(faces, emb)| {
                     Ok((SelfieReport::assess(&self.face, img, faces.faces)?.0, emb))
-                })
+                });
+                record("selfie", started);
+                selfie
             });
             (
                 document.map(|h| h.join().unwrap_or_else(|_| Err(panicked()))),
@@ -304,6 +328,10 @@ impl Engines {
             face_match,
             decision,
             elapsed_ms: start.elapsed().as_secs_f64() * 1000.0,
+            stages_ms: stages
+                .lock()
+                .map(|s| s.clone())
+                .unwrap_or_else(|e| e.into_inner().clone()),
         }
     }
 }
