@@ -274,18 +274,39 @@ pub async fn decode(
     bytes: Vec<u8>,
     limits: Limits,
 ) -> Result<(Vec<u8>, RgbImage), ApiError> {
+    off_workers(name, bytes, move |b| idv_image::decode_rgb(b, &limits)).await
+}
+
+/// Runs `decode` on `bytes` on the blocking pool, handing the bytes back beside its result;
+/// its error names the field.
+async fn off_workers<T: Send + 'static>(
+    name: &str,
+    bytes: Vec<u8>,
+    decode: impl FnOnce(&[u8]) -> Result<T, idv_image::ImageError> + Send + 'static,
+) -> Result<(Vec<u8>, T), ApiError> {
     let (bytes, decoded) = tokio::task::spawn_blocking(move || {
-        let decoded = idv_image::decode_rgb(&bytes, &limits);
+        let decoded = decode(&bytes);
         (bytes, decoded)
     })
     .await
     .map_err(ApiError::internal)?;
-    let img = decoded.map_err(|e| {
+    let value = decoded.map_err(|e| {
         let mut err = ApiError::from(e);
         err.message = format!("{name}: {}", err.message);
         err
     })?;
-    Ok((bytes, img))
+    Ok((bytes, value))
+}
+
+/// An absent field: `None`, or 400 `MISSING_FIELD` when it is `required`.
+fn absent<T>(name: &str, required: bool) -> Result<Option<T>, ApiError> {
+    match required {
+        true => Err(ApiError::new(
+            ErrorCode::MissingField,
+            format!("{name} is required"),
+        )),
+        false => Ok(None),
+    }
 }
 
 /// [`image_bytes`], a file part's bytes moved out of `fields` rather than copied: a request
@@ -317,30 +338,18 @@ pub async fn checked_image_bytes(
     required: bool,
 ) -> Result<Option<Vec<u8>>, ApiError> {
     let Some(bytes) = take_image_bytes(state, tenant, fields, name).await? else {
-        return match required {
-            true => Err(ApiError::new(
-                ErrorCode::MissingField,
-                format!("{name} is required"),
-            )),
-            false => Ok(None),
-        };
+        return absent(name, required);
     };
     // Decoded at full size and dropped: no working copy is made.
-    let (bytes, checked) = tokio::task::spawn_blocking(move || {
-        let checked = idv_image::decode(&bytes, &limits).map(drop);
-        (bytes, checked)
+    let (bytes, ()) = off_workers(name, bytes, move |b| {
+        idv_image::decode(b, &limits).map(drop)
     })
-    .await
-    .map_err(ApiError::internal)?;
-    checked.map_err(|e| {
-        let mut err = ApiError::from(e);
-        err.message = format!("{name}: {}", err.message);
-        err
-    })?;
+    .await?;
     Ok(Some(bytes))
 }
 
-/// Bytes and decoded image of a required or optional field, its bytes moved out of `fields`.
+/// The decoded image of a required or optional field; its bytes are moved out of `fields`
+/// and freed once decoded.
 pub async fn image(
     state: &AppState,
     tenant: &Tenant,
@@ -348,14 +357,10 @@ pub async fn image(
     name: &str,
     limits: Limits,
     required: bool,
-) -> Result<Option<(Vec<u8>, RgbImage)>, ApiError> {
+) -> Result<Option<RgbImage>, ApiError> {
     match take_image_bytes(state, tenant, fields, name).await? {
-        Some(bytes) => Ok(Some(decode(name, bytes, limits).await?)),
-        None if required => Err(ApiError::new(
-            ErrorCode::MissingField,
-            format!("{name} is required"),
-        )),
-        None => Ok(None),
+        Some(bytes) => Ok(Some(decode(name, bytes, limits).await?.1)),
+        None => absent(name, required),
     }
 }
 

@@ -250,11 +250,7 @@ async fn selfie(
     tenant: &Tenant,
     fields: &mut Fields,
 ) -> Result<Option<image::RgbImage>, ApiError> {
-    Ok(
-        input::image(state, tenant, fields, "selfie", Limits::SELFIE, true)
-            .await?
-            .map(|x| x.1),
-    )
+    input::image(state, tenant, fields, "selfie", Limits::SELFIE, true).await
 }
 
 /// `POST /v0.2/biometric-verification`: selfie vs image, synchronously.
@@ -280,8 +276,7 @@ pub async fn biometric_verification(
         Limits::COMPARED,
         true,
     )
-    .await?
-    .map(|x| x.1);
+    .await?;
     job.multiface = fields.flag("image_multiface")?;
     let v = state.verify_in(&slot, job).await?;
     let id = uuid::Uuid::new_v4().to_string();

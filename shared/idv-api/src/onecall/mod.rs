@@ -65,14 +65,10 @@ async fn document_images(
     fields: &mut Fields,
     job: &mut OwnedInputs,
 ) -> Result<(), ApiError> {
-    for (name, required) in [("documentImage", true), ("documentBackImage", false)] {
-        let img = input::image(state, tenant, fields, name, Limits::DOCUMENT, required).await?;
-        let img = img.map(|x| x.1);
-        match required {
-            true => job.document = img,
-            false => job.document_back = img,
-        }
-    }
+    let limits = Limits::DOCUMENT;
+    job.document = input::image(state, tenant, fields, "documentImage", limits, true).await?;
+    job.document_back =
+        input::image(state, tenant, fields, "documentBackImage", limits, false).await?;
     Ok(())
 }
 
@@ -104,8 +100,7 @@ pub async fn verify_identity(
         Limits::SELFIE,
         true,
     )
-    .await?
-    .map(|x| x.1);
+    .await?;
     let v = state.verify_in(&slot, job).await?;
     let result = wire::verify_identity(&v, threshold);
     let Some(url) = callback else {
@@ -154,9 +149,7 @@ pub async fn face_detect(
     };
     let mut job = OwnedInputs::new(state::profile(None)?);
     let slot = state.running(place).await?;
-    job.selfie = input::image(&state, &tenant, &mut fields, name, Limits::SELFIE, true)
-        .await?
-        .map(|x| x.1);
+    job.selfie = input::image(&state, &tenant, &mut fields, name, Limits::SELFIE, true).await?;
     let v = state.verify_in(&slot, job).await?;
     let (mut b, _) = wire::detection(&v);
     if let Some(b) = b.as_mut() {
@@ -183,12 +176,8 @@ pub async fn face_compare(
     let source = pick("sourceImage", "documentImage");
     let target = pick("targetImage", "faceImage");
     let slot = state.running(place).await?;
-    job.reference = input::image(&state, &tenant, &mut fields, source, Limits::ANY, true)
-        .await?
-        .map(|x| x.1);
-    job.selfie = input::image(&state, &tenant, &mut fields, target, Limits::ANY, true)
-        .await?
-        .map(|x| x.1);
+    job.reference = input::image(&state, &tenant, &mut fields, source, Limits::ANY, true).await?;
+    job.selfie = input::image(&state, &tenant, &mut fields, target, Limits::ANY, true).await?;
     let v = state.verify_in(&slot, job).await?;
     Ok(Json(wire::face_match(&v, threshold).0))
 }
