@@ -215,14 +215,13 @@ impl Engines {
         let start = Instant::now();
         let reference_img = input.document.or(input.reference);
         let settings = input.profile.check_settings();
-        let timed = |stage: &'static str, started: Instant| {
-            (stage, started.elapsed().as_secs_f64() * 1000.0)
-        };
         let stages = std::sync::Mutex::new(Vec::new());
-        let stages = &stages;
         let record = |stage: &'static str, started: Instant| {
-            let mut s = stages.lock().unwrap_or_else(|e| e.into_inner());
-            s.push(timed(stage, started));
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            stages
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((stage, ms));
         };
         let (document, reference, selfie) = std::thread::scope(|s| {
             let document = input.document.map(|front| {
@@ -328,10 +327,7 @@ impl Engines {
             face_match,
             decision,
             elapsed_ms: start.elapsed().as_secs_f64() * 1000.0,
-            stages_ms: stages
-                .lock()
-                .map(|s| s.clone())
-                .unwrap_or_else(|e| e.into_inner().clone()),
+            stages_ms: stages.into_inner().unwrap_or_else(|e| e.into_inner()),
         }
     }
 }

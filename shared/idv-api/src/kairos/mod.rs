@@ -64,7 +64,7 @@ async fn submit(
         names.push(("selfie", true));
     }
     check_backlog(state).await?;
-    // Images are decoded under a running slot of the intake line: a few at once.
+    // Images are checked under a running slot of the intake line: one submission at a time.
     let slot = state.running(place).await?;
     let mut images = Vec::new();
     for (name, required) in names {
