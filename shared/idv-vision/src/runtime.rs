@@ -102,6 +102,7 @@ pub fn environment(paths: &ModelPaths) -> Result<&'static Environment, VisionErr
 /// threads, lets `size` inferences proceed at once without sharing one.
 pub struct SessionPool {
     name: &'static str,
+    size: usize,
     free: Mutex<Vec<Session>>,
     returned: Condvar,
 }
@@ -131,6 +132,7 @@ impl SessionPool {
         }
         Ok(SessionPool {
             name,
+            size: sessions.len(),
             free: Mutex::new(sessions),
             returned: Condvar::new(),
         })
@@ -139,6 +141,11 @@ impl SessionPool {
     /// The model's short name, for error messages.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// How many sessions the pool holds (how many runs can go at once).
+    pub fn size(&self) -> usize {
+        self.size
     }
 
     /// A custom metadata value of the model (e.g. PP-OCR's character list).
