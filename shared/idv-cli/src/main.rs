@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod admin;
 mod alloc;
 mod bench;
 mod capacity;
@@ -52,6 +53,11 @@ enum Command {
         #[command(subcommand)]
         command: serve::TenantCommand,
     },
+    /// The admin API of `idv serve`: its token.
+    Admin {
+        #[command(subcommand)]
+        command: serve::AdminCommand,
+    },
     /// The data directory's database.
     Store {
         #[command(subcommand)]
@@ -77,6 +83,7 @@ fn main() -> Result<()> {
         Command::Tenant { command } => serve::tenant(command),
         Command::Certs { command } => serve::certs_cmd(command),
         Command::Reviewer { command } => serve::reviewer(command),
+        Command::Admin { command } => serve::admin(command),
     }
 }
 

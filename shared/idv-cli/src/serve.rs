@@ -101,7 +101,7 @@ pub enum CertsCommand {
 #[derive(Subcommand)]
 pub enum ReviewerCommand {
     /// Create a reviewer of TENANT's manual-review queue; prints user and password (once).
-    /// Run while `idv serve` is stopped.
+    /// While `idv serve` runs on DATA, asks it (admin API); they can sign in at once.
     Create {
         name: String,
         /// The tenant id (`t_…`) whose cases the reviewer sees.
@@ -112,26 +112,57 @@ pub enum ReviewerCommand {
     },
 }
 
+/// The records of a data directory: its database, or the server that holds it.
+enum Target {
+    Database(EmbeddedRecords),
+    Server(crate::admin::Client),
+}
+
+/// Opens `data`'s database; when a running `idv serve` holds it, its admin API instead.
+fn target(data: &Path) -> Result<Target> {
+    idv_store::private_dir(data)?;
+    match EmbeddedRecords::open(&data.join("idv.redb")) {
+        Ok(records) => Ok(Target::Database(records)),
+        Err(idv_store::StoreError::InUse) => match crate::admin::Client::find(data)? {
+            Some(client) => Ok(Target::Server(client)),
+            None => open_database(data).map(Target::Database),
+        },
+        // Said as `open_database` says it (damaged, unreadable, …).
+        Err(_) => open_database(data).map(Target::Database),
+    }
+}
+
+/// Runs `f` on a current-thread runtime.
+fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(f)
+}
+
 /// `idv reviewer create`.
 pub fn reviewer(cmd: ReviewerCommand) -> Result<()> {
     let ReviewerCommand::Create { name, tenant, data } = cmd;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let records = open_database(&data)?;
-        let r = idv_api::auth::create_reviewer_in(&records, &tenant, &name)
-            .await
-            .map_err(|e| anyhow::anyhow!(e.message))?;
-        println!("{}", serde_json::to_string_pretty(&r)?);
-        Ok(())
-    })
+    let created = match target(&data)? {
+        Target::Server(admin) => admin.call(
+            "/admin/v1/reviewers",
+            Some(serde_json::json!({"tenant": tenant, "name": name})),
+        )?,
+        Target::Database(records) => block_on(async {
+            let r = idv_api::auth::create_reviewer_in(&records, &tenant, &name)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            Ok(serde_json::to_value(r)?)
+        })?,
+    };
+    println!("{}", serde_json::to_string_pretty(&created)?);
+    Ok(())
 }
 
 #[derive(Subcommand)]
 pub enum TenantCommand {
-    /// Create a tenant; prints its credentials (shown once) as JSON. Run while `idv serve`
-    /// is stopped: the embedded database belongs to one process at a time.
+    /// Create a tenant; prints its credentials (shown once) as JSON. While `idv serve` runs on
+    /// DATA, asks it (admin API); the credentials work at once.
     Create {
         name: String,
         #[arg(long, default_value = "idv-data")]
@@ -140,10 +171,33 @@ pub enum TenantCommand {
         #[arg(long)]
         callback_url: Option<String>,
     },
+    /// List the tenants (id, name, default callback URL; no secrets) as JSON.
+    List {
+        #[arg(long, default_value = "idv-data")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Print the admin token of DATA (created on first use; the admin API of `idv serve`
+    /// takes it as `Authorization: Bearer TOKEN`).
+    Token {
+        #[arg(long, default_value = "idv-data")]
+        data: PathBuf,
+    },
+}
+
+/// `idv admin`.
+pub fn admin(cmd: AdminCommand) -> Result<()> {
+    let AdminCommand::Token { data } = cmd;
+    idv_store::private_dir(&data)?;
+    println!("{}", crate::admin::token(&data)?);
+    Ok(())
 }
 
 /// A secret kept in the data directory, created with mode 0600 on first use.
-fn secret(data: &Path, name: &str) -> Result<Vec<u8>> {
+pub(crate) fn secret(data: &Path, name: &str) -> Result<Vec<u8>> {
     let path = data.join("secrets").join(name);
     if let Ok(hex) = std::fs::read_to_string(&path) {
         return hex::decode(hex.trim()).with_context(|| format!("{} is corrupt", path.display()));
@@ -398,6 +452,14 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         survive_file_size_limits();
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let workers = tokio::spawn(idv_api::run_workers(state.clone(), stopped));
+        // `idv tenant …` and `idv reviewer …` reach the running server through its admin API.
+        let admin_token = crate::admin::token(&args.data)?;
+        let admin = crate::admin::routes(state.clone(), admin_token);
+        let _announced = crate::admin::announce(&args.data, addr)?;
+        tracing::info!(
+            token_file = %args.data.join("secrets").join("admin-token").display(),
+            "admin API on /admin/v1 (`idv admin token` prints the token)"
+        );
         // The line scripts and tests wait for.
         println!("idv listening on http://{addr}");
         let token = (args.metrics_token.clone())
@@ -405,6 +467,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             .filter(|t| !t.is_empty());
         let scraped = state.clone();
         let app = idv_api::router(state)
+            .merge(admin)
             .route(
                 "/metrics",
                 axum::routing::get(move |headers: axum::http::HeaderMap| {
@@ -442,26 +505,14 @@ async fn metrics(
     headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    if let Some(token) = token {
-        let given = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        // Every byte compared, whatever differs first: the time taken tells nothing.
-        let differ = given.len() != token.len()
-            || given
-                .bytes()
-                .zip(token.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                != 0;
-        if differ {
-            return (
-                axum::http::StatusCode::UNAUTHORIZED,
-                "metrics token required\n",
-            )
-                .into_response();
-        }
+    if let Some(token) = token
+        && !bearer_matches(&headers, &token)
+    {
+        return (
+            axum::http::StatusCode::UNAUTHORIZED,
+            "metrics token required\n",
+        )
+            .into_response();
     }
     let mut gauges = Vec::new();
     for queue in [
@@ -486,6 +537,22 @@ async fn metrics(
         idv_api::metrics::render(&gauges),
     )
         .into_response()
+}
+
+/// Whether `headers` carry `Authorization: Bearer TOKEN`. Every byte is compared, whatever
+/// differs first: the time taken tells nothing.
+pub(crate) fn bearer_matches(headers: &axum::http::HeaderMap, token: &str) -> bool {
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    given.len() == token.len()
+        && given
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 /// How long a stopping server waits for the queue workers' running work (a verification, a
@@ -551,25 +618,41 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
     Ok(())
 }
 
-/// `idv tenant create`.
+/// `idv tenant`.
 pub fn tenant(cmd: TenantCommand) -> Result<()> {
-    let TenantCommand::Create {
-        name,
-        data,
-        callback_url,
-    } = cmd;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        // Tenant creation needs no models: a state without engines would be odd, so build
-        // only what it uses.
-        idv_store::private_dir(&data)?;
-        let records = open_database(&data)?;
-        let t = idv_api::auth::create_tenant_in(&records, &name, callback_url.as_deref())
-            .await
-            .map_err(|e| anyhow::anyhow!(e.message))?;
-        println!("{}", serde_json::to_string_pretty(&t)?);
-        Ok(())
-    })
+    let out = match cmd {
+        TenantCommand::Create {
+            name,
+            data,
+            callback_url,
+        } => match target(&data)? {
+            Target::Server(admin) => admin.call(
+                "/admin/v1/tenants",
+                Some(serde_json::json!({"name": name, "callback_url": callback_url})),
+            )?,
+            Target::Database(records) => block_on(async {
+                let t = idv_api::auth::create_tenant_in(&records, &name, callback_url.as_deref())
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.message))?;
+                Ok(serde_json::to_value(t)?)
+            })?,
+        },
+        TenantCommand::List { data } => match target(&data)? {
+            Target::Server(admin) => admin.call("/admin/v1/tenants", None)?,
+            Target::Database(records) => block_on(async {
+                let tenants = idv_api::records::TENANTS
+                    .list(&records, "")
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.message))?
+                    .into_iter()
+                    .map(|(_, t)| {
+                        serde_json::json!({"tenant": t.id, "name": t.name, "callback_url": t.callback_url})
+                    })
+                    .collect::<Vec<_>>();
+                Ok(serde_json::json!({ "tenants": tenants }))
+            })?,
+        },
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
 }

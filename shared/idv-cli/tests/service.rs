@@ -1090,6 +1090,81 @@ fn requests_over_the_tenant_rate_limit_are_refused() {
     assert!(statuses.contains(&403), "{statuses:?}");
 }
 
+#[test]
+fn tenants_and_reviewers_created_while_serving_sign_in_at_once() {
+    let dir = std::env::temp_dir().join(format!("idv-admin-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let server = start(&dir);
+    // The server holds the database: the commands go through its admin API.
+    let a = tenant(&dir, "Acme Bank");
+    let (st, j) = server.get(
+        "/v0.2/full-id-verification/00000000-0000-4000-8000-000000000000",
+        &kairos_keys(&a),
+    );
+    assert_eq!(
+        st, 404,
+        "Kairos keys accepted at once: unknown job, not 401 ({j})"
+    );
+    server.link_bearer(&a);
+    let out = idv()
+        .args(["reviewer", "create", "alice", "--tenant"])
+        .arg(a["tenant"].as_str().unwrap())
+        .arg("--data")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (st, _, _) = server.send(
+        "POST",
+        "/review/login",
+        &[],
+        Some("application/json"),
+        Some(
+            json!({"user": r["user"], "password": r["password"]})
+                .to_string()
+                .into_bytes(),
+        ),
+    );
+    assert_eq!(st, 200, "the new reviewer signs in");
+    let out = idv()
+        .args(["tenant", "list", "--data"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["tenants"][0]["name"], "Acme Bank", "{list}");
+    assert!(!list.to_string().contains(a["app_key"].as_str().unwrap()));
+    // The admin API wants its own token; a tenant's credentials are not it.
+    let body = json!({"name": "intruder"});
+    assert_eq!(server.json("/admin/v1/tenants", &[], body.clone()).0, 401);
+    let api_key = format!("Bearer {}", a["api_key"].as_str().unwrap());
+    let (st, j) = server.json("/admin/v1/tenants", &[("authorization", &api_key)], body);
+    assert_eq!((st, &j["code"]), (401, &json!("UNAUTHORIZED")));
+    let token = idv()
+        .args(["admin", "token", "--data"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let admin = format!("Bearer {}", String::from_utf8_lossy(&token.stdout).trim());
+    let (st, j) = server.json(
+        "/admin/v1/tenants",
+        &[("authorization", &admin)],
+        json!({"name": ""}),
+    );
+    assert_eq!((st, &j["code"]), (400, &json!("INVALID_FIELD")));
+    let (st, j) = server.json(
+        "/admin/v1/reviewers",
+        &[("authorization", &admin)],
+        json!({"tenant": "t_unknown", "name": "bob"}),
+    );
+    assert_eq!((st, &j["code"]), (404, &json!("NOT_FOUND")));
+}
+
 /// A local HTTP receiver: answers 200 to every request and hands over (headers, body).
 fn receiver() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
     let (url, timed) = scripted_receiver(&[]);
@@ -1315,8 +1390,10 @@ fn a_damaged_or_busy_database_is_named_as_such() {
     assert_eq!(report["intact"], true);
     assert_eq!(report["tables"]["tenants"]["count"], 1);
 
-    // Another process holds the database: said so.
+    // Another process holds the database and gives no admin address (a server file lost):
+    // said so.
     let server = start(&dir);
+    std::fs::remove_file(dir.join("server.json")).unwrap();
     let busy = idv()
         .args(["tenant", "create", "other", "--data"])
         .arg(&dir)

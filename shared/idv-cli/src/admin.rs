@@ -1,0 +1,229 @@
+//! The admin API of a running `idv serve`: tenants and reviewers managed without a restart.
+//! While a server runs, its process holds the embedded database; `idv tenant …` and
+//! `idv reviewer …` then ask the server (the address it wrote to `DATA/server.json`, the admin
+//! token in `DATA/secrets/admin-token`) instead of opening the file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use idv_api::input::JsonBody;
+use idv_api::{ApiError, AppState, ErrorCode};
+use serde::{Deserialize, Serialize};
+
+/// Where a running server announces its admin address, in the data directory.
+const SERVER_FILE: &str = "server.json";
+
+/// The admin token of `data` (created on first use, mode 0600): a secret of its own, never a
+/// tenant credential.
+pub fn token(data: &Path) -> Result<String> {
+    Ok(hex::encode(crate::serve::secret(data, "admin-token")?))
+}
+
+/// What `DATA/server.json` holds.
+#[derive(Serialize, Deserialize)]
+struct Announced {
+    admin_url: String,
+    pid: u32,
+}
+
+/// Writes `DATA/server.json` for the server listening on `addr`; the returned guard removes it
+/// when the server stops.
+pub fn announce(data: &Path, addr: std::net::SocketAddr) -> Result<Announcement> {
+    // A server bound to every address is reached on loopback.
+    let ip = match addr.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => std::net::Ipv4Addr::LOCALHOST.into(),
+        ip if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    let url = format!("http://{}", std::net::SocketAddr::new(ip, addr.port()));
+    let path = data.join(SERVER_FILE);
+    let text = serde_json::to_string(&Announced {
+        admin_url: url,
+        pid: std::process::id(),
+    })?;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(Announcement(path))
+}
+
+/// Removes `DATA/server.json` when dropped.
+pub struct Announcement(PathBuf);
+
+impl Drop for Announcement {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The admin routes, behind `Authorization: Bearer TOKEN`.
+pub fn routes(state: AppState, token: String) -> Router {
+    Router::new()
+        .route("/admin/v1/tenants", post(create_tenant).get(list_tenants))
+        .route("/admin/v1/reviewers", post(create_reviewer))
+        .layer(axum::middleware::from_fn(
+            move |headers: HeaderMap, req, next: axum::middleware::Next| {
+                let allowed = crate::serve::bearer_matches(&headers, &token);
+                async move {
+                    if allowed {
+                        next.run(req).await
+                    } else {
+                        ApiError::unauthorized().into_response()
+                    }
+                }
+            },
+        ))
+        .with_state(state)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTenantRequest {
+    name: String,
+    callback_url: Option<String>,
+}
+
+/// A name an operator gives: 1–100 characters, no control characters.
+fn check_name(name: &str) -> Result<&str, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidField,
+            "name: 1 to 100 characters, no control characters",
+        ));
+    }
+    Ok(name)
+}
+
+async fn create_tenant(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<NewTenantRequest>,
+) -> Result<Response, ApiError> {
+    let name = check_name(&req.name)?;
+    idv_api::callbacks::check_requested(&state, req.callback_url.as_deref()).await?;
+    let t =
+        idv_api::auth::create_tenant_in(state.records.as_ref(), name, req.callback_url.as_deref())
+            .await?;
+    tracing::info!(tenant = %t.tenant, "tenant created (admin API)");
+    Ok((StatusCode::CREATED, Json(t)).into_response())
+}
+
+/// A tenant as listed: no secrets.
+#[derive(Serialize)]
+struct TenantSummary {
+    tenant: String,
+    name: String,
+    callback_url: Option<String>,
+}
+
+async fn list_tenants(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let tenants = idv_api::records::TENANTS
+        .list(state.records.as_ref(), "")
+        .await?
+        .into_iter()
+        .map(|(_, t)| TenantSummary {
+            tenant: t.id,
+            name: t.name,
+            callback_url: t.callback_url,
+        })
+        .collect::<Vec<_>>();
+    Ok(Json(serde_json::json!({ "tenants": tenants })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewReviewerRequest {
+    tenant: String,
+    name: String,
+}
+
+async fn create_reviewer(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<NewReviewerRequest>,
+) -> Result<Response, ApiError> {
+    let name = check_name(&req.name)?;
+    let r = idv_api::auth::create_reviewer_in(state.records.as_ref(), &req.tenant, name).await?;
+    tracing::info!(tenant = %r.tenant, "reviewer created (admin API)");
+    Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+/// A client of the admin API of the server that holds `data`, if one announced itself.
+pub struct Client {
+    url: String,
+    token: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    /// The running server's admin API, or `None` when no server announced itself in `data`.
+    pub fn find(data: &Path) -> Result<Option<Client>> {
+        let Ok(text) = std::fs::read_to_string(data.join(SERVER_FILE)) else {
+            return Ok(None);
+        };
+        let a: Announced = serde_json::from_str(&text)
+            .with_context(|| format!("{} is corrupt", data.join(SERVER_FILE).display()))?;
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(30)))
+            .build()
+            .into();
+        Ok(Some(Client {
+            url: a.admin_url,
+            token: token(data)?,
+            agent,
+        }))
+    }
+
+    /// `POST path` with a JSON body (`None`: `GET path`); the answer's JSON, or the server's
+    /// error as an error.
+    pub fn call(&self, path: &str, body: Option<serde_json::Value>) -> Result<serde_json::Value> {
+        let url = format!("{}{path}", self.url);
+        let auth = format!("Bearer {}", self.token);
+        let res = match body {
+            Some(b) => self
+                .agent
+                .post(&url)
+                .header(header::AUTHORIZATION.as_str(), &auth)
+                .content_type("application/json")
+                .send(b.to_string()),
+            None => self
+                .agent
+                .get(&url)
+                .header(header::AUTHORIZATION.as_str(), &auth)
+                .call(),
+        };
+        let mut res = res.with_context(|| {
+            format!(
+                "the idv server that holds this data directory does not answer at {}",
+                self.url
+            )
+        })?;
+        let status = res.status();
+        let value: serde_json::Value = res
+            .body_mut()
+            .read_to_string()
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .with_context(|| format!("{path}: HTTP {status} without a JSON answer"))?;
+        if !status.is_success() {
+            anyhow::bail!(
+                "the server refused: {} {}",
+                value["code"].as_str().unwrap_or("?"),
+                value["message"].as_str().unwrap_or("")
+            );
+        }
+        Ok(value)
+    }
+}
