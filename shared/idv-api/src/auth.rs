@@ -78,6 +78,7 @@ pub async fn create_tenant_in(
         webhook_secrets: vec![t.webhook_secret.clone()],
     };
     TENANTS.insert(records, &id, &tenant).await?;
+    crate::audit::record(records, &id, "admin", "tenant.create", None).await?;
     for (key, secret) in [
         (format!("app_id:{}", t.app_id), &t.app_key),
         (format!("api_key:{api_key_id}"), &t.api_key),
@@ -157,6 +158,7 @@ pub async fn create_reviewer_in(
         .insert(records, &format!("reviewer:{}", r.user), &value)
         .await;
     on_conflict(inserted, || ApiError::internal("reviewer id collision"))?;
+    crate::audit::record(records, tenant, "admin", "reviewer.create", Some(&r.user)).await?;
     Ok(r)
 }
 

@@ -505,6 +505,14 @@ pub async fn rotate(
         s.insert(0, secret.clone());
     })
     .await?;
+    crate::audit::record(
+        state.records.as_ref(),
+        &tenant.0,
+        "api_key",
+        "webhook_secret.rotate",
+        None,
+    )
+    .await?;
     Ok(Json(Rotated {
         webhook_secret: secret,
         previous_valid: true,
@@ -518,6 +526,14 @@ pub async fn drop_previous(
     Authed(tenant, ..): Authed<ApiKey>,
 ) -> Result<Json<PreviousDropped>, ApiError> {
     update_secrets(&state, &tenant.0, |s| s.truncate(1)).await?;
+    crate::audit::record(
+        state.records.as_ref(),
+        &tenant.0,
+        "api_key",
+        "webhook_secret.drop_previous",
+        None,
+    )
+    .await?;
     Ok(Json(PreviousDropped {
         previous_valid: false,
     }))

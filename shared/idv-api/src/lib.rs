@@ -4,6 +4,7 @@
 
 #![deny(clippy::unwrap_used)]
 
+pub mod audit;
 pub mod auth;
 pub mod callbacks;
 pub mod certificate;
@@ -77,6 +78,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(link)
         .routes(routes!(callbacks::show))
         .routes(routes!(callbacks::rotate))
+        .routes(routes!(audit::trail))
         .routes(routes!(callbacks::drop_previous))
         .routes(routes!(uploads::create))
         .routes(routes!(review::console))

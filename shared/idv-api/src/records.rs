@@ -28,7 +28,7 @@ pub struct Stored<T> {
 }
 
 impl<T> Table<T> {
-    const fn new(name: &'static str) -> Table<T> {
+    pub(crate) const fn new(name: &'static str) -> Table<T> {
         Table {
             name,
             record: PhantomData,

@@ -265,6 +265,15 @@ pub async fn login(
     JsonBody(l): JsonBody<Login>,
 ) -> Result<Response, ApiError> {
     let tenant = auth::check_reviewer(&state, &l.user, &l.password).await?;
+    let actor = format!("reviewer:{}", l.user);
+    crate::audit::record(
+        state.records.as_ref(),
+        &tenant.0,
+        &actor,
+        "reviewer.login",
+        None,
+    )
+    .await?;
     let claims = Claims {
         sub: tenant.0,
         scopes: vec!["review".into(), format!("reviewer:{}", l.user)],
@@ -410,6 +419,15 @@ pub async fn claim(
         ApiError::new(ErrorCode::CaseClaimed, "another reviewer took this case")
     })
     .await?;
+    let actor = format!("reviewer:{me}");
+    crate::audit::record(
+        state.records.as_ref(),
+        &tenant,
+        &actor,
+        "case.claim",
+        Some(&id),
+    )
+    .await?;
     Ok(Json(Claimed {
         id,
         claimed_by: me,
@@ -460,10 +478,19 @@ pub struct CaseView {
 #[utoipa::path(get, operation_id = "get_case", path = "/review/api/cases/{id}", tag = "Review", security(("review_session" = [])), params(("id" = String, Path)), responses((status = 200, description = "A case", body = CaseView)))]
 pub async fn show(
     State(state): State<AppState>,
-    Reviewer { tenant, .. }: Reviewer,
+    Reviewer { tenant, name }: Reviewer,
     Path(id): Path<String>,
 ) -> Result<Json<CaseView>, ApiError> {
     let c = load(&state, &tenant, &id).await?.value;
+    let actor = format!("reviewer:{name}");
+    crate::audit::record(
+        state.records.as_ref(),
+        &tenant,
+        &actor,
+        "case.view",
+        Some(&id),
+    )
+    .await?;
     let images = c
         .images
         .into_iter()
@@ -502,10 +529,19 @@ pub async fn show(
 #[utoipa::path(get, operation_id = "case_image", path = "/review/api/cases/{id}/images/{n}", tag = "Review", security(("review_session" = [])), params(("id" = String, Path), ("n" = usize, Path)), responses((status = 200, description = "The image as received", content((ImageBytes = "image/jpeg"), (ImageBytes = "image/png"), (ImageBytes = "image/webp"), (ImageBytes = "image/bmp")))))]
 pub async fn image(
     State(state): State<AppState>,
-    Reviewer { tenant, .. }: Reviewer,
+    Reviewer { tenant, name }: Reviewer,
     Path((id, n)): Path<(String, usize)>,
 ) -> Result<Response, ApiError> {
     let c = load(&state, &tenant, &id).await?.value;
+    let (actor, target) = (format!("reviewer:{name}"), format!("{id}/images/{n}"));
+    crate::audit::record(
+        state.records.as_ref(),
+        &tenant,
+        &actor,
+        "case.image",
+        Some(&target),
+    )
+    .await?;
     let key = c
         .images
         .get(n)
@@ -836,12 +872,21 @@ pub async fn decide(
     }
     let mut c = rec.value;
     c.status = CaseStatus::Decided;
+    let actor = format!("reviewer:{me}");
     c.decided_by = Some(me);
     c.decided_at = Some(timestamp());
     c.result = Some(outcome.clone());
     save(&state, &tenant, &id, rec.version, &c, || {
         ApiError::new(ErrorCode::CaseChanged, "the case changed; reload it")
     })
+    .await?;
+    crate::audit::record(
+        state.records.as_ref(),
+        &tenant,
+        &actor,
+        "case.decide",
+        Some(&id),
+    )
     .await?;
     // The verification record and the callback; re-applied on a conflict: the certificate
     // may be issued meanwhile.

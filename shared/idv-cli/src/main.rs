@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod admin;
 mod alloc;
+mod audit;
 mod bench;
 mod capacity;
 mod document;
@@ -53,6 +54,11 @@ enum Command {
         #[command(subcommand)]
         command: serve::TenantCommand,
     },
+    /// The audit trail: check a saved one.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+    },
     /// The admin API of `idv serve`: its token.
     Admin {
         #[command(subcommand)]
@@ -84,6 +90,7 @@ fn main() -> Result<()> {
         Command::Certs { command } => serve::certs_cmd(command),
         Command::Reviewer { command } => serve::reviewer(command),
         Command::Admin { command } => serve::admin(command),
+        Command::Audit { command } => audit::run(command),
     }
 }
 

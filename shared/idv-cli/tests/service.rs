@@ -2011,6 +2011,67 @@ fn manual_review_claims_decides_and_calls_back() {
         "{text}"
     );
     assert!(calls.try_recv().is_err(), "one callback each");
+    // The audit trail saw all of it, in order, with ids only; `idv audit verify` checks a
+    // saved copy and names an edited entry.
+    let (st, trail) = server.get(
+        "/v1/audit",
+        &[("x-api-key", a["api_key"].as_str().unwrap())],
+    );
+    assert_eq!(st, 200, "{trail}");
+    let seen: Vec<(String, String)> = trail["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let actor = e["actor"].as_str().unwrap();
+            (
+                actor.split(':').next().unwrap().to_string(),
+                e["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for wanted in [
+        ("admin", "tenant.create"),
+        ("admin", "reviewer.create"),
+        ("reviewer", "reviewer.login"),
+        ("reviewer", "case.claim"),
+        ("reviewer", "case.view"),
+        ("reviewer", "case.decide"),
+        ("link", "certificate.download"),
+    ] {
+        assert!(
+            seen.iter().any(|(a, b)| (a.as_str(), b.as_str()) == wanted),
+            "{wanted:?} not in {seen:?}"
+        );
+    }
+    assert!(
+        !trail.to_string().contains("globex"),
+        "only this tenant's entries"
+    );
+    let saved = dir.join("audit.json");
+    std::fs::write(&saved, trail.to_string()).unwrap();
+    let ok = idv()
+        .args(["audit", "verify"])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let mut edited = trail.clone();
+    edited["entries"][2]["target"] = json!("case-10");
+    std::fs::write(&saved, edited.to_string()).unwrap();
+    let bad = idv()
+        .args(["audit", "verify"])
+        .arg(&saved)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let msg = String::from_utf8_lossy(&bad.stderr);
+    assert!(msg.contains("entry 3") && msg.contains("edited"), "{msg}");
     // The request's state, readable back (beyond the seed).
     let (st, now) = server.get("/identity/verify/case-9", &[("authorization", &bearer)]);
     assert_eq!(st, 200, "{now}");

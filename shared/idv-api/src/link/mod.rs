@@ -532,6 +532,14 @@ pub async fn certificate(
         .and_then(|r| r.value.certificate_key)
         .ok_or_else(not_found)?;
     let pdf = state.blobs.get(&cert_key).await?.ok_or_else(not_found)?;
+    crate::audit::record(
+        state.records.as_ref(),
+        &tenant.0,
+        "link",
+        "certificate.download",
+        Some(&id),
+    )
+    .await?;
     Ok(Json(CertificateFile {
         id,
         content: base64::engine::general_purpose::STANDARD.encode(pdf),
