@@ -250,6 +250,24 @@ impl Credentials for KairosKeys {
     }
 }
 
+/// Any dialect's credentials: `x-api-key`, `app_id` + `app_key`, or a LINK bearer token
+/// (any scope), tried in that order by the headers present. Returns the tenant and the kind
+/// of credential (`api_key`, `kairos`, `link`) for the audit trail.
+pub async fn any(state: &AppState, h: &HeaderMap) -> Result<(Tenant, &'static str), ApiError> {
+    if h.contains_key("x-api-key") {
+        return Ok((api_key(state, h).await?, "api_key"));
+    }
+    if h.contains_key("app_id") {
+        return Ok((kairos(state, h).await?, "kairos"));
+    }
+    for scope in ["kyc.idVeriication.auto", "kyc.certification"] {
+        if let Ok(t) = bearer(state, h, scope) {
+            return Ok((t, "link"));
+        }
+    }
+    Err(ApiError::unauthorized())
+}
+
 /// One-call's `x-api-key` header.
 pub struct ApiKey;
 

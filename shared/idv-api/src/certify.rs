@@ -111,8 +111,8 @@ pub async fn run(state: &AppState, c: &Arc<Certifier>, body: &str) -> Result<(),
     let Some(rec) = VERIFICATIONS.get(state.records.as_ref(), &key).await? else {
         return Ok(());
     };
-    if rec.value.certificate_key.is_some() {
-        return Ok(()); // redelivered: already certified
+    if rec.value.certificate_key.is_some() || rec.value.deleted_at.is_some() {
+        return Ok(()); // redelivered (already certified), or erased before its turn
     }
     if rec.value.manual_verification && rec.value.manual.is_none() {
         // Queued by an earlier version before the review: the decision enqueues it again.

@@ -11,6 +11,7 @@ pub mod certificate;
 pub mod certify;
 pub mod clock;
 pub mod credentials;
+pub mod erase;
 pub mod error;
 pub mod input;
 pub mod kairos;
@@ -79,6 +80,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(callbacks::show))
         .routes(routes!(callbacks::rotate))
         .routes(routes!(audit::trail))
+        .routes(routes!(erase::delete))
         .routes(routes!(callbacks::drop_previous))
         .routes(routes!(uploads::create))
         .routes(routes!(review::console))

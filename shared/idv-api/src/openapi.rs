@@ -32,6 +32,7 @@ use utoipa::{Modify, OpenApi};
         (name = "Uploads", description = "Presigned uploads: send the key instead of the image"),
         (name = "Callbacks", description = "Delivery records and webhook signing secrets"),
         (name = "Review", description = "The reviewer console and its API (session cookie)"),
+        (name = "Data", description = "Erasing a verification's images and personal data"),
         (name = "Audit", description = "The tenant's tamper-evident audit trail (`idv audit verify` checks it)"),
         (name = "Service", description = "Health and this document"),
     )

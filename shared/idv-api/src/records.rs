@@ -192,6 +192,8 @@ pub enum JobState {
     Done,
     /// Ended without a result: its stored input cannot be processed (see `last_error`).
     Failed,
+    /// Erased by `DELETE /v1/verifications/{id}`: inputs and response gone.
+    Deleted,
 }
 
 /// One stored input image of a job.
@@ -274,6 +276,9 @@ pub struct LinkRecord {
     pub request_sha256: Option<String>,
     /// The answer as sent.
     pub answer: Option<Box<RawValue>>,
+    /// When the verification was erased (`DELETE /v1/verifications/{id}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
 }
 
 impl LinkRecord {
@@ -293,12 +298,13 @@ impl LinkRecord {
             manual: None,
             request_sha256: Some(request_sha256.to_string()),
             answer: None,
+            deleted_at: None,
         }
     }
 }
 
 /// An input's name and the SHA-256 of its bytes as received.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InputDigest {
     pub name: String,
     pub sha256: String,
@@ -550,6 +556,8 @@ pub enum CallbackStatus {
     /// Every attempt of the schedule failed; the message is on the dead-letter queue.
     #[serde(alias = "failed")]
     DeadLettered,
+    /// Its verification was erased before delivery: never sent.
+    Cancelled,
 }
 
 /// One delivery attempt.

@@ -143,16 +143,49 @@ impl BlobStore for S3Blobs {
         }
     }
 
+    /// Deletes every version of `key` (and its delete markers): on the versioned bucket a
+    /// plain delete would keep the bytes as a noncurrent version until the lifecycle rule
+    /// expires it, and an erasure must not wait for that.
     async fn delete(&self, key: &str) -> Result<()> {
         check_key(key)?;
-        self.client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| backend(aws_sdk_s3::error::DisplayErrorContext(e)))?;
-        Ok(())
+        let err = |e| backend(aws_sdk_s3::error::DisplayErrorContext(e));
+        loop {
+            let listed = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(key)
+                .send()
+                .await
+                .map_err(err)?;
+            let versions = listed
+                .versions()
+                .iter()
+                .filter(|v| v.key() == Some(key))
+                .filter_map(|v| v.version_id())
+                .chain(
+                    listed
+                        .delete_markers()
+                        .iter()
+                        .filter(|m| m.key() == Some(key))
+                        .filter_map(|m| m.version_id()),
+                )
+                .map(str::to_string)
+                .collect::<Vec<_>>();
+            if versions.is_empty() {
+                return Ok(());
+            }
+            for v in versions {
+                self.client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .version_id(v)
+                    .send()
+                    .await
+                    .map_err(|e| backend(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            }
+        }
     }
 
     async fn presign_put(
@@ -478,6 +511,16 @@ pub async fn create_stack(
     };
     s3.create_bucket()
         .bucket(&stack.bucket)
+        .send()
+        .await
+        .map_err(|e| backend(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    s3.put_bucket_versioning()
+        .bucket(&stack.bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
         .send()
         .await
         .map_err(|e| backend(aws_sdk_s3::error::DisplayErrorContext(e)))?;

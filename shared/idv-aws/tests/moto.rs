@@ -41,3 +41,63 @@ async fn retention_comes_from_the_key_type_not_its_text() {
     );
     assert!(blobs.tags(certificate.as_str()).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_deleted_blob_leaves_no_version_behind() {
+    use idv_store::{BlobKey, BlobStore};
+    let conf = idv_aws::config(Some(&endpoint())).await;
+    let prefix = format!("d{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let s = idv_aws::create_stack(&conf, &prefix, &[]).await.unwrap();
+    let blobs = S3Blobs::new(&conf, &s.bucket, true);
+    let key = BlobKey::temporary("t/jobs/j1/document").unwrap();
+    let sibling = BlobKey::temporary("t/jobs/j1/document_back").unwrap();
+    // Two versions of the key (the bucket is versioned, as the template makes it).
+    blobs
+        .put(&key, b"first".to_vec(), "image/jpeg")
+        .await
+        .unwrap();
+    blobs
+        .put(&key, b"second".to_vec(), "image/jpeg")
+        .await
+        .unwrap();
+    blobs
+        .put(&sibling, b"back".to_vec(), "image/jpeg")
+        .await
+        .unwrap();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    let versions = |k: &'static str| {
+        let (s3, bucket) = (s3.clone(), s.bucket.clone());
+        async move {
+            let l = s3
+                .list_object_versions()
+                .bucket(bucket)
+                .prefix(k)
+                .send()
+                .await
+                .unwrap();
+            l.versions().iter().filter(|v| v.key() == Some(k)).count()
+                + l.delete_markers()
+                    .iter()
+                    .filter(|m| m.key() == Some(k))
+                    .count()
+        }
+    };
+    assert_eq!(versions("t/jobs/j1/document").await, 2);
+    blobs.delete(key.as_str()).await.unwrap();
+    assert_eq!(
+        versions("t/jobs/j1/document").await,
+        0,
+        "no old version, no marker"
+    );
+    assert_eq!(blobs.get(key.as_str()).await.unwrap(), None);
+    assert_eq!(
+        blobs.get(sibling.as_str()).await.unwrap().as_deref(),
+        Some(&b"back"[..]),
+        "a key sharing the prefix stays"
+    );
+    blobs.delete(key.as_str()).await.unwrap();
+}

@@ -1165,6 +1165,161 @@ fn tenants_and_reviewers_created_while_serving_sign_in_at_once() {
     assert_eq!((st, &j["code"]), (404, &json!("NOT_FOUND")));
 }
 
+/// Every file under `dir` holding `needle`.
+fn files_holding(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if std::fs::read(&p)
+                .unwrap()
+                .windows(needle.len())
+                .any(|w| w == needle)
+            {
+                found.push(p);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_deleted_verification_leaves_no_image_or_personal_data_behind() {
+    let dir = std::env::temp_dir().join(format!("idv-erase-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tenant(&dir, "acme");
+    let (url, _calls) = receiver();
+    let server = start_with(&dir, &["--allow-private-callbacks"]);
+    let kairos = kairos_keys(&a);
+    let (st, j) = server.form(
+        "/v0.2/full-id-verification",
+        &kairos,
+        &[("selfie", file(SELFIE)), ("document", file(DOC))],
+    );
+    assert_eq!(st, 200, "{j}");
+    let uid = j["api_req_uid"].as_str().unwrap().to_string();
+    let done = server.poll(&format!("/v0.2/full-id-verification/{uid}"), &kairos);
+    let number = done["response_data"]["document"]["data"]["document_number"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(number.len() >= 6, "{done}");
+    let bearer = server.link_bearer(&a);
+    let link = [("authorization", bearer.as_str())];
+    let (st, v) = server.json(
+        "/identity/verify",
+        &link,
+        json!({"id": "erase-1", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}],
+            "certify": true, "certifyCallback": url}),
+    );
+    assert_eq!(st, 200, "{v}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.get("/certificate/erase-1", &link).0 != 200 {
+        assert!(Instant::now() < deadline, "no certificate");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Before: the data directory holds the images and the document number.
+    let (doc, selfie) = (read(DOC), read(SELFIE));
+    let (doc_part, selfie_part) = (
+        &doc[doc.len() / 2..][..64],
+        &selfie[selfie.len() / 2..][..64],
+    );
+    assert!(!files_holding(&dir, doc_part).is_empty());
+    assert!(!files_holding(&dir, number.as_bytes()).is_empty());
+
+    // Erased by id, with any of the tenant's credentials: Kairos keys, then a LINK token.
+    let path = format!("/v1/verifications/{uid}");
+    assert_eq!(server.send("DELETE", &path, &[], None, None).0, 401);
+    let other = tenant(&dir, "globex");
+    let (st, _, _) = server.send("DELETE", &path, &kairos_keys(&other), None, None);
+    assert_eq!(st, 404, "another tenant's id is unknown");
+    let (st, tomb, _) = server.send("DELETE", &path, &kairos, None, None);
+    assert_eq!(st, 200, "{tomb}");
+    assert_eq!(tomb["dialect"], "kairos");
+    assert_eq!(tomb["outcome"], "APPROVED", "{tomb}");
+    assert_eq!(tomb["inputs"].as_array().unwrap().len(), 2, "{tomb}");
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&doc));
+    assert!(
+        tomb.to_string().contains(&digest),
+        "input hashes kept: {tomb}"
+    );
+    let (st, again, _) = server.send("DELETE", &path, &kairos, None, None);
+    assert_eq!((st, &again), (200, &tomb), "idempotent");
+    assert_eq!(
+        server
+            .get(&format!("/v0.2/full-id-verification/{uid}"), &kairos)
+            .0,
+        404
+    );
+    let (st, tomb, _) = server.send("DELETE", "/v1/verifications/erase-1", &link, None, None);
+    assert_eq!(st, 200, "{tomb}");
+    assert_eq!(tomb["certificate_kept"], true, "{tomb}");
+    assert_eq!(server.get("/identity/verify/erase-1", &link).0, 404);
+    assert_eq!(
+        server.get("/certificate/erase-1", &link).0,
+        200,
+        "the certificate stays"
+    );
+    // On request the certificate goes too.
+    let (st, v) = server.json(
+        "/identity/verify",
+        &link,
+        json!({"id": "erase-2", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}],
+            "certify": true, "certifyCallback": url}),
+    );
+    assert_eq!(st, 200, "{v}");
+    while server.get("/certificate/erase-2", &link).0 != 200 {
+        assert!(Instant::now() < deadline, "no certificate");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (st, e, _) = server.send(
+        "DELETE",
+        "/v1/verifications/erase-2?certificate=shred",
+        &link,
+        None,
+        None,
+    );
+    assert_eq!((st, &e["code"]), (400, &json!("INVALID_FIELD")), "{e}");
+    let (st, tomb, _) = server.send(
+        "DELETE",
+        "/v1/verifications/erase-2?certificate=delete",
+        &link,
+        None,
+        None,
+    );
+    assert_eq!(
+        (st, &tomb["certificate_kept"]),
+        (200, &json!(false)),
+        "{tomb}"
+    );
+    assert_eq!(server.get("/certificate/erase-2", &link).0, 404);
+
+    // After: no file under the data directory holds an image or the document number.
+    for (what, needle) in [
+        ("document image", doc_part),
+        ("selfie image", selfie_part),
+        ("document number", number.as_bytes()),
+    ] {
+        let left = files_holding(&dir, needle);
+        assert!(left.is_empty(), "{what} still in {left:?}");
+    }
+    let (st, trail) = server.get(
+        "/v1/audit",
+        &[("x-api-key", a["api_key"].as_str().unwrap())],
+    );
+    assert_eq!(st, 200);
+    let deletions = trail["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "verification.delete")
+        .count();
+    assert_eq!(deletions, 3, "{trail}");
+}
+
 /// A local HTTP receiver: answers 200 to every request and hands over (headers, body).
 fn receiver() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
     let (url, timed) = scripted_receiver(&[]);

@@ -257,6 +257,38 @@ async fn functions_on_aws_backends() {
         "a redelivered job is not processed again"
     );
 
+    // Erased by id: no image in S3 (no old version either), no response in DynamoDB, a
+    // tombstone kept, later polls 404.
+    let tenant = &t.tenant;
+    let erase = format!("/v1/verifications/{id}");
+    let (st, tomb) = invoke(&submit, apigw("DELETE", &erase, &kairos, None)).await;
+    assert_eq!(st, 200, "{tomb}");
+    assert_eq!(tomb["inputs"].as_array().unwrap().len(), 2, "{tomb}");
+    for name in ["document", "selfie"] {
+        let key = format!("{tenant}/jobs/{id}/{name}");
+        let left = idv_store::BlobStore::get(worker.blobs.as_ref(), &key)
+            .await
+            .unwrap();
+        assert!(left.is_none(), "{key} still stored");
+    }
+    let record = worker
+        .records
+        .get("jobs", &id)
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(record["state"], "deleted", "{record}");
+    assert_eq!(record["response"], Value::Null, "{record}");
+    let number = done["response_data"]["document"]["data"]["document_number"]["value"]
+        .as_str()
+        .unwrap();
+    assert!(!record.to_string().contains(number));
+    let (st, _) = invoke(&submit, apigw("GET", &status_path, &kairos, None)).await;
+    assert_eq!(st, 404);
+    let (st, again) = invoke(&submit, apigw("DELETE", &erase, &kairos, None)).await;
+    assert_eq!((st, &again), (200, &tomb));
+
     // One-call verify through the verify function.
     let onecall = [("x-api-key", t.api_key.as_str())];
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);

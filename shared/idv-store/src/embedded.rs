@@ -119,6 +119,67 @@ impl Db {
         Ok(db)
     }
 
+    /// Rewrites the file with its live entries only: a fresh file, committed, then renamed
+    /// over the old one. redb leaves replaced values in free pages until they are reused
+    /// (measured: a 20 kB value stayed in the file after two more commits); after this no byte
+    /// of them is left. Every other operation waits meanwhile.
+    fn rewrite(&self) -> Result<()> {
+        let mut slot = self.current.write().unwrap_or_else(|e| e.into_inner());
+        let Some(mut held) = slot.take() else {
+            return Err(StoreError::Unavailable("the database is closed".into()));
+        };
+        // Transactions still holding the handle finish first (5 s at most).
+        let mut waited = 0;
+        let old = loop {
+            match Arc::try_unwrap(held) {
+                Ok(db) => break db,
+                Err(h) if waited < 1000 => {
+                    held = h;
+                    waited += 1;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(h) => {
+                    *slot = Some(h);
+                    return Err(StoreError::Unavailable(
+                        "the database is busy; retry".into(),
+                    ));
+                }
+            }
+        };
+        let fresh = self.path.with_extension("redb.rewrite");
+        let _ = std::fs::remove_file(&fresh);
+        let copied = (|| -> Result<()> {
+            let new = open(&fresh)?;
+            let read = old.begin_read().map_err(db_err)?;
+            let write = new.begin_write().map_err(db_err)?;
+            for def in [RECORDS, MESSAGES] {
+                let from = read.open_table(def).map_err(db_err)?;
+                let mut to = write.open_table(def).map_err(db_err)?;
+                for entry in from.iter().map_err(db_err)? {
+                    let (k, v) = entry.map_err(db_err)?;
+                    to.insert(k.value(), v.value()).map_err(db_err)?;
+                }
+            }
+            write.commit().map_err(db_err)?;
+            Ok(())
+        })();
+        drop(old);
+        let renamed = copied.and_then(|()| {
+            std::fs::rename(&fresh, &self.path)?;
+            if let Some(dir) = self.path.parent() {
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+            Ok(())
+        });
+        if renamed.is_err() {
+            let _ = std::fs::remove_file(&fresh);
+        }
+        // The file at `path` (rewritten, or the old one when the copy failed) serves on.
+        let db = Arc::new(open(&self.path)?);
+        *slot = Some(db);
+        renamed
+    }
+
     /// `e` as a [`StoreError`]; an I/O failure marks the handle for reopening.
     fn failed(&self, e: impl Into<redb::Error>) -> StoreError {
         let e = db_err(e);
@@ -277,6 +338,13 @@ impl RecordStore for EmbeddedRecords {
     async fn list(&self, table: &str, prefix: &str) -> Result<Vec<(String, Record)>> {
         let (this, table, prefix) = (self.clone(), table.to_owned(), prefix.to_owned());
         blocking(move || this.list_now(&table, &prefix)).await
+    }
+
+    /// Rewrites the database file with its live entries only (see `Db::rewrite`): time in
+    /// proportion to the file, other operations waiting meanwhile.
+    async fn scrub(&self) -> Result<()> {
+        let db = self.db.clone();
+        blocking(move || db.rewrite()).await
     }
 }
 
@@ -772,5 +840,51 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(m[0].body, "late");
+    }
+}
+
+#[cfg(test)]
+mod scrub_tests {
+    use super::*;
+    use crate::JobQueue;
+
+    fn copies(path: &Path, needle: &[u8]) -> usize {
+        let bytes = std::fs::read(path).unwrap();
+        bytes.windows(needle.len()).filter(|w| *w == needle).count()
+    }
+
+    #[tokio::test]
+    async fn a_replaced_value_leaves_no_bytes_after_a_scrub() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("idv.redb");
+        let r = EmbeddedRecords::open(&path).unwrap();
+        let q = r.queue(10);
+        q.send("jobs", "job-1").await.unwrap();
+        let secret = serde_json::json!({"number": "X9Z8Y7W6V5", "image": "q".repeat(20_000)});
+        r.insert("jobs", "j", secret).await.unwrap();
+        r.insert("jobs", "k", serde_json::json!({"x": 1}))
+            .await
+            .unwrap();
+        r.replace("jobs", "j", 1, serde_json::json!({"deleted": true}))
+            .await
+            .unwrap();
+        r.insert("jobs", "l", serde_json::json!({"x": 2}))
+            .await
+            .unwrap();
+        assert_eq!(
+            copies(&path, b"X9Z8Y7W6V5"),
+            1,
+            "redb keeps the old value in free pages"
+        );
+        r.scrub().await.unwrap();
+        assert_eq!(copies(&path, b"X9Z8Y7W6V5"), 0);
+        // Everything live is still there, and the store goes on working.
+        assert_eq!(r.get("jobs", "j").await.unwrap().unwrap().version, 2);
+        assert_eq!(r.list("jobs", "").await.unwrap().len(), 3);
+        assert_eq!(q.depth("jobs").await.unwrap(), 1);
+        r.insert("jobs", "m", serde_json::json!({"x": 3}))
+            .await
+            .unwrap();
+        assert!(!path.with_extension("redb.rewrite").exists());
     }
 }

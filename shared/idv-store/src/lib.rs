@@ -152,6 +152,13 @@ pub trait RecordStore: Send + Sync {
     /// Records of `table` whose key starts with `prefix`, in key order.
     async fn list(&self, table: &str, prefix: &str) -> Result<Vec<(String, Record)>>;
 
+    /// Makes sure values replaced so far leave no bytes in storage (after an erasure of
+    /// personal data). The embedded store rewrites its file; DynamoDB keeps no old item
+    /// versions, so by default there is nothing to do.
+    async fn scrub(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Creates a record; [`StoreError::Conflict`] if one exists.
     async fn insert(&self, table: &str, key: &str, value: serde_json::Value) -> Result<()> {
         self.write(table, key, None, value).await

@@ -189,7 +189,7 @@ async fn poll(
         .get(state.records.as_ref(), id)
         .await?
         .map(|r| r.value)
-        .filter(|j| j.tenant == tenant.0 && j.kind == kind)
+        .filter(|j| j.tenant == tenant.0 && j.kind == kind && j.state != JobState::Deleted)
         .ok_or_else(|| ApiError::not_found("verification"))?;
     if job.state == JobState::Failed {
         // The job ended on its input: the poll answers why, with the input error's code.

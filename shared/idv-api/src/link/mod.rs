@@ -378,6 +378,12 @@ async fn reserve(
                 .replace(records, key, r.version, &placeholder)
                 .await
                 .map(|()| r.version + 1),
+            Some(r) if r.value.deleted_at.is_some() => {
+                return Err(LinkError::validation(
+                    Some(id),
+                    "id belongs to a verification that was erased",
+                ));
+            }
             Some(r) if r.value.request_sha256.as_deref() != Some(sha256) => {
                 return Err(LinkError::validation(
                     Some(id),
@@ -504,6 +510,7 @@ pub async fn verification(
     let rec = VERIFICATIONS
         .get(state.records.as_ref(), &key)
         .await?
+        .filter(|r| r.value.deleted_at.is_none())
         .ok_or_else(|| LinkError::from(ApiError::not_found("verification")))?
         .value;
     Ok(Json(wire::VerificationState {
