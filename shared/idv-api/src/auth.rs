@@ -76,6 +76,7 @@ pub async fn create_tenant_in(
         name: name.to_string(),
         callback_url: callback_url.map(str::to_string),
         webhook_secrets: vec![t.webhook_secret.clone()],
+        retention: Default::default(),
     };
     TENANTS.insert(records, &id, &tenant).await?;
     crate::audit::record(records, &id, "admin", "tenant.create", None).await?;

@@ -72,18 +72,45 @@ pub async fn delete(
     };
     let tenant = tenant.0;
     let records = state.records.as_ref();
-    let key = format!("{tenant}/{id}");
-    if let Some(t) = TOMBSTONES.get(records, &key).await? {
+    // A repeat: answered as before, nothing more to erase or audit.
+    if let Some(t) = TOMBSTONES.get(records, &format!("{tenant}/{id}")).await? {
         return Ok(Json(t.value));
     }
-    let tomb = match erase_job(&state, &tenant, &id).await? {
-        Some(t) => Some(t),
-        None => erase_link(&state, &tenant, &id, keep_certificate).await?,
+    let tomb = erase(&state, &tenant, &id, keep_certificate)
+        .await?
+        .ok_or_else(|| ApiError::not_found("verification"))?;
+    // The replaced values must not linger in the store's free space.
+    records.scrub().await?;
+    crate::audit::record(records, &tenant, actor, "verification.delete", Some(&id)).await?;
+    tracing::info!(verification = %id, "verification erased");
+    Ok(Json(tomb))
+}
+
+/// Erases verification `id` of `tenant` (a Kairos job or a LINK request, with its review case
+/// and undelivered callbacks) and records its tombstone; the tombstone, or `None` when there
+/// is no such verification. Erasing twice gives the first tombstone. The caller scrubs the
+/// record store afterwards (once for a batch).
+pub async fn erase(
+    state: &AppState,
+    tenant: &str,
+    id: &str,
+    keep_certificate: bool,
+) -> Result<Option<Tombstone>, ApiError> {
+    let records = state.records.as_ref();
+    let key = format!("{tenant}/{id}");
+    if let Some(t) = TOMBSTONES.get(records, &key).await? {
+        return Ok(Some(t.value));
     }
-    .ok_or_else(|| ApiError::not_found("verification"))?;
-    erase_case(&state, &tenant, &id).await?;
+    let tomb = match erase_job(state, tenant, id).await? {
+        Some(t) => t,
+        None => match erase_link(state, tenant, id, keep_certificate).await? {
+            Some(t) => t,
+            None => return Ok(None),
+        },
+    };
+    erase_case(state, tenant, id).await?;
     for kind in ["result", "manual", "certification"] {
-        let event = crate::callbacks::event_id(&tenant, &id, kind);
+        let event = crate::callbacks::event_id(tenant, id, kind);
         CALLBACKS
             .update(records, &format!("{tenant}/{event}"), |c| {
                 let pending =
@@ -98,14 +125,64 @@ pub async fn delete(
             .await?;
     }
     match TOMBSTONES.insert(records, &key, &tomb).await {
-        Err(e) if !e.is_conflict() => return Err(e.into()),
-        _ => {}
+        Err(e) if !e.is_conflict() => Err(e.into()),
+        _ => Ok(Some(tomb)),
     }
-    // The replaced values must not linger in the store's free space.
-    records.scrub().await?;
-    crate::audit::record(records, &tenant, actor, "verification.delete", Some(&id)).await?;
-    tracing::info!(verification = %id, "verification erased");
-    Ok(Json(tomb))
+}
+
+/// Deletes the images of verification `id` of `tenant` and keeps the rest (retention's first
+/// step): Kairos inputs, certificate thumbnails, review-case images. Returns how many images
+/// went.
+pub async fn purge_images(state: &AppState, tenant: &str, id: &str) -> Result<usize, ApiError> {
+    let records = state.records.as_ref();
+    let mut keys = Vec::new();
+    if let Some(job) = JOBS.get(records, id).await?
+        && job.value.tenant == tenant
+        && job.value.state != JobState::Queued
+    {
+        keys.extend(job.value.inputs.iter().map(|i| i.key.clone()));
+        if !keys.is_empty() {
+            JOBS.update(records, id, |j| {
+                let had = !j.inputs.is_empty();
+                j.inputs.clear();
+                had
+            })
+            .await?;
+        }
+    }
+    let key = format!("{tenant}/{id}");
+    if let Some(rec) = VERIFICATIONS.get(records, &key).await?
+        && let Some(m) = &rec.value.certification
+        && !m.thumbnails.is_empty()
+        && rec.value.certificate_key.is_some()
+    {
+        keys.extend(m.thumbnails.iter().map(|t| t.key.clone()));
+        VERIFICATIONS
+            .update(records, &key, |r| {
+                r.certification.as_mut().is_some_and(|m| {
+                    let had = !m.thumbnails.is_empty();
+                    m.thumbnails.clear();
+                    had
+                })
+            })
+            .await?;
+    }
+    if let Some(case) = CASES.get(records, &key).await?
+        && !case.value.images.is_empty()
+    {
+        keys.extend(case.value.images.iter().map(|i| i.key.clone()));
+        CASES
+            .update(records, &key, |c| {
+                let had = !c.images.is_empty();
+                c.images.clear();
+                had
+            })
+            .await?;
+    }
+    for k in &keys {
+        state.blobs.delete(k).await?;
+    }
+    Ok(keys.len())
 }
 
 /// Erases a Kairos job of `tenant`: its input images and stored response.

@@ -23,6 +23,7 @@ pub mod onecall;
 pub mod openapi;
 pub mod ready;
 pub mod records;
+pub mod retention;
 pub mod review;
 pub mod state;
 pub mod turn;

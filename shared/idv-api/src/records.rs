@@ -160,6 +160,32 @@ pub struct TenantRecord {
     /// Secrets signing callbacks, newest first (two while a rotation is under way).
     #[serde(default)]
     pub webhook_secrets: Vec<String>,
+    /// How long the tenant's data is kept.
+    #[serde(default)]
+    pub retention: RetentionPolicy,
+}
+
+/// How long a tenant's data is kept, in seconds from the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RetentionPolicy {
+    /// Images (inputs, certificate thumbnails, review-case images). Default 30 days.
+    pub images_seconds: u64,
+    /// Personal data: then the verification is erased as by `DELETE /v1/verifications/{id}`
+    /// (tombstone and certificate kept). Default 90 days.
+    pub personal_data_seconds: u64,
+    /// Tombstones and certificates (AML record keeping): then both go. Default 5 years.
+    pub decisions_seconds: u64,
+}
+
+impl Default for RetentionPolicy {
+    fn default() -> RetentionPolicy {
+        const DAY: u64 = 86_400;
+        RetentionPolicy {
+            images_seconds: 30 * DAY,
+            personal_data_seconds: 90 * DAY,
+            decisions_seconds: 5 * 365 * DAY,
+        }
+    }
 }
 
 impl TenantRecord {
@@ -276,6 +302,9 @@ pub struct LinkRecord {
     pub request_sha256: Option<String>,
     /// The answer as sent.
     pub answer: Option<Box<RawValue>>,
+    /// When the request came (records of earlier versions say nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<String>,
     /// When the verification was erased (`DELETE /v1/verifications/{id}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<String>,
@@ -298,6 +327,7 @@ impl LinkRecord {
             manual: None,
             request_sha256: Some(request_sha256.to_string()),
             answer: None,
+            received_at: Some(crate::clock::timestamp()),
             deleted_at: None,
         }
     }

@@ -6,10 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use axum::extract::Path as UrlPath;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use idv_api::input::JsonBody;
 use idv_api::{ApiError, AppState, ErrorCode};
@@ -72,6 +73,12 @@ impl Drop for Announcement {
 pub fn routes(state: AppState, token: String) -> Router {
     Router::new()
         .route("/admin/v1/tenants", post(create_tenant).get(list_tenants))
+        .route("/admin/v1/tenants/{id}", get(show_tenant))
+        .route(
+            "/admin/v1/tenants/{id}/retention",
+            axum::routing::put(set_retention),
+        )
+        .route("/admin/v1/sweep", post(sweep))
         .route("/admin/v1/reviewers", post(create_reviewer))
         .layer(axum::middleware::from_fn(
             move |headers: HeaderMap, req, next: axum::middleware::Next| {
@@ -126,6 +133,51 @@ struct TenantSummary {
     tenant: String,
     name: String,
     callback_url: Option<String>,
+}
+
+/// A tenant as shown: no secrets, with its retention periods.
+pub async fn tenant_view(
+    records: &dyn idv_store::RecordStore,
+    id: &str,
+) -> Result<serde_json::Value, ApiError> {
+    let t = idv_api::records::TENANTS
+        .get(records, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tenant"))?
+        .value;
+    let r = t.retention;
+    Ok(serde_json::json!({
+        "tenant": t.id,
+        "name": t.name,
+        "callback_url": t.callback_url,
+        "retention": {
+            "images_days": r.images_seconds as f64 / 86_400.0,
+            "personal_data_days": r.personal_data_seconds as f64 / 86_400.0,
+            "decisions_days": r.decisions_seconds as f64 / 86_400.0,
+            "seconds": r,
+        },
+    }))
+}
+
+async fn show_tenant(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(tenant_view(state.records.as_ref(), &id).await?).into_response())
+}
+
+async fn set_retention(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+    JsonBody(change): JsonBody<idv_api::retention::PolicyChange>,
+) -> Result<Response, ApiError> {
+    idv_api::retention::set_policy(state.records.as_ref(), &id, &change).await?;
+    Ok(Json(tenant_view(state.records.as_ref(), &id).await?).into_response())
+}
+
+async fn sweep(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let report = idv_api::retention::sweep(&state, idv_store::now_ms()).await?;
+    Ok(Json(report).into_response())
 }
 
 async fn list_tenants(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -189,9 +241,25 @@ impl Client {
     /// `POST path` with a JSON body (`None`: `GET path`); the answer's JSON, or the server's
     /// error as an error.
     pub fn call(&self, path: &str, body: Option<serde_json::Value>) -> Result<serde_json::Value> {
+        self.send(if body.is_some() { "POST" } else { "GET" }, path, body)
+    }
+
+    /// `method path` with an optional JSON body, as [`call`](Self::call).
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value> {
         let url = format!("{}{path}", self.url);
         let auth = format!("Bearer {}", self.token);
         let res = match body {
+            Some(b) if method == "PUT" => self
+                .agent
+                .put(&url)
+                .header(header::AUTHORIZATION.as_str(), &auth)
+                .content_type("application/json")
+                .send(b.to_string()),
             Some(b) => self
                 .agent
                 .post(&url)

@@ -67,6 +67,10 @@ pub struct ServeArgs {
     /// open to whoever reaches the server.
     #[arg(long)]
     metrics_token: Option<String>,
+    /// Seconds between retention sweeps (each tenant's image, personal-data and decision
+    /// periods applied; `idv tenant retention` sets them).
+    #[arg(long, default_value_t = 3600)]
+    sweep_seconds: u64,
     /// Timestamp policy OID of idv's timestamp authority.
     #[arg(long, default_value = idv_certify::DEFAULT_POLICY)]
     tsa_policy: String,
@@ -173,6 +177,26 @@ pub enum TenantCommand {
     },
     /// List the tenants (id, name, default callback URL; no secrets) as JSON.
     List {
+        #[arg(long, default_value = "idv-data")]
+        data: PathBuf,
+    },
+    /// Show a tenant (no secrets) with its retention periods.
+    Show {
+        /// The tenant id (`t_…`).
+        tenant: String,
+        #[arg(long, default_value = "idv-data")]
+        data: PathBuf,
+    },
+    /// Set a tenant's retention periods (e.g. `--images 30d --personal-data 90d
+    /// --decisions 5y`; units s, m, h, d, y); what is not given stays. Prints the tenant.
+    Retention {
+        tenant: String,
+        #[arg(long)]
+        images: Option<String>,
+        #[arg(long)]
+        personal_data: Option<String>,
+        #[arg(long)]
+        decisions: Option<String>,
         #[arg(long, default_value = "idv-data")]
         data: PathBuf,
     },
@@ -452,6 +476,10 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         survive_file_size_limits();
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let workers = tokio::spawn(idv_api::run_workers(state.clone(), stopped));
+        tokio::spawn(sweeps(
+            state.clone(),
+            std::time::Duration::from_secs(args.sweep_seconds.max(1)),
+        ));
         // `idv tenant …` and `idv reviewer …` reach the running server through its admin API.
         let admin_token = crate::admin::token(&args.data)?;
         let admin = crate::admin::routes(state.clone(), admin_token);
@@ -495,6 +523,26 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// Retention sweeps every `every`, from one period after the start.
+async fn sweeps(state: AppState, every: std::time::Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        match idv_api::retention::sweep(&state, idv_store::now_ms()).await {
+            Ok(r) if r.images_purged + r.erased + r.expired > 0 => tracing::info!(
+                images_purged = r.images_purged,
+                erased = r.erased,
+                expired = r.expired,
+                "retention sweep"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(
+                code = e.code.as_str(),
+                "retention sweep failed; retried next period"
+            ),
+        }
+    }
 }
 
 /// `GET /metrics`: the process's figures and its queues' depths, behind the token if one is
@@ -637,6 +685,41 @@ pub fn tenant(cmd: TenantCommand) -> Result<()> {
                 Ok(serde_json::to_value(t)?)
             })?,
         },
+        TenantCommand::Show { tenant, data } => match target(&data)? {
+            Target::Server(admin) => admin.call(&format!("/admin/v1/tenants/{tenant}"), None)?,
+            Target::Database(records) => block_on(async {
+                crate::admin::tenant_view(&records, &tenant)
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.message))
+            })?,
+        },
+        TenantCommand::Retention {
+            tenant,
+            images,
+            personal_data,
+            decisions,
+            data,
+        } => {
+            let change = serde_json::json!({
+                "images": images, "personal_data": personal_data, "decisions": decisions,
+            });
+            match target(&data)? {
+                Target::Server(admin) => admin.send(
+                    "PUT",
+                    &format!("/admin/v1/tenants/{tenant}/retention"),
+                    Some(change),
+                )?,
+                Target::Database(records) => block_on(async {
+                    let change = serde_json::from_value(change)?;
+                    idv_api::retention::set_policy(&records, &tenant, &change)
+                        .await
+                        .map_err(|e| anyhow::anyhow!(e.message))?;
+                    crate::admin::tenant_view(&records, &tenant)
+                        .await
+                        .map_err(|e| anyhow::anyhow!(e.message))
+                })?,
+            }
+        }
         TenantCommand::List { data } => match target(&data)? {
             Target::Server(admin) => admin.call("/admin/v1/tenants", None)?,
             Target::Database(records) => block_on(async {

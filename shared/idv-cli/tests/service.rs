@@ -1320,6 +1320,111 @@ fn a_deleted_verification_leaves_no_image_or_personal_data_behind() {
     assert_eq!(deletions, 3, "{trail}");
 }
 
+#[test]
+fn retention_purges_images_then_personal_data_and_keeps_decisions() {
+    let dir = std::env::temp_dir().join(format!("idv-retention-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tenant(&dir, "acme");
+    let id = a["tenant"].as_str().unwrap();
+    let server = start(&dir);
+    let cli = |args: &[&str]| -> Value {
+        let out = idv().args(args).arg("--data").arg(&dir).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let shown = cli(&["tenant", "show", id]);
+    assert_eq!(shown["retention"]["images_days"], 30.0, "defaults: {shown}");
+    let set = cli(&[
+        "tenant",
+        "retention",
+        id,
+        "--images",
+        "1s",
+        "--decisions",
+        "100d",
+    ]);
+    assert_eq!(set["retention"]["seconds"]["images_seconds"], 1, "{set}");
+    assert_eq!(
+        set["retention"]["seconds"]["personal_data_seconds"],
+        90 * 86_400,
+        "{set}"
+    );
+    let kairos = kairos_keys(&a);
+    let (st, j) = server.form(
+        "/v0.2/full-id-verification",
+        &kairos,
+        &[("selfie", file(SELFIE)), ("document", file(DOC))],
+    );
+    assert_eq!(st, 200, "{j}");
+    let poll = format!(
+        "/v0.2/full-id-verification/{}",
+        j["api_req_uid"].as_str().unwrap()
+    );
+    server.poll(&poll, &kairos);
+    let doc = read(DOC);
+    let doc_part = &doc[doc.len() / 2..][..64];
+    assert!(!files_holding(&dir, doc_part).is_empty());
+    let token = idv()
+        .args(["admin", "token", "--data"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let admin = format!("Bearer {}", String::from_utf8_lossy(&token.stdout).trim());
+    let sweep = || {
+        let (st, r) = server.json("/admin/v1/sweep", &[("authorization", &admin)], json!({}));
+        assert_eq!(st, 200, "{r}");
+        r
+    };
+    std::thread::sleep(Duration::from_millis(2100));
+    let r = sweep();
+    assert_eq!(
+        (r["images_purged"].as_u64(), r["erased"].as_u64()),
+        (Some(1), Some(0)),
+        "{r}"
+    );
+    assert!(files_holding(&dir, doc_part).is_empty(), "the images went");
+    let kept = server.poll(&poll, &kairos);
+    assert_eq!(
+        kept["response_data"]["decision"]["reject_score"], 0,
+        "the decision stays: {kept}"
+    );
+    assert_eq!(sweep()["images_purged"], 0, "nothing more to purge");
+
+    // A shorter personal-data period: the verification is erased, its tombstone kept.
+    cli(&["tenant", "retention", id, "--personal-data", "1s"]);
+    let r = sweep();
+    assert_eq!(r["erased"], 1, "{r}");
+    assert_eq!(server.get(&poll, &kairos).0, 404);
+    let (st, trail) = server.get(
+        "/v1/audit",
+        &[("x-api-key", a["api_key"].as_str().unwrap())],
+    );
+    assert_eq!(st, 200);
+    for action in ["tenant.retention", "retention.images", "retention.erase"] {
+        assert!(
+            trail["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == action),
+            "{action} not audited: {trail}"
+        );
+    }
+    // Periods that contradict each other are refused, saying why.
+    let out = idv()
+        .args(["tenant", "retention", id, "--images", "2y", "--data"])
+        .arg(&dir)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("INVALID_FIELD"));
+}
+
 /// A local HTTP receiver: answers 200 to every request and hands over (headers, body).
 fn receiver() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
     let (url, timed) = scripted_receiver(&[]);
