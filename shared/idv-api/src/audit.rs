@@ -163,6 +163,7 @@ pub fn verify(entries: &[AuditEntry]) -> Result<(), Broken> {
 
 /// `GET /v1/audit` query.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Entries after this sequence number (default 0: from the first).
     #[serde(default)]

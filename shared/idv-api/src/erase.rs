@@ -40,6 +40,7 @@ pub struct Tombstone {
 
 /// `DELETE /v1/verifications/{id}` query.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EraseQuery {
     /// `keep` (default): the signed certificate stays (it names the holder and shows face
     /// thumbnails; the document number is masked). `delete`: it goes too.
