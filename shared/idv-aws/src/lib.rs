@@ -314,13 +314,17 @@ impl RecordStore for DynamoRecords {
         let mut out = Vec::new();
         let mut start = None;
         loop {
-            let res = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :t AND begins_with(sk, :p)")
+            // DynamoDB refuses `begins_with` on an empty string: the whole table then.
+            let query = self.client.query().table_name(&self.table);
+            let query = if prefix.is_empty() {
+                query.key_condition_expression("pk = :t")
+            } else {
+                query
+                    .key_condition_expression("pk = :t AND begins_with(sk, :p)")
+                    .expression_attribute_values(":p", AttributeValue::S(prefix.into()))
+            };
+            let res = query
                 .expression_attribute_values(":t", AttributeValue::S(table.into()))
-                .expression_attribute_values(":p", AttributeValue::S(prefix.into()))
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()

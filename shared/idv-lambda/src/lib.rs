@@ -244,3 +244,29 @@ pub async fn handle_batch(state: &AppState, queue: &str, event: SqsEvent) -> Sqs
         .collect();
     response
 }
+
+/// A scheduled function: each invocation (an EventBridge event, whatever it holds) runs one
+/// retention sweep through [`sweep`].
+pub async fn run_sweeps(needs: Needs) -> Result<(), Error> {
+    init_logs();
+    let state = state_from_env(needs).await?;
+    lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| {
+        let state = state.clone();
+        async move { sweep(&state).await }
+    }))
+    .await
+}
+
+/// One retention sweep at the current time; its report as JSON (also logged).
+pub async fn sweep(state: &AppState) -> Result<serde_json::Value, Error> {
+    let r = idv_api::retention::sweep(state, idv_store::now_ms())
+        .await
+        .map_err(|e| Error::from(e.to_string()))?;
+    tracing::info!(
+        images_purged = r.images_purged,
+        erased = r.erased,
+        expired = r.expired,
+        "retention sweep"
+    );
+    Ok(serde_json::to_value(r)?)
+}

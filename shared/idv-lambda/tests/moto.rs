@@ -289,6 +289,53 @@ async fn functions_on_aws_backends() {
     let (st, again) = invoke(&submit, apigw("DELETE", &erase, &kairos, None)).await;
     assert_eq!((st, &again), (200, &tomb));
 
+    // Retention: the scheduled function's sweep purges the images of a job past the tenant's
+    // image period and keeps its decision.
+    let change = idv_api::retention::PolicyChange {
+        images: Some("1s".into()),
+        ..Default::default()
+    };
+    idv_api::retention::set_policy(submit.records.as_ref(), tenant, &change)
+        .await
+        .unwrap();
+    let (ct, body) = multipart(&[("document", &doc), ("selfie", &selfie)]);
+    let (_, j) = invoke(
+        &submit,
+        apigw(
+            "POST",
+            "/v0.2/full-id-verification",
+            &kairos,
+            Some((&ct, &body)),
+        ),
+    )
+    .await;
+    let kept = j["api_req_uid"].as_str().unwrap().to_string();
+    let (event, taken) = sqs_event(&worker, "jobs", 120).await;
+    let res = idv_lambda::handle_batch(&worker, "jobs", event).await;
+    assert!(res.batch_item_failures.is_empty());
+    acknowledge(&worker, "jobs", &taken, &[]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let report = idv_lambda::sweep(&submit).await.unwrap();
+    assert_eq!(report["images_purged"], 1, "{report}");
+    let key = format!("{tenant}/jobs/{kept}/document");
+    let left = idv_store::BlobStore::get(worker.blobs.as_ref(), &key)
+        .await
+        .unwrap();
+    assert!(left.is_none(), "{key} still stored");
+    let kept_path = format!("/v0.2/full-id-verification/{kept}");
+    let (st, still) = invoke(&submit, apigw("GET", &kept_path, &kairos, None)).await;
+    assert_eq!((st, &still["response_code"]), (200, &json!(1)), "{still}");
+    idv_api::retention::set_policy(
+        submit.records.as_ref(),
+        tenant,
+        &idv_api::retention::PolicyChange {
+            images: Some("30d".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+
     // One-call verify through the verify function.
     let onecall = [("x-api-key", t.api_key.as_str())];
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);

@@ -95,6 +95,14 @@ pub async fn records(r: &dyn RecordStore, table: &str) {
         .map(|x| x.0)
         .collect();
     assert_eq!(keys, ["a", "ab"]);
+    let all: Vec<String> = r
+        .list(table, "")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| x.0)
+        .collect();
+    assert_eq!(all, ["a", "ab", "b", "new"], "an empty prefix lists the whole table");
     let other = format!("{table}-other");
     assert!(
         r.get(&other, "a").await.unwrap().is_none(),
