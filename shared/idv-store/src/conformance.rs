@@ -102,7 +102,11 @@ pub async fn records(r: &dyn RecordStore, table: &str) {
         .into_iter()
         .map(|x| x.0)
         .collect();
-    assert_eq!(all, ["a", "ab", "b", "new"], "an empty prefix lists the whole table");
+    assert_eq!(
+        all,
+        ["a", "ab", "b", "new"],
+        "an empty prefix lists the whole table"
+    );
     let other = format!("{table}-other");
     assert!(
         r.get(&other, "a").await.unwrap().is_none(),
