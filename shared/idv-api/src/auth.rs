@@ -124,6 +124,65 @@ async fn check(state: &AppState, key: &str, secret: &str) -> Result<Tenant, ApiE
     Ok(t)
 }
 
+/// Gives every API credential of `tenant` (Kairos `app_key`, one-call `api_key`, LINK
+/// password) a new secret; the ids stay. The old secrets stop working at once where `cache`
+/// is this process's (elsewhere within the minute credentials are cached). LINK tokens issued
+/// before keep their hour. Reviewers' passwords are not API credentials and are kept.
+pub async fn rotate_credentials_in(
+    records: &dyn idv_store::RecordStore,
+    tenant: &str,
+    cache: Option<&crate::credentials::VerifiedCache>,
+) -> Result<NewTenant, ApiError> {
+    let t = TENANTS
+        .get(records, tenant)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tenant"))?
+        .value;
+    let mut out = NewTenant {
+        tenant: tenant.to_string(),
+        app_id: String::new(),
+        app_key: String::new(),
+        api_key: String::new(),
+        link_user: String::new(),
+        link_password: String::new(),
+        webhook_secret: t.webhook_secrets.first().cloned().unwrap_or_default(),
+    };
+    for (key, c) in CREDENTIALS.list(records, "").await? {
+        if c.tenant != tenant {
+            continue;
+        }
+        let fresh = match key.split_once(':') {
+            Some(("app_id", id)) => {
+                out.app_id = id.to_string();
+                out.app_key = secret();
+                out.app_key.clone()
+            }
+            Some(("api_key", id)) => {
+                out.api_key = format!("idv_{id}_{}", secret());
+                out.api_key.clone()
+            }
+            Some(("link_user", id)) => {
+                out.link_user = id.to_string();
+                out.link_password = secret();
+                out.link_password.clone()
+            }
+            _ => continue,
+        };
+        let hash = hash(&fresh)?;
+        CREDENTIALS
+            .update(records, &key, |c| {
+                c.hash = hash.clone();
+                true
+            })
+            .await?;
+    }
+    if let Some(cache) = cache {
+        cache.forget_tenant(tenant);
+    }
+    crate::audit::record(records, tenant, "admin", "credentials.rotate", None).await?;
+    Ok(out)
+}
+
 /// A reviewer's credentials, created by `idv reviewer create`.
 #[derive(Debug, Clone, Serialize)]
 pub struct NewReviewer {

@@ -203,6 +203,14 @@ impl VerifiedCache {
     }
 
     /// Remembers a verified credential.
+    /// Forgets every verified credential of `tenant` (its secrets were rotated).
+    pub fn forget_tenant(&self, tenant: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, (t, _)| t != tenant);
+    }
+
     pub fn put(&self, key: &str, secret: &str, tenant: &Tenant) {
         let now = idv_store::now_ms() / 1000;
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());

@@ -78,6 +78,7 @@ pub fn routes(state: AppState, token: String) -> Router {
             "/admin/v1/tenants/{id}/retention",
             axum::routing::put(set_retention),
         )
+        .route("/admin/v1/tenants/{id}/rotate", post(rotate))
         .route("/admin/v1/sweep", post(sweep))
         .route("/admin/v1/reviewers", post(create_reviewer))
         .layer(axum::middleware::from_fn(
@@ -173,6 +174,20 @@ async fn set_retention(
 ) -> Result<Response, ApiError> {
     idv_api::retention::set_policy(state.records.as_ref(), &id, &change).await?;
     Ok(Json(tenant_view(state.records.as_ref(), &id).await?).into_response())
+}
+
+async fn rotate(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    let t = idv_api::auth::rotate_credentials_in(
+        state.records.as_ref(),
+        &id,
+        Some(state.verified.as_ref()),
+    )
+    .await?;
+    tracing::info!(tenant = %t.tenant, "credentials rotated (admin API)");
+    Ok(Json(t).into_response())
 }
 
 async fn sweep(State(state): State<AppState>) -> Result<Response, ApiError> {

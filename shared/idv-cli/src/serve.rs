@@ -180,6 +180,13 @@ pub enum TenantCommand {
         #[arg(long, default_value = "idv-data")]
         data: PathBuf,
     },
+    /// Give the tenant's API credentials new secrets (ids kept); prints them once. The old
+    /// ones stop working at once on a running server.
+    Rotate {
+        tenant: String,
+        #[arg(long, default_value = "idv-data")]
+        data: PathBuf,
+    },
     /// Show a tenant (no secrets) with its retention periods.
     Show {
         /// The tenant id (`t_…`).
@@ -680,6 +687,18 @@ pub fn tenant(cmd: TenantCommand) -> Result<()> {
             )?,
             Target::Database(records) => block_on(async {
                 let t = idv_api::auth::create_tenant_in(&records, &name, callback_url.as_deref())
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.message))?;
+                Ok(serde_json::to_value(t)?)
+            })?,
+        },
+        TenantCommand::Rotate { tenant, data } => match target(&data)? {
+            Target::Server(admin) => admin.call(
+                &format!("/admin/v1/tenants/{tenant}/rotate"),
+                Some(serde_json::json!({})),
+            )?,
+            Target::Database(records) => block_on(async {
+                let t = idv_api::auth::rotate_credentials_in(&records, &tenant, None)
                     .await
                     .map_err(|e| anyhow::anyhow!(e.message))?;
                 Ok(serde_json::to_value(t)?)

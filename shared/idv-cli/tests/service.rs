@@ -1139,6 +1139,40 @@ fn tenants_and_reviewers_created_while_serving_sign_in_at_once() {
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list["tenants"][0]["name"], "Acme Bank", "{list}");
     assert!(!list.to_string().contains(a["app_key"].as_str().unwrap()));
+    // Rotation: new secrets under the same ids; the old ones stop at once.
+    let out = idv()
+        .args(["tenant", "rotate", a["tenant"].as_str().unwrap(), "--data"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rotated: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rotated["app_id"], a["app_id"]);
+    assert_ne!(rotated["app_key"], a["app_key"]);
+    let job = "/v0.2/full-id-verification/00000000-0000-4000-8000-000000000000";
+    assert_eq!(server.get(job, &kairos_keys(&a)).0, 401, "the old key");
+    assert_eq!(
+        server.get(job, &kairos_keys(&rotated)).0,
+        404,
+        "the new key"
+    );
+    let (st, j) = server.json(
+        "/auth/token",
+        &[],
+        json!({"user": a["link_user"], "password": a["link_password"]}),
+    );
+    assert_eq!(st, 401, "{j}");
+    server.link_bearer(&rotated);
+    let (st, trail) = server.get(
+        "/v1/audit",
+        &[("x-api-key", rotated["api_key"].as_str().unwrap())],
+    );
+    assert_eq!(st, 200, "{trail}");
+    assert!(trail.to_string().contains("credentials.rotate"), "{trail}");
     // The admin API wants its own token; a tenant's credentials are not it.
     let body = json!({"name": "intruder"});
     assert_eq!(server.json("/admin/v1/tenants", &[], body.clone()).0, 401);
