@@ -88,6 +88,7 @@ pub async fn create_tenant_in(
         let value = Credential {
             tenant: id.clone(),
             hash: hash(secret)?,
+            disabled: false,
         };
         on_conflict(CREDENTIALS.insert(records, &key, &value).await, || {
             ApiError::internal("credential id collision")
@@ -110,7 +111,10 @@ async fn check(state: &AppState, key: &str, secret: &str) -> Result<Tenant, ApiE
     state.auth.admit(key, client)?;
     let stored = CREDENTIALS.get(state.records.as_ref(), key).await?;
     // An unknown principal costs the same hash as a known one: no telling them apart by time.
-    let tenant = stored.as_ref().map(|r| r.value.tenant.clone());
+    let tenant = stored
+        .as_ref()
+        .filter(|r| !r.value.disabled)
+        .map(|r| r.value.tenant.clone());
     let ok = state
         .auth
         .verify(secret, stored.map(|r| r.value.hash))
@@ -183,6 +187,41 @@ pub async fn rotate_credentials_in(
     Ok(out)
 }
 
+/// `tenant`'s reviewers: user and whether disabled.
+pub async fn reviewers_in(
+    records: &dyn idv_store::RecordStore,
+    tenant: &str,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    Ok(CREDENTIALS
+        .list(records, "reviewer:")
+        .await?
+        .into_iter()
+        .filter(|(_, c)| c.tenant == tenant)
+        .map(|(k, c)| {
+            serde_json::json!({
+                "user": k.trim_start_matches("reviewer:"),
+                "disabled": c.disabled,
+            })
+        })
+        .collect())
+}
+
+/// Disables reviewer `user`: sign-in and sessions already open are refused from now on.
+pub async fn disable_reviewer_in(
+    records: &dyn idv_store::RecordStore,
+    user: &str,
+) -> Result<String, ApiError> {
+    let c = CREDENTIALS
+        .update(records, &format!("reviewer:{user}"), |c| {
+            c.disabled = true;
+            true
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found("reviewer"))?;
+    crate::audit::record(records, &c.tenant, "admin", "reviewer.disable", Some(user)).await?;
+    Ok(c.tenant)
+}
+
 /// A reviewer's credentials, created by `idv reviewer create`.
 #[derive(Debug, Clone, Serialize)]
 pub struct NewReviewer {
@@ -213,6 +252,7 @@ pub async fn create_reviewer_in(
     let value = Credential {
         tenant: tenant.to_string(),
         hash: hash(&r.password)?,
+        disabled: false,
     };
     let inserted = CREDENTIALS
         .insert(records, &format!("reviewer:{}", r.user), &value)

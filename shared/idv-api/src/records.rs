@@ -200,6 +200,9 @@ impl TenantRecord {
 pub struct Credential {
     pub tenant: String,
     pub hash: String,
+    /// Refused from now on (a reviewer who left); the record stays for the audit trail.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
 }
 
 /// What an async job runs.

@@ -220,7 +220,17 @@ impl FromRequestParts<AppState> for Reviewer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let (tenant, name) = reviewer(state, &parts.headers)?;
-        Ok(Reviewer { tenant, name })
+        // A session outlives nothing: a reviewer disabled since sign-in is refused.
+        let key = format!("reviewer:{name}");
+        match crate::records::CREDENTIALS
+            .get(state.records.as_ref(), &key)
+            .await?
+        {
+            Some(c) if !c.value.disabled && c.value.tenant == tenant => {
+                Ok(Reviewer { tenant, name })
+            }
+            _ => Err(ApiError::unauthorized()),
+        }
     }
 }
 

@@ -80,7 +80,11 @@ pub fn routes(state: AppState, token: String) -> Router {
         )
         .route("/admin/v1/tenants/{id}/rotate", post(rotate))
         .route("/admin/v1/sweep", post(sweep))
-        .route("/admin/v1/reviewers", post(create_reviewer))
+        .route(
+            "/admin/v1/reviewers",
+            post(create_reviewer).get(list_reviewers),
+        )
+        .route("/admin/v1/reviewers/{user}/disable", post(disable_reviewer))
         .layer(axum::middleware::from_fn(
             move |headers: HeaderMap, req, next: axum::middleware::Next| {
                 let allowed = crate::serve::bearer_matches(&headers, &token);
@@ -224,6 +228,29 @@ async fn create_reviewer(
     let r = idv_api::auth::create_reviewer_in(state.records.as_ref(), &req.tenant, name).await?;
     tracing::info!(tenant = %r.tenant, "reviewer created (admin API)");
     Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+#[derive(Deserialize)]
+struct ReviewersQuery {
+    tenant: String,
+}
+
+async fn list_reviewers(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<ReviewersQuery>,
+) -> Result<Response, ApiError> {
+    let reviewers = idv_api::auth::reviewers_in(state.records.as_ref(), &q.tenant).await?;
+    Ok(Json(serde_json::json!({ "reviewers": reviewers })).into_response())
+}
+
+async fn disable_reviewer(
+    State(state): State<AppState>,
+    UrlPath(user): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    let tenant = idv_api::auth::disable_reviewer_in(state.records.as_ref(), &user).await?;
+    // No sign-in from the credential cache either.
+    state.verified.forget_tenant(&tenant);
+    Ok(Json(serde_json::json!({ "user": user, "disabled": true })).into_response())
 }
 
 /// A client of the admin API of the server that holds `data`, if one announced itself.

@@ -114,6 +114,19 @@ pub enum ReviewerCommand {
         #[arg(long, default_value = "idv-data")]
         data: PathBuf,
     },
+    /// List TENANT's reviewers (user, disabled) as JSON.
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value = "idv-data")]
+        data: PathBuf,
+    },
+    /// Disable a reviewer: sign-in and open sessions are refused from now on.
+    Disable {
+        user: String,
+        #[arg(long, default_value = "idv-data")]
+        data: PathBuf,
+    },
 }
 
 /// The records of a data directory: its database, or the server that holds it.
@@ -146,7 +159,40 @@ fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
 
 /// `idv reviewer create`.
 pub fn reviewer(cmd: ReviewerCommand) -> Result<()> {
-    let ReviewerCommand::Create { name, tenant, data } = cmd;
+    let (name, tenant, data) = match cmd {
+        ReviewerCommand::Create { name, tenant, data } => (name, tenant, data),
+        ReviewerCommand::List { tenant, data } => {
+            let out = match target(&data)? {
+                Target::Server(admin) => {
+                    admin.call(&format!("/admin/v1/reviewers?tenant={tenant}"), None)?
+                }
+                Target::Database(records) => block_on(async {
+                    let r = idv_api::auth::reviewers_in(&records, &tenant)
+                        .await
+                        .map_err(|e| anyhow::anyhow!(e.message))?;
+                    Ok(serde_json::json!({ "reviewers": r }))
+                })?,
+            };
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            return Ok(());
+        }
+        ReviewerCommand::Disable { user, data } => {
+            let out = match target(&data)? {
+                Target::Server(admin) => admin.call(
+                    &format!("/admin/v1/reviewers/{user}/disable"),
+                    Some(serde_json::json!({})),
+                )?,
+                Target::Database(records) => block_on(async {
+                    idv_api::auth::disable_reviewer_in(&records, &user)
+                        .await
+                        .map_err(|e| anyhow::anyhow!(e.message))?;
+                    Ok(serde_json::json!({ "user": user, "disabled": true }))
+                })?,
+            };
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            return Ok(());
+        }
+    };
     let created = match target(&data)? {
         Target::Server(admin) => admin.call(
             "/admin/v1/reviewers",

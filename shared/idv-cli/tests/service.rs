@@ -1119,18 +1119,53 @@ fn tenants_and_reviewers_created_while_serving_sign_in_at_once() {
         String::from_utf8_lossy(&out.stderr)
     );
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let (st, _, _) = server.send(
-        "POST",
-        "/review/login",
-        &[],
-        Some("application/json"),
-        Some(
-            json!({"user": r["user"], "password": r["password"]})
-                .to_string()
-                .into_bytes(),
-        ),
-    );
+    let login = || {
+        let body = json!({"user": r["user"], "password": r["password"]});
+        let (st, _, h) = server.send(
+            "POST",
+            "/review/login",
+            &[],
+            Some("application/json"),
+            Some(body.to_string().into_bytes()),
+        );
+        let cookie = h
+            .get("set-cookie")
+            .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string());
+        (st, cookie)
+    };
+    let (st, cookie) = login();
     assert_eq!(st, 200, "the new reviewer signs in");
+    let cookie = cookie.unwrap();
+    assert_eq!(
+        server.get("/review/api/cases", &[("cookie", &cookie)]).0,
+        200
+    );
+    let cli = |args: &[&str]| -> Value {
+        let out = idv().args(args).arg("--data").arg(&dir).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let listed = cli(&[
+        "reviewer",
+        "list",
+        "--tenant",
+        a["tenant"].as_str().unwrap(),
+    ]);
+    assert_eq!(
+        listed["reviewers"],
+        json!([{"user": r["user"], "disabled": false}])
+    );
+    // Disabled: the open session and a new sign-in are refused at once.
+    cli(&["reviewer", "disable", r["user"].as_str().unwrap()]);
+    assert_eq!(
+        server.get("/review/api/cases", &[("cookie", &cookie)]).0,
+        401
+    );
+    assert_eq!(login().0, 401);
     let out = idv()
         .args(["tenant", "list", "--data"])
         .arg(&dir)
