@@ -49,18 +49,19 @@ fn idv() -> Command {
     Command::new(env!("CARGO_BIN_EXE_idv"))
 }
 
-fn tenant(data: &Path, name: &str) -> Value {
-    let out = idv()
-        .args(["tenant", "create", name, "--data"])
-        .arg(data)
-        .output()
-        .unwrap();
+/// `idv ARGS --data DATA`, which must succeed; its JSON output.
+fn idv_json(data: &Path, args: &[&str]) -> Value {
+    let out = idv().args(args).arg("--data").arg(data).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn tenant(data: &Path, name: &str) -> Value {
+    idv_json(data, &["tenant", "create", name])
 }
 
 /// A tenant's Kairos headers.
@@ -1140,15 +1141,7 @@ fn tenants_and_reviewers_created_while_serving_sign_in_at_once() {
         server.get("/review/api/cases", &[("cookie", &cookie)]).0,
         200
     );
-    let cli = |args: &[&str]| -> Value {
-        let out = idv().args(args).arg("--data").arg(&dir).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
+    let cli = |args: &[&str]| idv_json(&dir, args);
     let listed = cli(&[
         "reviewer",
         "list",
@@ -1396,15 +1389,7 @@ fn retention_purges_images_then_personal_data_and_keeps_decisions() {
     let a = tenant(&dir, "acme");
     let id = a["tenant"].as_str().unwrap();
     let server = start(&dir);
-    let cli = |args: &[&str]| -> Value {
-        let out = idv().args(args).arg("--data").arg(&dir).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
+    let cli = |args: &[&str]| idv_json(&dir, args);
     let shown = cli(&["tenant", "show", id]);
     assert_eq!(shown["retention"]["images_days"], 30.0, "defaults: {shown}");
     let set = cli(&[

@@ -194,6 +194,22 @@ async fn acknowledge(state: &AppState, queue: &str, taken: &[(String, String)], 
     }
 }
 
+/// Submits a Kairos full verification of `doc` and `selfie`; the answer.
+async fn submit_job(state: &AppState, kairos: &[(&str, &str)], doc: &[u8], selfie: &[u8]) -> Value {
+    let (ct, body) = multipart(&[("document", doc), ("selfie", selfie)]);
+    let (_, j) = invoke(
+        state,
+        apigw(
+            "POST",
+            "/v0.2/full-id-verification",
+            kairos,
+            Some((&ct, &body)),
+        ),
+    )
+    .await;
+    j
+}
+
 #[tokio::test]
 async fn functions_on_aws_backends() {
     let conf = idv_aws::config(Some(&endpoint())).await;
@@ -298,17 +314,7 @@ async fn functions_on_aws_backends() {
     idv_api::retention::set_policy(submit.records.as_ref(), tenant, &change)
         .await
         .unwrap();
-    let (ct, body) = multipart(&[("document", &doc), ("selfie", &selfie)]);
-    let (_, j) = invoke(
-        &submit,
-        apigw(
-            "POST",
-            "/v0.2/full-id-verification",
-            &kairos,
-            Some((&ct, &body)),
-        ),
-    )
-    .await;
+    let j = submit_job(&submit, &kairos, &doc, &selfie).await;
     let kept = j["api_req_uid"].as_str().unwrap().to_string();
     let (event, taken) = sqs_event(&worker, "jobs", 120).await;
     let res = idv_lambda::handle_batch(&worker, "jobs", event).await;
@@ -355,17 +361,7 @@ async fn functions_on_aws_backends() {
 
     // A job that fails permanently (its input is gone) ends in the dead-letter queue, with the
     // reason on the job.
-    let (ct, body) = multipart(&[("document", &doc), ("selfie", &selfie)]);
-    let (_, j) = invoke(
-        &submit,
-        apigw(
-            "POST",
-            "/v0.2/full-id-verification",
-            &kairos,
-            Some((&ct, &body)),
-        ),
-    )
-    .await;
+    let j = submit_job(&submit, &kairos, &doc, &selfie).await;
     let bad = j["api_req_uid"].as_str().unwrap().to_string();
     let tenant = &t.tenant;
     idv_store::BlobStore::delete(
