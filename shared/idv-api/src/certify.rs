@@ -17,7 +17,7 @@ use crate::records::{
 };
 use crate::state::AppState;
 
-fn sha256_hex(b: &[u8]) -> String {
+pub(crate) fn sha256_hex(b: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(b))
 }

@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::records::{
@@ -45,10 +44,6 @@ pub struct EraseQuery {
     /// `keep` (default): the signed certificate stays (it names the holder and shows face
     /// thumbnails; the document number is masked). `delete`: it goes too.
     certificate: Option<String>,
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// `DELETE /v1/verifications/{id}`: erases the verification `id` of the caller's tenant (any
@@ -204,7 +199,7 @@ async fn erase_job(
         if let Some(bytes) = state.blobs.get(&i.key).await? {
             inputs.push(InputDigest {
                 name: i.name.clone(),
-                sha256: sha256_hex(&bytes),
+                sha256: crate::certify::sha256_hex(&bytes),
             });
         }
         state.blobs.delete(&i.key).await?;
