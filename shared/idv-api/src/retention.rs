@@ -99,7 +99,11 @@ async fn apply(
             // Erased first (the personal-data period is shorter), removed on the next sweep.
             return erase(state, tenant, s, report, &audit).await;
         };
-        if tomb.value.certificate_kept || !tomb.value.codes.is_empty() {
+        // Not bared yet: anything beyond the id and its times is still there (an approved
+        // verification has no codes, yet its outcome and input hashes must go too).
+        let t = &tomb.value;
+        if t.certificate_kept || t.outcome.is_some() || !t.codes.is_empty() || !t.inputs.is_empty()
+        {
             if let Some(r) = VERIFICATIONS.get(records, &key).await?
                 && let Some(cert) = &r.value.certificate_key
             {

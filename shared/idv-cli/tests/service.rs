@@ -1468,6 +1468,11 @@ fn retention_purges_images_then_personal_data_and_keeps_decisions() {
             "{action} not audited: {trail}"
         );
     }
+    // Past the decision period the tombstone keeps only the id and its times, even for an
+    // approved verification without detail codes.
+    cli(&["tenant", "retention", id, "--decisions", "1s"]);
+    assert_eq!(sweep()["expired"], 1);
+    assert_eq!(sweep()["expired"], 0, "once");
     // Periods that contradict each other are refused, saying why.
     let out = idv()
         .args(["tenant", "retention", id, "--images", "2y", "--data"])
