@@ -77,6 +77,7 @@ pub async fn create_tenant_in(
         callback_url: callback_url.map(str::to_string),
         webhook_secrets: vec![t.webhook_secret.clone()],
         retention: Default::default(),
+        disabled: false,
     };
     TENANTS.insert(records, &id, &tenant).await?;
     crate::audit::record(records, &id, "admin", "tenant.create", None).await?;
@@ -268,7 +269,9 @@ pub async fn check_reviewer(
     user: &str,
     password: &str,
 ) -> Result<Tenant, ApiError> {
-    check(state, &format!("reviewer:{user}"), password).await
+    let tenant = check(state, &format!("reviewer:{user}"), password).await?;
+    active(state, &tenant.0).await?;
+    Ok(tenant)
 }
 
 fn header<'a>(h: &'a HeaderMap, names: &[&str]) -> Option<&'a str> {
@@ -285,19 +288,46 @@ pub async fn kairos(state: &AppState, h: &HeaderMap) -> Result<Tenant, ApiError>
     ) else {
         return Err(ApiError::unauthorized());
     };
-    limited(state, check(state, &format!("app_id:{id}"), key).await?)
+    limited(state, check(state, &format!("app_id:{id}"), key).await?).await
 }
 
-fn limited(state: &AppState, tenant: Tenant) -> Result<Tenant, ApiError> {
+/// Refuses a tenant that is disabled (403) or gone (401), then one over its request rate.
+async fn limited(state: &AppState, tenant: Tenant) -> Result<Tenant, ApiError> {
+    active(state, &tenant.0).await?;
     state.limiter.check(&tenant.0)?;
     Ok(tenant)
+}
+
+/// Whether `tenant` may use its credentials: 403 `TENANT_DISABLED` once disabled, 401 once
+/// deleted. Looked up at most once a minute per process (at once here after a change through
+/// this process, see [`crate::credentials::VerifiedCache::forget_tenant`]).
+pub async fn active(state: &AppState, tenant: &str) -> Result<(), ApiError> {
+    let enabled = match state.verified.tenant_enabled(tenant) {
+        Some(e) => e,
+        None => {
+            let e = TENANTS
+                .get(state.records.as_ref(), tenant)
+                .await?
+                .map(|t| !t.value.disabled);
+            state.verified.put_tenant(tenant, e);
+            e
+        }
+    };
+    match enabled {
+        Some(true) => Ok(()),
+        Some(false) => Err(ApiError::new(
+            crate::error::ErrorCode::TenantDisabled,
+            "this tenant is disabled",
+        )),
+        None => Err(ApiError::unauthorized()),
+    }
 }
 
 /// One-call: `x-api-key: idv_ID_SECRET`.
 pub async fn api_key(state: &AppState, h: &HeaderMap) -> Result<Tenant, ApiError> {
     let key = header(h, &["x-api-key"]).ok_or_else(ApiError::unauthorized)?;
     let id = key.split('_').nth(1).ok_or_else(ApiError::unauthorized)?;
-    limited(state, check(state, &format!("api_key:{id}"), key).await?)
+    limited(state, check(state, &format!("api_key:{id}"), key).await?).await
 }
 
 /// LINK: user + password → a signed token.
@@ -307,6 +337,7 @@ pub async fn issue_token(
     password: &str,
 ) -> Result<(String, u64), ApiError> {
     let tenant = check(state, &format!("link_user:{user}"), password).await?;
+    active(state, &tenant.0).await?;
     let exp = idv_store::now_ms() / 1000 + TOKEN_SECONDS;
     let claims = Claims {
         sub: tenant.0,
@@ -317,7 +348,7 @@ pub async fn issue_token(
 }
 
 /// LINK: `Authorization: Bearer TOKEN` with `scope`.
-pub fn bearer(state: &AppState, h: &HeaderMap, scope: &str) -> Result<Tenant, ApiError> {
+pub async fn bearer(state: &AppState, h: &HeaderMap, scope: &str) -> Result<Tenant, ApiError> {
     let token = header(h, &["authorization"])
         .and_then(|v| {
             v.strip_prefix("Bearer ")
@@ -329,7 +360,7 @@ pub fn bearer(state: &AppState, h: &HeaderMap, scope: &str) -> Result<Tenant, Ap
     if claims.exp <= idv_store::now_ms() / 1000 || !claims.scopes.iter().any(|s| s == scope) {
         return Err(ApiError::unauthorized());
     }
-    limited(state, Tenant(claims.sub))
+    limited(state, Tenant(claims.sub)).await
 }
 
 /// How a dialect's requests name their tenant.
@@ -361,8 +392,10 @@ pub async fn any(state: &AppState, h: &HeaderMap) -> Result<(Tenant, &'static st
         return Ok((kairos(state, h).await?, "kairos"));
     }
     for scope in ["kyc.idVeriication.auto", "kyc.certification"] {
-        if let Ok(t) = bearer(state, h, scope) {
-            return Ok((t, "link"));
+        match bearer(state, h, scope).await {
+            Ok(t) => return Ok((t, "link")),
+            Err(e) if e.code != crate::error::ErrorCode::Unauthorized => return Err(e),
+            Err(_) => {}
         }
     }
     Err(ApiError::unauthorized())

@@ -176,9 +176,13 @@ fn verify_in(secret: &str, hash: &str, memory: &mut Vec<argon2::Block>) -> bool 
 }
 
 /// Recently verified credentials (SHA-256 of id and secret → tenant), so that argon2 runs
-/// once per minute per client rather than on every request. Process memory only.
+/// once per minute per client rather than on every request, and tenants recently looked up
+/// (enabled, disabled or gone). Process memory only.
 #[derive(Default)]
-pub struct VerifiedCache(std::sync::Mutex<std::collections::HashMap<[u8; 32], (String, u64)>>);
+pub struct VerifiedCache {
+    credentials: std::sync::Mutex<std::collections::HashMap<[u8; 32], (String, u64)>>,
+    tenants: std::sync::Mutex<std::collections::HashMap<String, (Option<bool>, u64)>>,
+}
 
 const CACHE_SECONDS: u64 = 60;
 
@@ -196,24 +200,49 @@ impl VerifiedCache {
     /// The tenant of a credential verified within the last minute.
     pub fn get(&self, key: &str, secret: &str) -> Option<Tenant> {
         let now = idv_store::now_ms() / 1000;
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let map = self.credentials.lock().unwrap_or_else(|e| e.into_inner());
         map.get(&Self::digest(key, secret))
             .filter(|(_, at)| now < at + CACHE_SECONDS)
             .map(|(t, _)| Tenant(t.clone()))
     }
 
-    /// Remembers a verified credential.
-    /// Forgets every verified credential of `tenant` (its secrets were rotated).
+    /// Forgets every verified credential of `tenant` and whether it is enabled (its secrets
+    /// were rotated, or it was disabled, enabled or deleted).
     pub fn forget_tenant(&self, tenant: &str) {
-        self.0
+        self.credentials
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|_, (t, _)| t != tenant);
+        self.tenants
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(tenant);
     }
 
+    /// Whether `tenant` was enabled (`Some(None)`: it did not exist) when looked up within
+    /// the last minute; `None` when it was not.
+    pub fn tenant_enabled(&self, tenant: &str) -> Option<Option<bool>> {
+        let now = idv_store::now_ms() / 1000;
+        let map = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(tenant)
+            .filter(|(_, at)| now < at + CACHE_SECONDS)
+            .map(|(e, _)| *e)
+    }
+
+    /// Remembers whether `tenant` is enabled (`None`: it does not exist).
+    pub fn put_tenant(&self, tenant: &str, enabled: Option<bool>) {
+        let now = idv_store::now_ms() / 1000;
+        let mut map = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (_, at)| now < *at + CACHE_SECONDS);
+        }
+        map.insert(tenant.to_string(), (enabled, now));
+    }
+
+    /// Remembers a verified credential.
     pub fn put(&self, key: &str, secret: &str, tenant: &Tenant) {
         let now = idv_store::now_ms() / 1000;
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.credentials.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > 10_000 {
             map.retain(|_, (_, at)| now < *at + CACHE_SECONDS);
         }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ApiError;
 use crate::records::{
     CALLBACKS, CASES, CallbackStatus, CaseStatus, ExtractedData, InputDigest, JOBS, JobState,
-    Table, VERIFICATIONS,
+    ONECALL, Table, VERIFICATIONS,
 };
 use crate::state::AppState;
 
@@ -20,9 +20,9 @@ pub const TOMBSTONES: Table<Tombstone> = Table::new("tombstones");
 /// What is kept of an erased verification: no image, no personal data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tombstone {
-    /// The id the dialect gave (Kairos `api_req_uid`, LINK `id`).
+    /// The id the dialect gave (Kairos `api_req_uid`, LINK `id`, one-call `verificationId`).
     pub id: String,
-    /// `kairos` or `link`.
+    /// `kairos`, `link` or `onecall`.
     pub dialect: String,
     pub requested_at: Option<String>,
     pub deleted_at: String,
@@ -48,7 +48,7 @@ pub struct EraseQuery {
 
 /// `DELETE /v1/verifications/{id}`: erases the verification `id` of the caller's tenant (any
 /// of its credentials); answers its tombstone. Repeating it answers the same tombstone.
-#[utoipa::path(delete, operation_id = "delete_verification", path = "/v1/verifications/{id}", tag = "Data", security(("x_api_key" = []), ("app_id" = [], "app_key" = []), ("bearer" = [])), params(("id" = String, Path, description = "Kairos api_req_uid or LINK id"), EraseQuery), responses((status = 200, description = "Erased; what is kept", body = Tombstone), (status = 404, description = "No such verification for this tenant", body = crate::error::ErrorBody)))]
+#[utoipa::path(delete, operation_id = "delete_verification", path = "/v1/verifications/{id}", tag = "Data", security(("x_api_key" = []), ("app_id" = [], "app_key" = []), ("bearer" = [])), params(("id" = String, Path, description = "Kairos api_req_uid, LINK id or one-call verificationId"), EraseQuery), responses((status = 200, description = "Erased; what is kept", body = Tombstone), (status = 404, description = "No such verification for this tenant", body = crate::error::ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -101,7 +101,10 @@ pub async fn erase(
         Some(t) => t,
         None => match erase_link(state, tenant, id, keep_certificate).await? {
             Some(t) => t,
-            None => return Ok(None),
+            None => match erase_onecall(state, tenant, id).await? {
+                Some(t) => t,
+                None => return Ok(None),
+            },
         },
     };
     erase_case(state, tenant, id).await?;
@@ -175,10 +178,52 @@ pub async fn purge_images(state: &AppState, tenant: &str, id: &str) -> Result<us
             })
             .await?;
     }
+    if let Some(rec) = ONECALL.get(records, &key).await?
+        && !rec.value.uploads.is_empty()
+    {
+        keys.extend(rec.value.uploads.iter().cloned());
+        ONECALL
+            .update(records, &key, |r| {
+                let had = !r.uploads.is_empty();
+                r.uploads.clear();
+                had
+            })
+            .await?;
+    }
     for k in &keys {
         state.blobs.delete(k).await?;
     }
     Ok(keys.len())
+}
+
+/// Erases a one-call verification of `tenant`: the uploads its images came from; its record
+/// becomes the tombstone.
+async fn erase_onecall(
+    state: &AppState,
+    tenant: &str,
+    id: &str,
+) -> Result<Option<Tombstone>, ApiError> {
+    let records = state.records.as_ref();
+    let key = format!("{tenant}/{id}");
+    let Some(rec) = ONECALL.get(records, &key).await? else {
+        return Ok(None);
+    };
+    let rec = rec.value;
+    for k in &rec.uploads {
+        state.blobs.delete(k).await?;
+    }
+    let tomb = Tombstone {
+        id: id.to_string(),
+        dialect: "onecall".into(),
+        requested_at: Some(rec.received_at),
+        deleted_at: crate::clock::timestamp(),
+        outcome: Some(rec.outcome),
+        codes: rec.codes,
+        inputs: rec.inputs,
+        certificate_kept: false,
+    };
+    records.remove(ONECALL.name(), &key).await?;
+    Ok(Some(tomb))
 }
 
 /// Erases a Kairos job of `tenant`: its input images and stored response.

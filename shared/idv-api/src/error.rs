@@ -11,6 +11,10 @@ use axum::response::{IntoResponse, Response};
 pub enum ErrorCode {
     /// Missing or invalid credentials.
     Unauthorized,
+    /// The tenant is disabled: its credentials are refused until an operator enables it.
+    TenantDisabled,
+    /// A tenant is deleted only once disabled.
+    TenantActive,
     /// No such route or resource (for this tenant).
     NotFound,
     /// The resource changed while the request ran; safe to retry.
@@ -87,6 +91,8 @@ impl ErrorCode {
     /// Every code, for documentation.
     pub const ALL: &[ErrorCode] = &[
         ErrorCode::Unauthorized,
+        ErrorCode::TenantDisabled,
+        ErrorCode::TenantActive,
         ErrorCode::NotFound,
         ErrorCode::Conflict,
         ErrorCode::RateLimited,
@@ -134,6 +140,8 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             Unauthorized => "UNAUTHORIZED",
+            TenantDisabled => "TENANT_DISABLED",
+            TenantActive => "TENANT_ACTIVE",
             NotFound => "NOT_FOUND",
             Conflict => "CONFLICT",
             RateLimited => "RATE_LIMITED",
@@ -177,6 +185,8 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             Unauthorized => StatusCode::UNAUTHORIZED,
+            TenantDisabled => StatusCode::FORBIDDEN,
+            TenantActive => StatusCode::CONFLICT,
             NotFound => StatusCode::NOT_FOUND,
             Conflict => StatusCode::CONFLICT,
             RateLimited => StatusCode::TOO_MANY_REQUESTS,

@@ -364,6 +364,32 @@ pub async fn image(
     }
 }
 
+/// [`image`], with the SHA-256 (hex) of its bytes as received.
+pub async fn image_digested(
+    state: &AppState,
+    tenant: &Tenant,
+    fields: &mut Fields,
+    name: &str,
+    limits: Limits,
+    required: bool,
+) -> Result<Option<(RgbImage, String)>, ApiError> {
+    match take_image_bytes(state, tenant, fields, name).await? {
+        Some(bytes) => {
+            let digest = crate::certify::sha256_hex(&bytes);
+            Ok(Some((decode(name, bytes, limits).await?.1, digest)))
+        }
+        None => absent(name, required),
+    }
+}
+
+/// The upload key field `name` holds, if it holds one.
+pub fn upload_key(fields: &Fields, name: &str) -> Option<String> {
+    match fields.values.get(name) {
+        Some(FieldValue::Text(t)) if is_upload_key(t.trim()) => Some(t.trim().to_string()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,7 @@ pub mod records;
 pub mod retention;
 pub mod review;
 pub mod state;
+pub mod tenants;
 pub mod turn;
 pub mod uploads;
 
@@ -157,8 +158,12 @@ async fn envelope(req: Request, next: middleware::Next) -> Response {
         input::too_large_body().into_response()
     } else {
         let turn = req.extensions().get::<turn::ServerTurn>().cloned();
+        // Every line logged while the request runs carries its id.
+        let span = tracing::info_span!("request", request_id = %id);
+        use tracing::Instrument;
         turn::TURN
             .scope(turn, auth::CLIENT.scope(client, next.run(req)))
+            .instrument(span)
             .await
     };
     if let Some(err) = res.extensions().get::<ApiError>().cloned() {

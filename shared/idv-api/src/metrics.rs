@@ -2,6 +2,9 @@
 //! requests by route and status, latency per route, verifications by outcome and detail code
 //! with their model time and each part's, callback attempts by result. Labels hold route templates, methods,
 //! statuses and codes — never an id, a name or a number from a request.
+//!
+//! On AWS (or wherever [`emit_emf`] is called) each figure is also written to stdout as a
+//! CloudWatch embedded-metric-format line, which Lambda's log pipeline turns into metrics.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -49,6 +52,54 @@ fn with<T>(f: impl FnOnce(&mut Registry) -> T) -> T {
     f(&mut r)
 }
 
+/// The CloudWatch namespace of the embedded-metric lines, once [`emit_emf`] was called.
+static EMF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// From now on also writes every figure to stdout as a CloudWatch embedded-metric-format
+/// (EMF) line in `namespace`.
+pub fn emit_emf(namespace: &str) {
+    let _ = EMF.set(namespace.to_string());
+}
+
+/// A metric of an EMF line: name, CloudWatch unit, value.
+type Figure<'a> = (&'a str, &'static str, f64);
+
+/// One EMF line in `namespace`, at `at_ms`: `dimensions` (name, value) and `figures`.
+fn emf_line(
+    namespace: &str,
+    at_ms: u64,
+    dimensions: &[(&str, &str)],
+    figures: &[Figure],
+) -> String {
+    let names: Vec<&str> = dimensions.iter().map(|d| d.0).collect();
+    let metrics: Vec<serde_json::Value> = figures
+        .iter()
+        .map(|(name, unit, _)| serde_json::json!({"Name": name, "Unit": unit}))
+        .collect();
+    let mut line = serde_json::json!({
+        "_aws": {
+            "Timestamp": at_ms,
+            "CloudWatchMetrics": [{"Namespace": namespace, "Dimensions": [names], "Metrics": metrics}],
+        }
+    });
+    for (name, value) in dimensions {
+        line[*name] = serde_json::Value::from(*value);
+    }
+    for (name, _, value) in figures {
+        line[*name] = serde_json::Value::from(*value);
+    }
+    line.to_string()
+}
+
+/// Writes an EMF line when [`emit_emf`] was called.
+fn emit(dimensions: &[(&str, &str)], figures: &[Figure]) {
+    if let Some(ns) = EMF.get() {
+        let line = emf_line(ns, idv_store::now_ms(), dimensions, figures);
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
+    }
+}
+
 /// One answered request: its method, route template (e.g. `/v0.2/full-id-verification/{id}`;
 /// `unmatched` for unknown routes), status and time.
 pub fn request(method: &str, route: &str, status: u16, elapsed: Duration) {
@@ -61,6 +112,13 @@ pub fn request(method: &str, route: &str, status: u16, elapsed: Duration) {
             .or_default()
             .observe(elapsed.as_secs_f64());
     });
+    emit(
+        &[("Route", route), ("Status", &status.to_string())],
+        &[
+            ("Requests", "Count", 1.0),
+            ("Latency", "Milliseconds", elapsed.as_secs_f64() * 1000.0),
+        ],
+    );
 }
 
 /// One finished verification: its outcome, its detail codes and its model time.
@@ -81,12 +139,26 @@ pub fn verification(v: &idv_pipeline::Verification) {
             r.stages.entry(stage).or_default().observe(ms / 1000.0);
         }
     });
+    emit(
+        &[("Outcome", outcome)],
+        &[
+            ("Verifications", "Count", 1.0),
+            ("VerificationTime", "Milliseconds", v.elapsed_ms),
+        ],
+    );
+    for d in &v.decision.details {
+        emit(&[("Code", &d.code)], &[("DecisionDetails", "Count", 1.0)]);
+    }
+    for &(stage, ms) in &v.stages_ms {
+        emit(&[("Stage", stage)], &[("StageTime", "Milliseconds", ms)]);
+    }
 }
 
 /// One callback delivery attempt by its result: `delivered`, `refused`, `retrying` or
 /// `dead_lettered` (the last attempt failed).
 pub fn callback(result: &'static str) {
     with(|r| *r.callbacks.entry(result).or_default() += 1);
+    emit(&[("Result", result)], &[("CallbackAttempts", "Count", 1.0)]);
 }
 
 /// A gauge read when the figures are rendered (a queue's depth).
@@ -213,6 +285,39 @@ pub fn render(gauges: &[Gauge]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emf_lines_follow_the_specification() {
+        let line = emf_line(
+            "idv",
+            1_700_000_000_000,
+            &[("Route", "/v1/verify-identity"), ("Status", "200")],
+            &[
+                ("Requests", "Count", 1.0),
+                ("Latency", "Milliseconds", 12.5),
+            ],
+        );
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert!(!line.contains('\n'), "one line");
+        let aws = &v["_aws"];
+        assert_eq!(aws["Timestamp"], 1_700_000_000_000u64);
+        let directive = &aws["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "idv");
+        assert_eq!(
+            directive["Dimensions"],
+            serde_json::json!([["Route", "Status"]])
+        );
+        // Every dimension and metric named in the directive is a member with its value.
+        for d in directive["Dimensions"][0].as_array().unwrap() {
+            assert!(v[d.as_str().unwrap()].is_string(), "{line}");
+        }
+        for m in directive["Metrics"].as_array().unwrap() {
+            assert!(v[m["Name"].as_str().unwrap()].is_number(), "{line}");
+            assert!(["Count", "Milliseconds"].contains(&m["Unit"].as_str().unwrap()));
+        }
+        assert_eq!(v["Latency"], 12.5);
+        assert_eq!(v["Route"], "/v1/verify-identity");
+    }
 
     #[test]
     fn histograms_are_cumulative_and_labels_escaped() {

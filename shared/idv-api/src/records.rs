@@ -36,7 +36,7 @@ impl<T> Table<T> {
     }
 
     /// The table's name in the store.
-    pub fn name(&self) -> &'static str {
+    pub const fn name(&self) -> &'static str {
         self.name
     }
 }
@@ -163,6 +163,10 @@ pub struct TenantRecord {
     /// How long the tenant's data is kept.
     #[serde(default)]
     pub retention: RetentionPolicy,
+    /// Disabled by an operator: every credential refused (403 `TENANT_DISABLED`); work
+    /// already accepted finishes.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// How long a tenant's data is kept, in seconds from the request.
@@ -334,6 +338,25 @@ impl LinkRecord {
             deleted_at: None,
         }
     }
+}
+
+/// One-call verifications (`POST /v1/verify-identity`), keyed `TENANT/ID`: one-call answers
+/// at once and keeps no result; this is what deletion and retention need.
+pub const ONECALL: Table<OneCallRecord> = Table::new("onecall");
+
+/// What is kept of a one-call verification: no image, no field read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OneCallRecord {
+    pub received_at: String,
+    /// `APPROVED`, `REVIEW` or `REJECTED`.
+    pub outcome: String,
+    /// The decision's detail codes.
+    pub codes: Vec<String>,
+    /// SHA-256 of each input image as received.
+    pub inputs: Vec<InputDigest>,
+    /// Keys of the presigned uploads the images came from (the tenant's blobs).
+    #[serde(default)]
+    pub uploads: Vec<String>,
 }
 
 /// An input's name and the SHA-256 of its bytes as received.

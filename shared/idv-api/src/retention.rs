@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::erase::TOMBSTONES;
 use crate::error::ApiError;
-use crate::records::{CASES, JOBS, JobState, RetentionPolicy, TENANTS, VERIFICATIONS};
+use crate::records::{CASES, JOBS, JobState, ONECALL, RetentionPolicy, TENANTS, VERIFICATIONS};
 use crate::state::AppState;
 
 /// What one sweep did.
@@ -59,9 +59,32 @@ pub async fn sweep(state: &AppState, now_ms: u64) -> Result<SweepReport, ApiErro
                 });
             }
         }
+        for (key, r) in ONECALL.list(records, &prefix).await? {
+            if let (Some(at_ms), Some(id)) = (
+                crate::clock::parse(&r.received_at),
+                key.strip_prefix(&prefix),
+            ) {
+                seen.push(Seen {
+                    id: id.to_string(),
+                    at_ms,
+                });
+            }
+        }
         for (key, c) in CASES.list(records, &prefix).await? {
             let id = key.strip_prefix(&prefix).unwrap_or_default();
             if let Some(at_ms) = crate::clock::parse(&c.received_at)
+                && !seen.iter().any(|s| s.id == id)
+            {
+                seen.push(Seen {
+                    id: id.to_string(),
+                    at_ms,
+                });
+            }
+        }
+        // Erased one-call verifications are left only as tombstones.
+        for (key, t) in TOMBSTONES.list(records, &prefix).await? {
+            let id = key.strip_prefix(&prefix).unwrap_or_default();
+            if let Some(at_ms) = t.requested_at.as_deref().and_then(crate::clock::parse)
                 && !seen.iter().any(|s| s.id == id)
             {
                 seen.push(Seen {

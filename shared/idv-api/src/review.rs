@@ -227,6 +227,7 @@ impl FromRequestParts<AppState> for Reviewer {
             .await?
         {
             Some(c) if !c.value.disabled && c.value.tenant == tenant => {
+                crate::auth::active(state, &tenant).await?;
                 Ok(Reviewer { tenant, name })
             }
             _ => Err(ApiError::unauthorized()),

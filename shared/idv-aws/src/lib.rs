@@ -146,6 +146,71 @@ impl BlobStore for S3Blobs {
     /// Deletes every version of `key` (and its delete markers): on the versioned bucket a
     /// plain delete would keep the bytes as a noncurrent version until the lifecycle rule
     /// expires it, and an erasure must not wait for that.
+    async fn delete_prefix(&self, prefix: &str) -> Result<usize> {
+        idv_store::check_prefix(prefix)?;
+        let err = |e| backend(aws_sdk_s3::error::DisplayErrorContext(e));
+        let mut keys = std::collections::BTreeSet::new();
+        // Listed again from the start until nothing is left: each round deletes what it saw.
+        loop {
+            let listed = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .send()
+                .await
+                .map_err(err)?;
+            let versions = listed
+                .versions()
+                .iter()
+                .filter_map(|v| Some((v.key()?, v.version_id()?)))
+                .chain(
+                    listed
+                        .delete_markers()
+                        .iter()
+                        .filter_map(|m| Some((m.key()?, m.version_id()?))),
+                )
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>();
+            if versions.is_empty() {
+                return Ok(keys.len());
+            }
+            for chunk in versions.chunks(1000) {
+                let objects = chunk
+                    .iter()
+                    .map(|(k, v)| {
+                        aws_sdk_s3::types::ObjectIdentifier::builder()
+                            .key(k)
+                            .version_id(v)
+                            .build()
+                            .map_err(backend)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let delete = aws_sdk_s3::types::Delete::builder()
+                    .set_objects(Some(objects))
+                    .quiet(true)
+                    .build()
+                    .map_err(backend)?;
+                let out = self
+                    .client
+                    .delete_objects()
+                    .bucket(&self.bucket)
+                    .delete(delete)
+                    .send()
+                    .await
+                    .map_err(|e| backend(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+                if let Some(e) = out.errors().first() {
+                    return Err(backend(format!(
+                        "deleting {}: {}",
+                        e.key().unwrap_or("?"),
+                        e.message().unwrap_or("?")
+                    )));
+                }
+            }
+            keys.extend(versions.into_iter().map(|(k, _)| k));
+        }
+    }
+
     async fn delete(&self, key: &str) -> Result<()> {
         check_key(key)?;
         let err = |e| backend(aws_sdk_s3::error::DisplayErrorContext(e));
@@ -308,6 +373,18 @@ impl RecordStore for DynamoRecords {
             }
             Err(e) => Err(backend(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
         }
+    }
+
+    async fn remove(&self, table: &str, key: &str) -> Result<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(table.into()))
+            .key("sk", AttributeValue::S(key.into()))
+            .send()
+            .await
+            .map_err(|e| backend(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        Ok(())
     }
 
     async fn list(&self, table: &str, prefix: &str) -> Result<Vec<(String, Record)>> {

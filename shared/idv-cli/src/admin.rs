@@ -73,7 +73,12 @@ impl Drop for Announcement {
 pub fn routes(state: AppState, token: String) -> Router {
     Router::new()
         .route("/admin/v1/tenants", post(create_tenant).get(list_tenants))
-        .route("/admin/v1/tenants/{id}", get(show_tenant))
+        .route(
+            "/admin/v1/tenants/{id}",
+            get(show_tenant).delete(delete_tenant),
+        )
+        .route("/admin/v1/tenants/{id}/disable", post(disable_tenant))
+        .route("/admin/v1/tenants/{id}/enable", post(enable_tenant))
         .route(
             "/admin/v1/tenants/{id}/retention",
             axum::routing::put(set_retention),
@@ -134,10 +139,29 @@ async fn create_tenant(
 
 /// A tenant as listed: no secrets.
 #[derive(Serialize)]
-struct TenantSummary {
+pub struct TenantSummary {
     tenant: String,
     name: String,
     callback_url: Option<String>,
+    disabled: bool,
+}
+
+/// Every tenant, as listed.
+pub async fn tenant_list(
+    records: &dyn idv_store::RecordStore,
+) -> Result<serde_json::Value, ApiError> {
+    let tenants = idv_api::records::TENANTS
+        .list(records, "")
+        .await?
+        .into_iter()
+        .map(|(_, t)| TenantSummary {
+            tenant: t.id,
+            name: t.name,
+            callback_url: t.callback_url,
+            disabled: t.disabled,
+        })
+        .collect::<Vec<_>>();
+    Ok(serde_json::json!({ "tenants": tenants }))
 }
 
 /// A tenant as shown: no secrets, with its retention periods.
@@ -155,6 +179,7 @@ pub async fn tenant_view(
         "tenant": t.id,
         "name": t.name,
         "callback_url": t.callback_url,
+        "disabled": t.disabled,
         "retention": {
             "images_days": r.images_seconds as f64 / 86_400.0,
             "personal_data_days": r.personal_data_seconds as f64 / 86_400.0,
@@ -200,17 +225,38 @@ async fn sweep(State(state): State<AppState>) -> Result<Response, ApiError> {
 }
 
 async fn list_tenants(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let tenants = idv_api::records::TENANTS
-        .list(state.records.as_ref(), "")
-        .await?
-        .into_iter()
-        .map(|(_, t)| TenantSummary {
-            tenant: t.id,
-            name: t.name,
-            callback_url: t.callback_url,
-        })
-        .collect::<Vec<_>>();
-    Ok(Json(serde_json::json!({ "tenants": tenants })).into_response())
+    Ok(Json(tenant_list(state.records.as_ref()).await?).into_response())
+}
+
+async fn disable_tenant(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    set_disabled(&state, &id, true).await
+}
+
+async fn enable_tenant(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    set_disabled(&state, &id, false).await
+}
+
+async fn set_disabled(state: &AppState, id: &str, disabled: bool) -> Result<Response, ApiError> {
+    idv_api::tenants::set_disabled(state.records.as_ref(), id, disabled).await?;
+    // Refused (or accepted again) from the next request on.
+    state.verified.forget_tenant(id);
+    Ok(Json(tenant_view(state.records.as_ref(), id).await?).into_response())
+}
+
+async fn delete_tenant(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    let deleted =
+        idv_api::tenants::delete(state.records.as_ref(), state.blobs.as_ref(), &id).await?;
+    state.verified.forget_tenant(&id);
+    Ok(Json(deleted).into_response())
 }
 
 #[derive(Deserialize)]
@@ -296,6 +342,11 @@ impl Client {
         let url = format!("{}{path}", self.url);
         let auth = format!("Bearer {}", self.token);
         let res = match body {
+            None if method == "DELETE" => self
+                .agent
+                .delete(&url)
+                .header(header::AUTHORIZATION.as_str(), &auth)
+                .call(),
             Some(b) if method == "PUT" => self
                 .agent
                 .put(&url)

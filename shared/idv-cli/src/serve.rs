@@ -22,6 +22,10 @@ pub struct ServeArgs {
     /// Data directory: database, images, secrets.
     #[arg(long, default_value = "idv-data")]
     data: PathBuf,
+    /// Log lines as `text` or `json` (one object per line; lines logged during a request
+    /// carry its `request_id`). Never personal data either way.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
     /// Base URL clients reach this server at (for upload URLs); default http://ADDR.
     #[arg(long)]
     public_url: Option<String>,
@@ -240,6 +244,28 @@ pub enum TenantCommand {
         #[arg(long, default_value = "idv-data")]
         data: PathBuf,
     },
+    /// Disable a tenant: its credentials, tokens and reviewers' sessions are refused at once
+    /// (403 `TENANT_DISABLED`); work already accepted finishes. Prints the tenant.
+    Disable {
+        tenant: String,
+        #[arg(long, default_value = "idv-data")]
+        data: PathBuf,
+    },
+    /// Enable a disabled tenant again. Prints the tenant.
+    Enable {
+        tenant: String,
+        #[arg(long, default_value = "idv-data")]
+        data: PathBuf,
+    },
+    /// Delete a disabled tenant with all its data: images, certificates, records, callbacks,
+    /// tombstones, its audit trail. Cannot be undone; `--yes` confirms.
+    Delete {
+        tenant: String,
+        #[arg(long)]
+        yes: bool,
+        #[arg(long, default_value = "idv-data")]
+        data: PathBuf,
+    },
     /// Set a tenant's retention periods (e.g. `--images 30d --personal-data 90d
     /// --decisions 5y`; units s, m, h, d, y); what is not given stays. Prints the tenant.
     Retention {
@@ -330,10 +356,7 @@ fn certs(data: &Path) -> Result<idv_certify::Pems> {
                 .open(dir.join(name))?
                 .write_all(text.as_bytes())?;
         }
-        eprintln!(
-            "idv: created a development CA and signing/TSA certificates in {}",
-            dir.display()
-        );
+        tracing::info!(dir = %dir.display(), "created a development CA and signing/TSA certificates");
     }
     let read = |n: &str| std::fs::read_to_string(dir.join(n)).with_context(|| n.to_string());
     Ok(idv_certify::Pems {
@@ -486,12 +509,19 @@ fn webhooks(ca: Option<&Path>) -> Result<idv_api::callbacks::WebhookClient> {
 
 /// `idv serve`.
 pub fn serve(args: ServeArgs) -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if args.log_format == "json" {
+        logs.json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        logs.init();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -719,6 +749,25 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
     Ok(())
 }
 
+/// `idv tenant disable|enable`: the tenant as shown afterwards.
+fn set_disabled(data: &Path, tenant: &str, disabled: bool) -> Result<serde_json::Value> {
+    let verb = if disabled { "disable" } else { "enable" };
+    match target(data)? {
+        Target::Server(admin) => admin.call(
+            &format!("/admin/v1/tenants/{tenant}/{verb}"),
+            Some(serde_json::json!({})),
+        ),
+        Target::Database(records) => block_on(async {
+            idv_api::tenants::set_disabled(&records, tenant, disabled)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            crate::admin::tenant_view(&records, tenant)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))
+        }),
+    }
+}
+
 /// `idv tenant`.
 pub fn tenant(cmd: TenantCommand) -> Result<()> {
     let out = match cmd {
@@ -788,18 +837,33 @@ pub fn tenant(cmd: TenantCommand) -> Result<()> {
         TenantCommand::List { data } => match target(&data)? {
             Target::Server(admin) => admin.call("/admin/v1/tenants", None)?,
             Target::Database(records) => block_on(async {
-                let tenants = idv_api::records::TENANTS
-                    .list(&records, "")
+                crate::admin::tenant_list(&records)
                     .await
-                    .map_err(|e| anyhow::anyhow!(e.message))?
-                    .into_iter()
-                    .map(|(_, t)| {
-                        serde_json::json!({"tenant": t.id, "name": t.name, "callback_url": t.callback_url})
-                    })
-                    .collect::<Vec<_>>();
-                Ok(serde_json::json!({ "tenants": tenants }))
+                    .map_err(|e| anyhow::anyhow!(e.message))
             })?,
         },
+        TenantCommand::Disable { tenant, data } => set_disabled(&data, &tenant, true)?,
+        TenantCommand::Enable { tenant, data } => set_disabled(&data, &tenant, false)?,
+        TenantCommand::Delete { tenant, yes, data } => {
+            if !yes {
+                anyhow::bail!(
+                    "deleting {tenant} removes all its data for good; run again with --yes"
+                );
+            }
+            match target(&data)? {
+                Target::Server(admin) => {
+                    admin.send("DELETE", &format!("/admin/v1/tenants/{tenant}"), None)?
+                }
+                Target::Database(records) => block_on(async {
+                    // Upload URLs are never issued here: the blob store only deletes.
+                    let blobs = FileBlobs::open(&data.join("blobs"), "http://127.0.0.1", &[])?;
+                    let deleted = idv_api::tenants::delete(&records, &blobs, &tenant)
+                        .await
+                        .map_err(|e| anyhow::anyhow!(e.message))?;
+                    Ok(serde_json::to_value(deleted)?)
+                })?,
+            }
+        }
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())

@@ -77,6 +77,11 @@ fn start(data: &Path) -> Server {
 }
 
 fn start_with(data: &Path, extra: &[&str]) -> Server {
+    start_logging(data, extra, Stdio::null())
+}
+
+/// [`start_with`], its log lines to `stderr`.
+fn start_logging(data: &Path, extra: &[&str], stderr: Stdio) -> Server {
     let mut child = idv()
         .args([
             "serve",
@@ -89,7 +94,7 @@ fn start_with(data: &Path, extra: &[&str]) -> Server {
         .arg(data)
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -1359,6 +1364,42 @@ fn a_deleted_verification_leaves_no_image_or_personal_data_behind() {
     );
     assert_eq!(server.get("/certificate/erase-2", &link).0, 404);
 
+    // One-call keeps no result, but its id erases the upload its document came from.
+    let api_key = [("x-api-key", a["api_key"].as_str().unwrap())];
+    let (st, up) = server.json(
+        "/v1/uploads",
+        &api_key,
+        json!({"contentType": "image/jpeg"}),
+    );
+    assert_eq!(st, 200, "{up}");
+    let put = up["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&server.base)
+        .unwrap();
+    let (st, _, _) = server.send("PUT", put, &[], Some("image/jpeg"), Some(read(DOC)));
+    assert_eq!(st, 200);
+    let (st, one) = server.json(
+        "/v1/verify-identity",
+        &api_key,
+        json!({"documentImage": up["key"], "faceImage": std64(SELFIE)}),
+    );
+    assert_eq!(st, 200, "{one}");
+    let vid = one["verificationId"].as_str().unwrap().to_string();
+    assert!(
+        !files_holding(&dir, doc_part).is_empty(),
+        "the upload is kept"
+    );
+    let path = format!("/v1/verifications/{vid}");
+    let (st, tomb, _) = server.send("DELETE", &path, &api_key, None, None);
+    assert_eq!((st, &tomb["dialect"]), (200, &json!("onecall")), "{tomb}");
+    assert!(
+        tomb.to_string().contains(&digest),
+        "input hashes kept: {tomb}"
+    );
+    let (st, again, _) = server.send("DELETE", &path, &api_key, None, None);
+    assert_eq!((st, &again), (200, &tomb), "idempotent");
+
     // After: no file under the data directory holds an image or the document number.
     for (what, needle) in [
         ("document image", doc_part),
@@ -1379,7 +1420,104 @@ fn a_deleted_verification_leaves_no_image_or_personal_data_behind() {
         .iter()
         .filter(|e| e["action"] == "verification.delete")
         .count();
-    assert_eq!(deletions, 3, "{trail}");
+    assert_eq!(deletions, 4, "{trail}");
+}
+
+#[test]
+fn a_disabled_tenant_is_refused_and_a_deleted_one_leaves_nothing() {
+    let dir = std::env::temp_dir().join(format!("idv-tenant-life-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tenant(&dir, "acme");
+    let b = tenant(&dir, "globex");
+    let id = a["tenant"].as_str().unwrap();
+    let r = idv_json(&dir, &["reviewer", "create", "alice", "--tenant", id]);
+    let server = start(&dir);
+    let kairos = kairos_keys(&a);
+    let (st, j) = server.form(
+        "/v0.2/full-id-verification",
+        &kairos,
+        &[("selfie", file(SELFIE)), ("document", file(DOC))],
+    );
+    assert_eq!(st, 200, "{j}");
+    let uid = j["api_req_uid"].as_str().unwrap().to_string();
+    let job = format!("/v0.2/full-id-verification/{uid}");
+    server.poll(&job, &kairos);
+    let bearer = server.link_bearer(&a);
+    let body = json!({"user": r["user"], "password": r["password"]});
+    let login = || {
+        server.send(
+            "POST",
+            "/review/login",
+            &[],
+            Some("application/json"),
+            Some(body.to_string().into_bytes()),
+        )
+    };
+    let (st, _, h) = login();
+    assert_eq!(st, 200);
+    let cookie = h["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let doc = read(DOC);
+    let doc_part = &doc[doc.len() / 2..][..64];
+    assert!(!files_holding(&dir, doc_part).is_empty());
+
+    // Disabled: every credential, a token issued before and an open session are refused.
+    let shown = idv_json(&dir, &["tenant", "disable", id]);
+    assert_eq!(shown["disabled"], true, "{shown}");
+    let disabled = |(st, j): (u16, Value)| {
+        assert_eq!((st, &j["code"]), (403, &json!("TENANT_DISABLED")), "{j}");
+    };
+    disabled(server.get(&job, &kairos));
+    disabled(server.get(
+        "/v1/audit",
+        &[("x-api-key", a["api_key"].as_str().unwrap())],
+    ));
+    let (st, j) = server.get("/certificate/none", &[("authorization", &bearer)]);
+    assert_eq!(st, 403, "a LINK token issued before: {j}");
+    let (st, j) = server.json(
+        "/auth/token",
+        &[],
+        json!({"user": a["link_user"], "password": a["link_password"]}),
+    );
+    assert_eq!(st, 403, "{j}");
+    disabled(server.get("/review/api/cases", &[("cookie", &cookie)]));
+    assert_eq!(login().0, 403);
+    let other = server.get(&job, &kairos_keys(&b));
+    assert_eq!(other.0, 404, "another tenant is unaffected: {}", other.1);
+    // An enabled tenant is not deleted; enabled again, it works again.
+    let out = idv()
+        .args(["tenant", "delete", id, "--data"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "--yes is required");
+    idv_json(&dir, &["tenant", "enable", id]);
+    assert_eq!(server.get(&job, &kairos).0, 200);
+    let out = idv()
+        .args(["tenant", "delete", id, "--yes", "--data"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("TENANT_ACTIVE"));
+
+    idv_json(&dir, &["tenant", "disable", id]);
+    let deleted = idv_json(&dir, &["tenant", "delete", id, "--yes"]);
+    assert!(deleted["blobs"].as_u64().unwrap() >= 2, "{deleted}");
+    assert!(deleted["records"].as_u64().unwrap() >= 5, "{deleted}");
+    assert_eq!(server.get(&job, &kairos).0, 401, "its credentials are gone");
+    let listed = idv_json(&dir, &["tenant", "list"]);
+    assert_eq!(listed["tenants"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed["tenants"][0]["tenant"], b["tenant"]);
+    let left = files_holding(&dir, doc_part);
+    assert!(left.is_empty(), "the document image is still in {left:?}");
+    let left = files_holding(&dir, id.as_bytes());
+    assert!(left.is_empty(), "the tenant id is still in {left:?}");
 }
 
 #[test]
@@ -2734,6 +2872,49 @@ fn silent_connections_are_closed_while_the_server_keeps_answering() {
         opened.elapsed()
     );
     assert_eq!(server.get("/health", &[]).0, 200);
+}
+
+#[test]
+fn json_logs_carry_request_ids_and_no_personal_data() {
+    let dir = std::env::temp_dir().join(format!("idv-json-logs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tenant(&dir, "acme");
+    let log = dir.join("log.jsonl");
+    let file = std::fs::File::create(&log).unwrap();
+    let mut server = start_logging(&dir, &["--log-format", "json"], Stdio::from(file));
+    let key = a["api_key"].as_str().unwrap();
+    let (st, v, h) = server.send(
+        "POST",
+        "/v1/verify-identity",
+        &[("x-api-key", key), ("x-request-id", "req-json-1")],
+        Some("application/json"),
+        Some(
+            json!({"documentImage": std64(DOC), "faceImage": std64(SELFIE)})
+                .to_string()
+                .into_bytes(),
+        ),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(h["x-request-id"], "req-json-1");
+    let (st, _) = server.get("/v1/audit", &[("x-api-key", "idv_nope_wrong")]);
+    assert_eq!(st, 401);
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let access = lines
+        .iter()
+        .find(|l| l["fields"]["route"] == "/v1/verify-identity")
+        .unwrap_or_else(|| panic!("no access line in\n{text}"));
+    assert_eq!(access["fields"]["request_id"], "req-json-1", "{access}");
+    assert_eq!(access["fields"]["status"], 200);
+    assert!(
+        !text.contains(key) && !text.to_uppercase().contains("OBAMA"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -177,13 +177,29 @@ pub async fn state(
     })
 }
 
+/// Logs as JSON lines when the function's log format is JSON (`LoggingConfig: LogFormat:
+/// JSON` sets `AWS_LAMBDA_LOG_FORMAT`) or `IDV_LOG_FORMAT=json`, as text otherwise; and the
+/// metrics as CloudWatch embedded-metric lines in `IDV_METRICS_NAMESPACE` (default `idv`).
 fn init_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .without_time()
-        .try_init();
+    let filter =
+        || tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"))
+        || std::env::var("IDV_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let _ = if json {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter())
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .without_time()
+            .try_init()
+    };
+    let namespace = std::env::var("IDV_METRICS_NAMESPACE").unwrap_or_else(|_| "idv".into());
+    idv_api::metrics::emit_emf(&namespace);
 }
 
 /// An HTTP function: the router under `lambda_http`.

@@ -393,4 +393,48 @@ async fn functions_on_aws_backends() {
         "{}",
         rec.value
     );
+
+    // Disabled, the tenant is refused; deleted, nothing of it is left in S3 or DynamoDB.
+    let left_doc = format!("{tenant}/jobs/{bad}/document");
+    assert!(worker.blobs.get(&left_doc).await.unwrap().is_some());
+    idv_api::tenants::set_disabled(submit.records.as_ref(), tenant, true)
+        .await
+        .unwrap();
+    submit.verified.forget_tenant(tenant);
+    let (st, j) = invoke(&submit, apigw("GET", &kept_path, &kairos, None)).await;
+    assert_eq!(st, 403, "{j}");
+    assert!(j.to_string().contains("TENANT_DISABLED"), "{j}");
+    let deleted = idv_api::tenants::delete(submit.records.as_ref(), submit.blobs.as_ref(), tenant)
+        .await
+        .unwrap();
+    // The one image retention and erasure left; no version of any key stays.
+    assert_eq!(deleted.blobs, 1, "{deleted:?}");
+    assert!(worker.blobs.get(&left_doc).await.unwrap().is_none());
+    let prefix = format!("{tenant}/");
+    assert_eq!(worker.blobs.delete_prefix(&prefix).await.unwrap(), 0);
+    for (table, key) in [
+        ("tenants", tenant.clone()),
+        ("jobs", kept.clone()),
+        ("jobs", id.clone()),
+        ("tombstones", format!("{tenant}/{id}")),
+        ("audit_heads", tenant.clone()),
+        ("credentials", format!("app_id:{}", t.app_id)),
+    ] {
+        let r = worker.records.get(table, &key).await.unwrap();
+        assert!(r.is_none(), "{table}/{key} still stored");
+    }
+    for table in ["audit", "onecall", "tombstones"] {
+        let r = worker
+            .records
+            .list(table, &format!("{tenant}/"))
+            .await
+            .unwrap();
+        assert!(r.is_empty(), "{table}: {r:?}");
+    }
+    // Elsewhere refused as disabled until the minute's cache runs out, then unknown.
+    let (st, _) = invoke(&submit, apigw("GET", &kept_path, &kairos, None)).await;
+    assert_eq!(st, 403);
+    submit.verified.forget_tenant(tenant);
+    let (st, _) = invoke(&submit, apigw("GET", &kept_path, &kairos, None)).await;
+    assert_eq!(st, 401, "its credentials are gone");
 }

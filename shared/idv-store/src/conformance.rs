@@ -34,6 +34,21 @@ pub async fn blobs(b: &dyn BlobStore, prefix: &str) {
         b.get(kept.as_str()).await.unwrap().as_deref(),
         Some(&b"pdf"[..])
     );
+    // A prefix takes every key under it and nothing beside it.
+    for k in ["t/x/1", "t/x/y/2", "t/xz/3"] {
+        let typed = BlobKey::temporary(format!("{prefix}/{k}")).unwrap();
+        b.put(&typed, b"v".to_vec(), "image/jpeg").await.unwrap();
+        b.put(&typed, b"w".to_vec(), "image/jpeg").await.unwrap();
+    }
+    assert!(
+        b.delete_prefix(&format!("{prefix}/t/x")).await.is_err(),
+        "no trailing /"
+    );
+    assert_eq!(b.delete_prefix(&format!("{prefix}/t/x/")).await.unwrap(), 2);
+    assert!(b.get(&format!("{prefix}/t/x/1")).await.unwrap().is_none());
+    assert!(b.get(&format!("{prefix}/t/x/y/2")).await.unwrap().is_none());
+    assert!(b.get(&format!("{prefix}/t/xz/3")).await.unwrap().is_some());
+    assert_eq!(b.delete_prefix(&format!("{prefix}/t/x/")).await.unwrap(), 0);
     let p = b
         .presign_put(
             &format!("{prefix}/u/1"),
@@ -106,6 +121,15 @@ pub async fn records(r: &dyn RecordStore, table: &str) {
         all,
         ["a", "ab", "b", "new"],
         "an empty prefix lists the whole table"
+    );
+    r.remove(table, "ab").await.unwrap();
+    r.remove(table, "ab").await.unwrap(); // removing twice is fine
+    assert!(r.get(table, "ab").await.unwrap().is_none());
+    r.insert(table, "ab", json!(2)).await.unwrap();
+    assert_eq!(
+        r.get(table, "ab").await.unwrap().unwrap().version,
+        1,
+        "a new record"
     );
     let other = format!("{table}-other");
     assert!(

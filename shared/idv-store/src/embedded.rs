@@ -286,6 +286,17 @@ impl EmbeddedRecords {
         Ok(())
     }
 
+    fn remove_now(&self, table: &str, key: &str) -> Result<()> {
+        let k = record_key(table, key);
+        let txn = self.db.begin_write()?;
+        {
+            let mut t = txn.open_table(RECORDS).map_err(|e| self.db.failed(e))?;
+            t.remove(k.as_str()).map_err(|e| self.db.failed(e))?;
+        }
+        txn.commit().map_err(|e| self.db.failed(e))?;
+        Ok(())
+    }
+
     fn list_now(&self, table: &str, prefix: &str) -> Result<Vec<(String, Record)>> {
         let start = record_key(table, prefix);
         let txn = self.db.begin_read()?;
@@ -338,6 +349,11 @@ impl RecordStore for EmbeddedRecords {
     async fn list(&self, table: &str, prefix: &str) -> Result<Vec<(String, Record)>> {
         let (this, table, prefix) = (self.clone(), table.to_owned(), prefix.to_owned());
         blocking(move || this.list_now(&table, &prefix)).await
+    }
+
+    async fn remove(&self, table: &str, key: &str) -> Result<()> {
+        let (this, table, key) = (self.clone(), table.to_owned(), key.to_owned());
+        blocking(move || this.remove_now(&table, &key)).await
     }
 
     /// Rewrites the database file with its live entries only (see `Db::rewrite`): time in

@@ -139,6 +139,25 @@ pub fn free_bytes(dir: &Path) -> Option<u64> {
     Some(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
+/// Files under `dir` (0 when it does not exist).
+fn count_files(dir: &Path) -> std::io::Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut n = 0;
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            n += count_files(&entry.path())?;
+        } else {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 #[async_trait]
 impl BlobStore for FileBlobs {
     fn free_bytes(&self) -> Option<u64> {
@@ -193,6 +212,19 @@ impl BlobStore for FileBlobs {
         match tokio::fs::remove_file(self.path(key)?).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Io(e)),
             _ => Ok(()),
+        }
+    }
+
+    async fn delete_prefix(&self, prefix: &str) -> Result<usize> {
+        crate::check_prefix(prefix)?;
+        let dir = self.root.join(prefix.trim_end_matches('/'));
+        let counted = dir.clone();
+        let files = tokio::task::spawn_blocking(move || count_files(&counted))
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))??;
+        match tokio::fs::remove_dir_all(&dir).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Io(e)),
+            _ => Ok(files),
         }
     }
 

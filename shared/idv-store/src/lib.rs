@@ -112,6 +112,9 @@ pub trait BlobStore: Send + Sync {
     async fn put(&self, key: &BlobKey, bytes: Vec<u8>, content_type: &str) -> Result<()>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
     async fn delete(&self, key: &str) -> Result<()>;
+    /// Deletes every blob whose key starts with `prefix` (a key followed by `/`, e.g. a
+    /// tenant's `t_…/`), every stored version included; returns how many keys went.
+    async fn delete_prefix(&self, prefix: &str) -> Result<usize>;
     /// A URL accepting one PUT of at most `max_bytes` bytes of `content_type` to `key`
     /// (uploads are evidence: [`Retention::Temporary`]).
     async fn presign_put(
@@ -151,6 +154,9 @@ pub trait RecordStore: Send + Sync {
     ) -> Result<()>;
     /// Records of `table` whose key starts with `prefix`, in key order.
     async fn list(&self, table: &str, prefix: &str) -> Result<Vec<(String, Record)>>;
+
+    /// Removes the record at `key`, whatever its version; removing a missing record is fine.
+    async fn remove(&self, table: &str, key: &str) -> Result<()>;
 
     /// Makes sure values replaced so far leave no bytes in storage (after an erasure of
     /// personal data). The embedded store rewrites its file; DynamoDB keeps no old item
@@ -254,6 +260,14 @@ pub fn check_key(key: &str) -> Result<()> {
         Ok(())
     } else {
         Err(StoreError::InvalidKey(key.chars().take(80).collect()))
+    }
+}
+
+/// Checks a blob key prefix: a valid key followed by `/`.
+pub fn check_prefix(prefix: &str) -> Result<()> {
+    match prefix.strip_suffix('/') {
+        Some(key) => check_key(key),
+        None => Err(StoreError::InvalidKey(prefix.chars().take(80).collect())),
     }
 }
 

@@ -52,7 +52,7 @@ impl<S: Scope> FromRequestParts<AppState> for Bearer<S> {
     type Rejection = LinkError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, LinkError> {
-        let tenant = auth::bearer(state, &parts.headers, S::NAME)?;
+        let tenant = auth::bearer(state, &parts.headers, S::NAME).await?;
         Ok(Bearer(tenant, PhantomData))
     }
 }
@@ -77,10 +77,12 @@ impl<S: Scope, T: DeserializeOwned> FromRequest<AppState> for BearerJson<S, T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, LinkError> {
         let (parts, body) = req.into_parts();
-        let admitted = auth::bearer(state, &parts.headers, S::NAME).and_then(|tenant| {
-            let place = state.inference.enter(Some(&tenant.0))?;
-            Ok((tenant, place))
-        });
+        let admitted = auth::bearer(state, &parts.headers, S::NAME)
+            .await
+            .and_then(|tenant| {
+                let place = state.inference.enter(Some(&tenant.0))?;
+                Ok((tenant, place))
+            });
         let (tenant, place) = match admitted {
             Ok(a) => a,
             Err(e) => {

@@ -43,13 +43,14 @@ impl LinkError {
 }
 
 impl From<ApiError> for LinkError {
-    /// LINK's statuses: 401 and 404 as they are (bodiless), conflicts, oversized bodies and
-    /// rate limits with idv's code, server errors as `001`, every other client error as 400
+    /// LINK's statuses: 401 and 404 as they are (bodiless), a disabled tenant, conflicts,
+    /// oversized bodies and rate limits with idv's code, server errors as `001`, every other client error as 400
     /// `003` (the seed's validation error).
     fn from(e: ApiError) -> LinkError {
         let status = e.status();
         let kept = [
             StatusCode::UNAUTHORIZED,
+            StatusCode::FORBIDDEN,
             StatusCode::NOT_FOUND,
             StatusCode::CONFLICT,
             StatusCode::PAYLOAD_TOO_LARGE,

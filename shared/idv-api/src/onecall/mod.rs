@@ -13,6 +13,7 @@ use crate::auth::{ApiKey, Form};
 use crate::credentials::Tenant;
 use crate::error::{ApiError, ErrorCode};
 use crate::input::{self, Fields};
+use crate::records::{InputDigest, ONECALL, OneCallRecord};
 use crate::state::{self, AppState, OwnedInputs};
 
 /// One-call's statuses where they differ from idv's: an unsupported format and an image over
@@ -91,18 +92,49 @@ pub async fn verify_identity(
     let mut job = OwnedInputs::new(profile);
     job.document_hint = hint(&fields);
     let slot = state.running(place).await?;
-    document_images(&state, &tenant, &mut fields, &mut job).await?;
-    job.selfie = input::image(
-        &state,
-        &tenant,
-        &mut fields,
-        "faceImage",
-        Limits::SELFIE,
-        true,
-    )
-    .await?;
+    let names = ["documentImage", "documentBackImage", "faceImage"];
+    let uploads: Vec<String> = names
+        .iter()
+        .filter_map(|n| input::upload_key(&fields, n))
+        .collect();
+    let mut inputs = Vec::new();
+    for (name, limits, required) in [
+        (names[0], Limits::DOCUMENT, true),
+        (names[1], Limits::DOCUMENT, false),
+        (names[2], Limits::SELFIE, true),
+    ] {
+        let image = input::image_digested(&state, &tenant, &mut fields, name, limits, required)
+            .await?
+            .map(|(image, sha256)| {
+                inputs.push(InputDigest {
+                    name: name.to_string(),
+                    sha256,
+                });
+                image
+            });
+        match name {
+            "documentImage" => job.document = image,
+            "documentBackImage" => job.document_back = image,
+            _ => job.selfie = image,
+        }
+    }
     let v = state.verify_in(&slot, job).await?;
-    let result = wire::verify_identity(&v, threshold);
+    let id = uuid::Uuid::new_v4().to_string();
+    let record = OneCallRecord {
+        received_at: crate::clock::timestamp(),
+        outcome: crate::records::outcome_label(&v),
+        codes: v.decision.details.iter().map(|d| d.code.clone()).collect(),
+        inputs,
+        uploads,
+    };
+    ONECALL
+        .insert(
+            state.records.as_ref(),
+            &format!("{}/{id}", tenant.0),
+            &record,
+        )
+        .await?;
+    let result = wire::verify_identity(&v, threshold, id);
     let Some(url) = callback else {
         return Ok(Json(result).into_response());
     };

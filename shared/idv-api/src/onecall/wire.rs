@@ -257,6 +257,8 @@ pub fn face_match(v: &Verification, threshold: f64) -> (Option<FaceMatch>, f64, 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyIdentity<'a> {
+    /// This verification's id: `DELETE /v1/verifications/{id}` erases what idv keeps of it.
+    pub verification_id: String,
     pub verified: bool,
     pub document: Option<DocumentScan<'a>>,
     pub face_detection: Option<FaceDetection>,
@@ -267,12 +269,13 @@ pub struct VerifyIdentity<'a> {
 }
 
 /// The one-call answer of `v`, matched at `threshold`.
-pub fn verify_identity(v: &Verification, threshold: f64) -> VerifyIdentity<'_> {
+pub fn verify_identity(v: &Verification, threshold: f64, id: String) -> VerifyIdentity<'_> {
     let (document, doc_conf) = document(&v.document);
     let (detection, det_conf) = detection(v);
     let (face_match, match_conf, is_match) = face_match(v, threshold);
     let overall = 0.4 * doc_conf + 0.2 * det_conf + 0.4 * match_conf;
     VerifyIdentity {
+        verification_id: id,
         verified: is_match && det_conf > 0.0 && v.decision.outcome() == Outcome::Approved,
         document,
         face_detection: detection,
