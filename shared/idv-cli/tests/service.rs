@@ -1560,6 +1560,30 @@ fn retention_purges_images_then_personal_data_and_keeps_decisions() {
     let doc = read(DOC);
     let doc_part = &doc[doc.len() / 2..][..64];
     assert!(!files_holding(&dir, doc_part).is_empty());
+    // A one-call verification whose selfie came from a presigned upload.
+    let api_key = [("x-api-key", a["api_key"].as_str().unwrap())];
+    let (st, up) = server.json(
+        "/v1/uploads",
+        &api_key,
+        json!({"contentType": "image/jpeg"}),
+    );
+    assert_eq!(st, 200, "{up}");
+    let put = up["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&server.base)
+        .unwrap();
+    let (st, _, _) = server.send("PUT", put, &[], Some("image/jpeg"), Some(read(SELFIE)));
+    assert_eq!(st, 200);
+    let (st, one) = server.json(
+        "/v1/verify-identity",
+        &api_key,
+        json!({"documentImage": std64(DOC), "faceImage": up["key"]}),
+    );
+    assert_eq!(st, 200, "{one}");
+    let selfie = read(SELFIE);
+    let selfie_part = &selfie[selfie.len() / 2..][..64];
+    assert!(!files_holding(&dir, selfie_part).is_empty());
     let token = idv()
         .args(["admin", "token", "--data"])
         .arg(&dir)
@@ -1575,10 +1599,14 @@ fn retention_purges_images_then_personal_data_and_keeps_decisions() {
     let r = sweep();
     assert_eq!(
         (r["images_purged"].as_u64(), r["erased"].as_u64()),
-        (Some(1), Some(0)),
+        (Some(2), Some(0)),
         "{r}"
     );
     assert!(files_holding(&dir, doc_part).is_empty(), "the images went");
+    assert!(
+        files_holding(&dir, selfie_part).is_empty(),
+        "the upload went"
+    );
     let kept = server.poll(&poll, &kairos);
     assert_eq!(
         kept["response_data"]["decision"]["reject_score"], 0,
@@ -1589,7 +1617,7 @@ fn retention_purges_images_then_personal_data_and_keeps_decisions() {
     // A shorter personal-data period: the verification is erased, its tombstone kept.
     cli(&["tenant", "retention", id, "--personal-data", "1s"]);
     let r = sweep();
-    assert_eq!(r["erased"], 1, "{r}");
+    assert_eq!(r["erased"], 2, "{r}");
     assert_eq!(server.get(&poll, &kairos).0, 404);
     let (st, trail) = server.get(
         "/v1/audit",
@@ -1609,7 +1637,7 @@ fn retention_purges_images_then_personal_data_and_keeps_decisions() {
     // Past the decision period the tombstone keeps only the id and its times, even for an
     // approved verification without detail codes.
     cli(&["tenant", "retention", id, "--decisions", "1s"]);
-    assert_eq!(sweep()["expired"], 1);
+    assert_eq!(sweep()["expired"], 2);
     assert_eq!(sweep()["expired"], 0, "once");
     // Periods that contradict each other are refused, saying why.
     let out = idv()
