@@ -13,7 +13,8 @@ use openssl::x509::extension::{
 use openssl::x509::{X509, X509Name, X509NameBuilder};
 
 use crate::CertifyError;
-use crate::sign::Signer;
+use crate::ltv::CrlIssuer;
+use crate::sign::{Level, Signer};
 use crate::tsa::Tsa;
 
 /// idv's default timestamp policy OID (a private arc; configure your own).
@@ -69,8 +70,23 @@ fn cert(
     Ok(b.build())
 }
 
-/// A new development CA, signing certificate and TSA certificate (EC P-256, 5 years).
-pub fn generate_dev() -> Result<Pems, CertifyError> {
+/// A CRL distribution point extension naming `url` (DER written here; the `openssl` crate
+/// has no builder for it).
+fn crl_distribution_point(url: &str) -> Result<openssl::x509::X509Extension, CertifyError> {
+    use crate::der::{seq, tlv};
+    // CRLDistributionPoints { DistributionPoint { [0] fullName { [0] GeneralNames { [6] URI } } } }
+    let value = seq(&[&seq(&[&tlv(0xa0, &tlv(0xa0, &tlv(0x86, url.as_bytes())))])]);
+    let oid = openssl::asn1::Asn1Object::from_str("2.5.29.31")?;
+    let octets = openssl::asn1::Asn1OctetString::new_from_bytes(&value)?;
+    Ok(openssl::x509::X509Extension::new_from_der(
+        &oid, false, &octets,
+    )?)
+}
+
+/// A new development CA, signing certificate and TSA certificate (EC P-256, 5 years). With
+/// `crl_url`, both issued certificates name it as their CRL distribution point (where
+/// `idv serve` publishes the CA's CRL), so validators require revocation data for them.
+pub fn generate_dev(crl_url: Option<&str>) -> Result<Pems, CertifyError> {
     let ca_key = key()?;
     let ca = cert("idv development CA", &ca_key, None, 3650, |b| {
         b.append_extension(BasicConstraints::new().critical().ca().build()?)?;
@@ -98,6 +114,9 @@ pub fn generate_dev() -> Result<Pems, CertifyError> {
             if timestamping {
                 b.append_extension(ExtendedKeyUsage::new().critical().time_stamping().build()?)?;
             }
+            if let Some(url) = crl_url {
+                b.append_extension(crl_distribution_point(url)?)?;
+            }
             Ok(())
         })?;
         Ok((c, k))
@@ -121,18 +140,42 @@ pub fn generate_dev() -> Result<Pems, CertifyError> {
 }
 
 impl Pems {
-    /// The signer these PEMs describe, timestamping under `policy`.
+    /// The signer these PEMs describe, timestamping under `policy`: PAdES B-T.
     pub fn signer(&self, policy: &str) -> Result<Signer, CertifyError> {
+        self.signer_at(policy, Level::Timestamped)
+    }
+
+    /// The CA as the issuer of its CRLs.
+    pub fn crl_issuer(&self) -> Result<CrlIssuer, CertifyError> {
+        Ok(CrlIssuer {
+            cert: X509::from_pem(self.ca_cert.as_bytes())?,
+            key: PKey::private_key_from_pem(self.ca_key.as_bytes())?,
+        })
+    }
+
+    /// The signer these PEMs describe at `level` (B-LT needs the CA's key, to issue CRLs).
+    pub fn signer_at(&self, policy: &str, level: Level) -> Result<Signer, CertifyError> {
         let ca = X509::from_pem(self.ca_cert.as_bytes())?;
+        let crl_issuer = match level {
+            Level::Timestamped => None,
+            Level::LongTerm | Level::Archival if self.ca_key.trim().is_empty() => {
+                return Err(CertifyError::Sign(
+                    "PAdES B-LT needs the CA's key (ca_key) to issue its CRL".into(),
+                ));
+            }
+            Level::LongTerm | Level::Archival => Some(self.crl_issuer()?),
+        };
         Ok(Signer {
             cert: X509::from_pem(self.signing_cert.as_bytes())?,
             key: PKey::private_key_from_pem(self.signing_key.as_bytes())?,
-            chain: vec![ca.clone()],
+            chain: vec![ca],
             tsa: Tsa {
                 cert: X509::from_pem(self.tsa_cert.as_bytes())?,
                 key: PKey::private_key_from_pem(self.tsa_key.as_bytes())?,
                 policy: policy.to_string(),
             },
+            level,
+            crl_issuer,
         })
     }
 }

@@ -1,15 +1,22 @@
 //! Certificates of verification that anyone can check offline with standard tools: a PDF
-//! rendered with printpdf, signed with a detached CMS (`adbe.pkcs7.detached`) in an
-//! incremental update, and the signature timestamped (RFC 3161) by idv's own authority.
+//! rendered with printpdf, signed in an incremental update with a PAdES baseline signature
+//! (CAdES detached, `ETSI.CAdES.detached`), the signature timestamped (RFC 3161) by idv's own
+//! authority (B-T), and optionally the CA's CRL and the certificates added in a document
+//! security store (B-LT).
 //!
 //! `openssl` has no RFC 3161 bindings, so [`tsa`] declares the few libcrypto `TS_*` functions
 //! it needs behind one safe call; nothing shells out to the `openssl` binary.
 
 #[cfg(feature = "sign")]
+pub mod cades;
+#[cfg(feature = "sign")]
+pub mod der;
+#[cfg(feature = "sign")]
 pub mod keys;
+#[cfg(feature = "sign")]
+pub mod ltv;
 pub mod render;
 #[cfg(feature = "sign")]
-#[allow(unsafe_code)] // libcrypto's CMS signer-info calls, which openssl does not bind
 pub mod sign;
 #[cfg(feature = "sign")]
 #[allow(unsafe_code)] // libcrypto's TS_* functions (RFC 3161), which openssl does not bind
@@ -17,9 +24,11 @@ pub mod tsa;
 
 #[cfg(feature = "sign")]
 pub use keys::{DEFAULT_POLICY, Pems, generate_dev};
+#[cfg(feature = "sign")]
+pub use ltv::CrlIssuer;
 pub use render::{Certificate, Row, Section, render};
 #[cfg(feature = "sign")]
-pub use sign::Signer;
+pub use sign::{Level, Signer};
 #[cfg(feature = "sign")]
 pub use tsa::Tsa;
 

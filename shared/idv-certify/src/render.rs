@@ -244,7 +244,7 @@ pub fn render(c: &Certificate) -> Result<Vec<u8>, CertifyError> {
         7.0,
         15.0,
         10.0,
-        "Signed by idv (adbe.pkcs7.detached) with an RFC 3161 timestamp: check with pdfsig, openssl cms -verify and openssl ts -verify.",
+        "Signed by idv (PAdES, ETSI.CAdES.detached) with an RFC 3161 timestamp: check with pdfsig, pyHanko, openssl cms -verify and openssl ts -verify.",
     );
     let page = PdfPage::new(Mm(210.0), Mm(297.0), ops);
     save(doc.with_pages(vec![page]))

@@ -127,7 +127,7 @@ fn contents(pdf: &[u8]) -> Vec<u8> {
 #[test]
 fn signed_certificate_verifies_with_standard_tools() {
     let dir = tempdir();
-    let pems = generate_dev().unwrap();
+    let pems = generate_dev(None).unwrap();
     let signer = pems.signer(DEFAULT_POLICY).unwrap();
     let pdf = render(&certificate()).unwrap();
     let signed = signer.sign_pdf(pdf.clone(), "D:20261123100001Z").unwrap();
@@ -147,7 +147,7 @@ fn signed_certificate_verifies_with_standard_tools() {
         out.contains("The signature form field is signed") || out.contains("Total document signed"),
         "{out}"
     );
-    assert!(out.contains("adbe.pkcs7.detached"), "{out}");
+    assert!(out.contains("ETSI.CAdES.detached"), "{out}");
 
     let (ok, text) = run(Command::new("pdftotext").arg(&path).arg("-"));
     assert!(ok, "{text}");
@@ -199,6 +199,16 @@ fn signed_certificate_verifies_with_standard_tools() {
     ]));
     assert!(ok, "{dump}");
     assert!(dump.contains("id-smime-aa-timeStampToken"), "{dump}");
+    // PAdES baseline: signing-certificate-v2 signed, no CMS signing-time (the time is /M).
+    // (The timestamp token inside the unsigned attributes has a signing time of its own.)
+    let from = dump.find("signedAttrs:").expect("signed attributes");
+    let to = dump.find("unsignedAttrs:").expect("unsigned attributes");
+    let signed_attrs = &dump[from..to];
+    assert!(
+        signed_attrs.contains("id-smime-aa-signingCertificateV2"),
+        "{signed_attrs}"
+    );
+    assert!(!signed_attrs.contains("signingTime"), "{signed_attrs}");
     let token = token_from_cms(&cms);
     std::fs::write(dir.join("token.der"), &token).unwrap();
     let sig_value = signature_value(&dump);

@@ -667,7 +667,7 @@ fn percentiles(v: &mut [Duration]) -> (f64, f64) {
 
 fn certify(runs: usize) -> Result<()> {
     use idv_certify::{Certificate, Row, Section};
-    let signer = idv_certify::generate_dev()?.signer(idv_certify::DEFAULT_POLICY)?;
+    let signer = idv_certify::generate_dev(None)?.signer(idv_certify::DEFAULT_POLICY)?;
     let mut thumbnails = Vec::new();
     for (caption, path) in [
         (

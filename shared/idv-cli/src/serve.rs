@@ -78,6 +78,11 @@ pub struct ServeArgs {
     /// Timestamp policy OID of idv's timestamp authority.
     #[arg(long, default_value = idv_certify::DEFAULT_POLICY)]
     tsa_policy: String,
+    /// PAdES baseline level of certificates: `b-t` (signed and timestamped), `b-lt` (also the
+    /// certificates and a fresh CRL of the CA in the PDF: validation with revocation checking
+    /// and no network) or `b-lta` (also a document timestamp over it all).
+    #[arg(long, default_value = "b-t", value_parser = ["b-t", "b-lt", "b-lta"])]
+    pades_level: String,
 }
 
 #[derive(Args)]
@@ -103,7 +108,16 @@ pub enum CertsCommand {
     Init {
         #[arg(long, default_value = "idv-data")]
         data: PathBuf,
+        /// Where the CA's CRL is published, named in the issued certificates (`idv serve`
+        /// serves it at PUBLIC_URL/ca.crl).
+        #[arg(long, default_value = "http://127.0.0.1:8080/ca.crl")]
+        crl_url: String,
     },
+}
+
+/// Where `idv serve` at `public_url` publishes the CA's CRL.
+fn crl_url(public_url: &str) -> String {
+    format!("{}/ca.crl", public_url.trim_end_matches('/'))
 }
 
 #[derive(Subcommand)]
@@ -323,7 +337,9 @@ pub(crate) fn secret(data: &Path, name: &str) -> Result<Vec<u8>> {
 }
 
 /// The signing PEMs under `data/secrets/certs`, created (development CA) if absent.
-fn certs(data: &Path) -> Result<idv_certify::Pems> {
+/// The signing keys under `DATA/secrets/certs`, created on first use; new certificates name
+/// `crl_url` as their CRL distribution point.
+fn certs(data: &Path, crl_url: &str) -> Result<idv_certify::Pems> {
     let dir = data.join("secrets").join("certs");
     let names = [
         "ca.pem",
@@ -336,7 +352,7 @@ fn certs(data: &Path) -> Result<idv_certify::Pems> {
     if !dir.join("tsa.key").exists() {
         std::fs::create_dir_all(&dir)?;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-        let p = idv_certify::generate_dev()?;
+        let p = idv_certify::generate_dev(Some(crl_url))?;
         let texts = [
             &p.ca_cert,
             &p.ca_key,
@@ -419,8 +435,8 @@ pub enum StoreCommand {
 
 /// `idv certs init`.
 pub fn certs_cmd(cmd: CertsCommand) -> Result<()> {
-    let CertsCommand::Init { data } = cmd;
-    certs(&data)?;
+    let CertsCommand::Init { data, crl_url } = cmd;
+    certs(&data, &crl_url)?;
     println!("{}", data.join("secrets").join("certs").display());
     Ok(())
 }
@@ -433,6 +449,7 @@ struct Extra {
     callback_schedule: Vec<u64>,
     callback_ca: Option<PathBuf>,
     tsa_policy: String,
+    pades_level: idv_certify::Level,
 }
 
 fn state(
@@ -477,7 +494,10 @@ fn state(
             job_backlog: extra.job_backlog,
         }),
         certifier: Some(Arc::new(idv_api::certificate::Certifier {
-            signer: Arc::new(certs(data)?.signer(&extra.tsa_policy)?),
+            signer: Arc::new(
+                certs(data, &crl_url(public_url))?
+                    .signer_at(&extra.tsa_policy, extra.pades_level)?,
+            ),
             public_url: public_url.to_string(),
             mask_numbers: true,
         })),
@@ -553,6 +573,11 @@ pub fn serve(args: ServeArgs) -> Result<()> {
                 callback_schedule: args.callback_schedule.clone(),
                 callback_ca: args.callback_ca.clone(),
                 tsa_policy: args.tsa_policy.clone(),
+                pades_level: match args.pades_level.as_str() {
+                    "b-lt" => idv_certify::Level::LongTerm,
+                    "b-lta" => idv_certify::Level::Archival,
+                    _ => idv_certify::Level::Timestamped,
+                },
             },
             engines,
         )?;
@@ -577,8 +602,19 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             .or_else(|| std::env::var("IDV_METRICS_TOKEN").ok())
             .filter(|t| !t.is_empty());
         let scraped = state.clone();
+        // The CA's CRL, where the certificates it issued say it is (their CRL distribution
+        // point): issued afresh on each request, valid a week.
+        let pems = certs(&args.data, &crl_url(&public))?;
+        let issuer = Arc::new(pems.crl_issuer()?);
         let app = idv_api::router(state)
             .merge(admin)
+            .route(
+                "/ca.crl",
+                axum::routing::get(move || {
+                    let issuer = issuer.clone();
+                    async move { ca_crl(&issuer) }
+                }),
+            )
             .route(
                 "/metrics",
                 axum::routing::get(move |headers: axum::http::HeaderMap| {
@@ -625,6 +661,24 @@ async fn sweeps(state: AppState, every: std::time::Duration) {
                 "retention sweep failed; retried next period"
             ),
         }
+    }
+}
+
+/// `GET /ca.crl`: a CRL of the CA revoking nothing, issued now, next update in 7 days (DER,
+/// `application/pkix-crl`).
+fn ca_crl(issuer: &idv_certify::CrlIssuer) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let now = idv_store::now_ms() as i64 / 1000;
+    match issuer.crl(now, 7) {
+        Ok(der) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "application/pkix-crl"),
+                (axum::http::header::CACHE_CONTROL, "max-age=3600"),
+            ],
+            der,
+        )
+            .into_response(),
+        Err(e) => idv_api::ApiError::internal(e).into_response(),
     }
 }
 

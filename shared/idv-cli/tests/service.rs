@@ -1710,6 +1710,92 @@ fn scripted_receiver(
     (url, rx)
 }
 
+/// A LINK certificate from `idv serve` started with `extra`; the PDF and the CA (PEM).
+fn served_certificate(name: &str, extra: &[&str]) -> (Vec<u8>, String) {
+    let dir = std::env::temp_dir().join(format!("idv-pades-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tenant(&dir, "acme");
+    let (url, _calls) = receiver();
+    let mut args = vec!["--allow-private-callbacks"];
+    args.extend_from_slice(extra);
+    let server = start_with(&dir, &args);
+    let link = [("authorization", server.link_bearer(&a))];
+    let link = [(link[0].0, link[0].1.as_str())];
+    let (st, v) = server.json(
+        "/identity/verify",
+        &link,
+        json!({"id": "req-pades", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}],
+            "certify": true, "certifyCallback": url}),
+    );
+    assert_eq!(st, 200, "{v}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let (st, cert) = server.get("/certificate/req-pades", &link);
+        if st == 200 {
+            let pdf = base64::engine::general_purpose::STANDARD
+                .decode(cert["content"].as_str().unwrap())
+                .unwrap();
+            let ca = std::fs::read_to_string(dir.join("secrets/certs/ca.pem")).unwrap();
+            return (pdf, ca);
+        }
+        assert!(Instant::now() < deadline, "no certificate");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The certificates of each `--pades-level`: pdfsig finds the signature valid, the long-term
+/// ones carry a DSS (certificates and the CA's CRL, also served at `/ca.crl`) and the
+/// archival one a document timestamp. With `IDV_PADES_OUT=DIR` they are written there for
+/// pyHanko (`tests/pades.py`, run by `tests/run`).
+#[test]
+fn certificates_at_every_pades_level() {
+    let out = std::env::var_os("IDV_PADES_OUT").map(PathBuf::from);
+    for (level, name) in [("b-t", "B-T"), ("b-lt", "B-LT"), ("b-lta", "B-LTA")] {
+        let (pdf, ca) = served_certificate(level, &["--pades-level", level]);
+        let text = String::from_utf8_lossy(&pdf);
+        assert!(text.contains("/ETSI.CAdES.detached"), "{level}");
+        assert_eq!(text.contains("/DSS"), level != "b-t", "{level}");
+        assert_eq!(text.contains("/DocTimeStamp"), level == "b-lta", "{level}");
+        let file =
+            std::env::temp_dir().join(format!("idv-pades-{level}-{}.pdf", std::process::id()));
+        std::fs::write(&file, &pdf).unwrap();
+        let said = Command::new("pdfsig").arg(&file).output().unwrap();
+        let said = String::from_utf8_lossy(&said.stdout);
+        assert!(said.contains("Signature is Valid."), "{level}: {said}");
+        if let Some(dir) = &out {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join(format!("{name}.pdf")), &pdf).unwrap();
+            std::fs::write(dir.join(format!("{name}.ca.pem")), &ca).unwrap();
+        }
+    }
+    // The CRL the certificates point at.
+    let dir = std::env::temp_dir().join(format!("idv-pades-crl-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let server = start(&dir);
+    let res = server
+        .agent
+        .get(format!("{}/ca.crl", server.base))
+        .call()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["content-type"], "application/pkix-crl");
+    let crl = dir.join("ca.crl");
+    let mut res = res;
+    std::fs::write(&crl, res.body_mut().read_to_vec().unwrap()).unwrap();
+    let ok = Command::new("openssl")
+        .args(["crl", "-inform", "DER", "-noout", "-verify", "-CAfile"])
+        .arg(dir.join("secrets/certs/ca.pem"))
+        .arg("-in")
+        .arg(&crl)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&ok.stderr).contains("verify OK"),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
+
 #[test]
 fn certify_signs_stores_and_calls_back() {
     let dir = std::env::temp_dir().join(format!("idv-cert-{}", std::process::id()));

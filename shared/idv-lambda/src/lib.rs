@@ -95,16 +95,26 @@ impl Settings {
 /// The signing keys of the certification function, from its secret.
 #[cfg(feature = "certify")]
 pub fn signer(secrets: &Secrets) -> Result<Arc<dyn idv_certify::SignPdf>, Error> {
+    // B-LT and B-LTA (`IDV_PADES_LEVEL=b-lt|b-lta`) issue CRLs: the secret then holds the
+    // CA's key too.
+    let level = match opt("IDV_PADES_LEVEL").as_deref() {
+        Some("b-lt") => idv_certify::Level::LongTerm,
+        Some("b-lta") => idv_certify::Level::Archival,
+        _ => idv_certify::Level::Timestamped,
+    };
     let pems = idv_certify::Pems {
         ca_cert: secrets.get("ca_cert")?,
-        ca_key: String::new(),
+        ca_key: match level {
+            idv_certify::Level::Timestamped => String::new(),
+            _ => secrets.get("ca_key")?,
+        },
         signing_cert: secrets.get("signing_cert")?,
         signing_key: secrets.get("signing_key")?,
         tsa_cert: secrets.get("tsa_cert")?,
         tsa_key: secrets.get("tsa_key")?,
     };
     let policy = opt("IDV_TSA_POLICY").unwrap_or_else(|| idv_certify::DEFAULT_POLICY.into());
-    Ok(Arc::new(pems.signer(&policy)?))
+    Ok(Arc::new(pems.signer_at(&policy, level)?))
 }
 
 /// The signing keys of the certification function (not built in this one).

@@ -68,7 +68,7 @@ async fn resources(conf: &aws_config::SdkConfig) -> Settings {
 #[tokio::test]
 async fn keys_come_from_secrets_manager_by_arn() {
     let conf = idv_aws::config(Some(&endpoint())).await;
-    let pems = idv_certify::generate_dev().unwrap();
+    let pems = idv_certify::generate_dev(None).unwrap();
     let arn = put_secret(
         &conf,
         &json!({
