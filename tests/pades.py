@@ -1,13 +1,16 @@
 """Checks idv's signed certificates with pyHanko (pinned in tests/requirements-pades.txt) and
 prints the PAdES baseline level each reaches: B-B, B-T, B-LT or B-LTA.
 
-    pades.py CA_PEM EXPECTED FILE.pdf [EXPECTED FILE.pdf ...]
+    pades.py CAS_PEM EXPECTED FILE.pdf [EXPECTED FILE.pdf ...]
+
+CAS_PEM holds the trust roots (one or more certificates: the signer's CA, and an external
+timestamp authority's).
 
 A file reaches
 - B-B when its signature is a CAdES detached one (`/SubFilter /ETSI.CAdES.detached`) with
   content-type, message-digest and signing-certificate(-v2) signed attributes and no CMS
-  signing-time, its time in `/M`, intact, valid and trusted up to CA_PEM;
-- B-T when it also carries a signature timestamp that validates, trusted up to CA_PEM;
+  signing-time, its time in `/M`, intact, valid and trusted up to CAS_PEM;
+- B-T when it also carries a signature timestamp that validates, trusted up to CAS_PEM;
 - B-LT when it also has a document security store (`/DSS`) holding the certificates and CRLs
   (or OCSP responses) of both chains, and the signature and its timestamp validate with
   revocation information *required* for every certificate, from the file alone (no fetching);
@@ -31,7 +34,7 @@ from pyhanko.sign.validation.policy_decl import (
     PdfSignatureValidationSpec,
     SignatureValidationSpec,
 )
-from pyhanko.keys import load_cert_from_pemder
+from pyhanko.keys import load_certs_from_pemder
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.context import CertValidationPolicySpec
 from pyhanko_certvalidator.policy_decl import (
@@ -67,7 +70,7 @@ def level(path, ca):
         why.append("a CMS signing-time (B-B wants the time in /M)")
     if "/M" not in sig.sig_object:
         why.append("no /M")
-    vc = ValidationContext(trust_roots=[ca], allow_fetching=False)
+    vc = ValidationContext(trust_roots=ca, allow_fetching=False)
     status = validate_pdf_signature(sig, vc, diff_policy=DEFAULT_DIFF_POLICY)
     if not (status.intact and status.valid and status.trusted):
         why.append(f"signature: {status.summary()}")
@@ -85,7 +88,7 @@ def level(path, ca):
     # The signature and its timestamp validated with revocation data *required* for every
     # certificate, from the file's DSS only (no fetching).
     vc = DocumentSecurityStore.read_dss(r).as_validation_context(
-        {"trust_roots": [ca], "allow_fetching": False, "revocation_mode": "require"}
+        {"trust_roots": ca, "allow_fetching": False, "revocation_mode": "require"}
     )
     status = validate_pdf_signature(sig, vc, diff_policy=DEFAULT_DIFF_POLICY)
     ts = status.timestamp_validity
@@ -96,7 +99,7 @@ def level(path, ca):
     # AdES validation as `pyhanko sign adesverify` does it: past validation on the
     # document timestamp's proof of existence, revocation data required.
     policy = CertValidationPolicySpec(
-        trust_manager=SimpleTrustManager.build(trust_roots=[ca]),
+        trust_manager=SimpleTrustManager.build(trust_roots=ca),
         revinfo_policy=CertRevTrustPolicy(
             REQUIRE_REVINFO,
             freshness=None,
@@ -124,7 +127,7 @@ def tampered_validates(path, ca):
     try:
         sig = PdfFileReader(io.BytesIO(bytes(data))).embedded_regular_signatures[0]
         status = validate_pdf_signature(
-            sig, ValidationContext(trust_roots=[ca], allow_fetching=False)
+            sig, ValidationContext(trust_roots=ca, allow_fetching=False)
         )
         return status.intact and status.valid
     except Exception:
@@ -132,7 +135,7 @@ def tampered_validates(path, ca):
 
 
 def main():
-    ca = load_cert_from_pemder(sys.argv[1])
+    ca = list(load_certs_from_pemder([sys.argv[1]]))
     pairs = list(zip(sys.argv[2::2], sys.argv[3::2]))
     failed = 0
     for expected, path in pairs:

@@ -18,7 +18,7 @@ const SIGNED_DATA: &str = "1.2.840.113549.1.7.2";
 /// id-data.
 const DATA: &str = "1.2.840.113549.1.7.1";
 /// SHA-256.
-const SHA256: &str = "2.16.840.1.101.3.4.2.1";
+pub const SHA256: &str = "2.16.840.1.101.3.4.2.1";
 /// Attribute: content-type.
 const CONTENT_TYPE: &str = "1.2.840.113549.1.9.3";
 /// Attribute: message-digest.

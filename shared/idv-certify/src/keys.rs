@@ -14,7 +14,7 @@ use openssl::x509::{X509, X509Name, X509NameBuilder};
 
 use crate::CertifyError;
 use crate::ltv::CrlIssuer;
-use crate::sign::{Level, Signer};
+use crate::sign::{Level, Signer, Timestamper};
 use crate::tsa::Tsa;
 
 /// idv's default timestamp policy OID (a private arc; configure your own).
@@ -28,6 +28,9 @@ pub struct Pems {
     pub signing_key: String,
     pub tsa_cert: String,
     pub tsa_key: String,
+    /// The certificates above an imported signing certificate (PEM), when it was not issued by
+    /// `ca_cert` (`idv certs import`); `None`: the chain is `ca_cert`.
+    pub signing_chain: Option<String>,
 }
 
 fn key() -> Result<PKey<Private>, CertifyError> {
@@ -136,6 +139,7 @@ pub fn generate_dev(crl_url: Option<&str>) -> Result<Pems, CertifyError> {
         signing_key: key_pem(&signing_key)?,
         tsa_cert: pem(&tsa)?,
         tsa_key: key_pem(&tsa_key)?,
+        signing_chain: None,
     })
 }
 
@@ -156,8 +160,18 @@ impl Pems {
     /// The signer these PEMs describe at `level` (B-LT needs the CA's key, to issue CRLs).
     pub fn signer_at(&self, policy: &str, level: Level) -> Result<Signer, CertifyError> {
         let ca = X509::from_pem(self.ca_cert.as_bytes())?;
+        let chain = match &self.signing_chain {
+            Some(pem) => X509::stack_from_pem(pem.as_bytes())?,
+            None => vec![ca],
+        };
         let crl_issuer = match level {
             Level::Timestamped => None,
+            _ if self.signing_chain.is_some() => {
+                return Err(CertifyError::Sign(
+                    "PAdES B-LT/B-LTA embed idv's CA's CRL: with an imported signing key use b-t"
+                        .into(),
+                ));
+            }
             Level::LongTerm | Level::Archival if self.ca_key.trim().is_empty() => {
                 return Err(CertifyError::Sign(
                     "PAdES B-LT needs the CA's key (ca_key) to issue its CRL".into(),
@@ -168,14 +182,77 @@ impl Pems {
         Ok(Signer {
             cert: X509::from_pem(self.signing_cert.as_bytes())?,
             key: PKey::private_key_from_pem(self.signing_key.as_bytes())?,
-            chain: vec![ca],
-            tsa: Tsa {
+            chain,
+            tsa: Timestamper::Own(Tsa {
                 cert: X509::from_pem(self.tsa_cert.as_bytes())?,
                 key: PKey::private_key_from_pem(self.tsa_key.as_bytes())?,
                 policy: policy.to_string(),
-            },
+            }),
             level,
             crl_issuer,
         })
     }
+}
+
+/// A signing key brought by the operator (`idv certs import`), as PEM to store.
+pub struct Imported {
+    pub cert: String,
+    /// PKCS #8.
+    pub key: String,
+    /// The certificates above `cert`, as given.
+    pub chain: String,
+    /// The certificate's subject, for the operator to check.
+    pub subject: String,
+}
+
+/// A signing key and certificate (and chain) from PKCS #12 `der` protected by `password`.
+pub fn import_p12(der: &[u8], password: &str) -> Result<Imported, CertifyError> {
+    let parsed = openssl::pkcs12::Pkcs12::from_der(der)?.parse2(password)?;
+    let (Some(cert), Some(key)) = (parsed.cert, parsed.pkey) else {
+        return Err(CertifyError::Sign(
+            "the PKCS #12 file holds no certificate with its private key".into(),
+        ));
+    };
+    let chain: Vec<X509> = parsed
+        .ca
+        .map(|s| s.into_iter().collect())
+        .unwrap_or_default();
+    imported(cert, key, &chain)
+}
+
+/// A signing key, certificate and chain from PEM.
+pub fn import_pem(key: &[u8], cert: &[u8], chain: &[u8]) -> Result<Imported, CertifyError> {
+    imported(
+        X509::from_pem(cert)?,
+        PKey::private_key_from_pem(key)?,
+        &X509::stack_from_pem(chain)?,
+    )
+}
+
+fn imported(cert: X509, key: PKey<Private>, chain: &[X509]) -> Result<Imported, CertifyError> {
+    if !cert.public_key()?.public_eq(&key) {
+        return Err(CertifyError::Sign(
+            "the private key does not belong to the certificate".into(),
+        ));
+    }
+    crate::cades::signature_algorithm(&key)?;
+    let pem = |c: &X509| -> Result<String, CertifyError> {
+        Ok(String::from_utf8_lossy(&c.to_pem()?).into_owned())
+    };
+    let subject = cert
+        .subject_name()
+        .entries()
+        .map(|e| {
+            let name = e.object().nid().short_name().unwrap_or("?");
+            let value = e.data().to_string().unwrap_or_default();
+            format!("{name}={value}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(Imported {
+        cert: pem(&cert)?,
+        key: String::from_utf8_lossy(&key.private_key_to_pem_pkcs8()?).into_owned(),
+        chain: chain.iter().map(pem).collect::<Result<String, _>>()?,
+        subject,
+    })
 }

@@ -15,6 +15,8 @@ pub mod der;
 pub mod keys;
 #[cfg(feature = "sign")]
 pub mod ltv;
+#[cfg(feature = "sign")]
+pub mod remote_tsa;
 pub mod render;
 #[cfg(feature = "sign")]
 pub mod sign;
@@ -23,12 +25,14 @@ pub mod sign;
 pub mod tsa;
 
 #[cfg(feature = "sign")]
-pub use keys::{DEFAULT_POLICY, Pems, generate_dev};
+pub use keys::{DEFAULT_POLICY, Imported, Pems, generate_dev, import_p12, import_pem};
 #[cfg(feature = "sign")]
 pub use ltv::CrlIssuer;
+#[cfg(feature = "sign")]
+pub use remote_tsa::RemoteTsa;
 pub use render::{Certificate, Row, Section, render};
 #[cfg(feature = "sign")]
-pub use sign::{Level, Signer};
+pub use sign::{Level, Signer, Timestamper};
 #[cfg(feature = "sign")]
 pub use tsa::Tsa;
 

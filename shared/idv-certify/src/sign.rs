@@ -10,7 +10,32 @@ use openssl::x509::X509;
 
 use crate::CertifyError;
 use crate::ltv::CrlIssuer;
+use crate::remote_tsa::RemoteTsa;
 use crate::tsa::Tsa;
+
+/// Who timestamps signatures: idv's own authority, or an external one over RFC 3161.
+pub enum Timestamper {
+    Own(Tsa),
+    Remote(RemoteTsa),
+}
+
+impl Timestamper {
+    /// A DER `TimeStampToken` over `sha256`.
+    pub fn timestamp(&self, sha256: &[u8; 32]) -> Result<Vec<u8>, CertifyError> {
+        match self {
+            Timestamper::Own(t) => t.timestamp(sha256),
+            Timestamper::Remote(t) => t.timestamp(sha256),
+        }
+    }
+
+    /// The authority's certificates a validator needs.
+    fn certs(&self) -> Vec<X509> {
+        match self {
+            Timestamper::Own(t) => vec![t.cert.clone()],
+            Timestamper::Remote(t) => t.trusted.clone(),
+        }
+    }
+}
 
 /// Bytes reserved for the CMS in `/Contents` (hex doubles it).
 const CONTENTS_BYTES: usize = 16 * 1024;
@@ -34,7 +59,7 @@ pub struct Signer {
     pub cert: X509,
     pub key: PKey<Private>,
     pub chain: Vec<X509>,
-    pub tsa: Tsa,
+    pub tsa: Timestamper,
     pub level: Level,
     /// Issues the CRL added at [`Level::LongTerm`].
     pub crl_issuer: Option<CrlIssuer>,
@@ -48,10 +73,22 @@ impl Signer {
         })
     }
 
+    /// This signer with its signatures timestamped by `remote` instead of idv's own
+    /// authority; only at B-T (B-LT embeds revocation data idv can issue only for its own).
+    pub fn with_remote_tsa(mut self, remote: RemoteTsa) -> Result<Signer, CertifyError> {
+        if self.level != Level::Timestamped {
+            return Err(CertifyError::Sign(
+                "an external timestamp authority works at PAdES b-t only".into(),
+            ));
+        }
+        self.tsa = Timestamper::Remote(remote);
+        Ok(self)
+    }
+
     /// The certificates a validator needs: the signer's, the chain and the TSA's (DER).
     fn validation_certs(&self) -> Result<Vec<Vec<u8>>, CertifyError> {
         let mut certs = vec![self.cert.to_der()?];
-        for c in self.chain.iter().chain([&self.tsa.cert]) {
+        for c in self.chain.iter().chain(&self.tsa.certs()) {
             let d = c.to_der()?;
             if !certs.contains(&d) {
                 certs.push(d);

@@ -65,6 +65,7 @@ unsafe extern "C" {
     fn TS_RESP_get_status_info(r: *mut TS_RESP) -> *mut TS_STATUS_INFO;
     fn TS_STATUS_INFO_get0_status(s: *const TS_STATUS_INFO) -> *const ASN1_INTEGER;
     fn TS_RESP_get_token(r: *mut TS_RESP) -> *mut PKCS7;
+    fn i2d_TS_RESP(r: *const TS_RESP, out: *mut *mut c_uchar) -> c_int;
 }
 
 foreign_type! {
@@ -245,8 +246,18 @@ impl Tsa {
         take_der(der, len, "i2d_TS_REQ")
     }
 
-    /// The `TimeStampToken` answering the DER `request`, signed with the TSA's key.
-    fn respond(&self, request: &[u8]) -> Result<Vec<u8>, CertifyError> {
+    /// The DER `TimeStampResp` answering the DER `TimeStampReq` `request` (what an RFC 3161
+    /// HTTP authority sends back): granted with a token signed by the TSA's key, or refused.
+    pub fn reply(&self, request: &[u8]) -> Result<Vec<u8>, CertifyError> {
+        let resp = self.response(request)?;
+        let mut der: *mut c_uchar = ptr::null_mut();
+        // SAFETY: `resp` is a live owned response; i2d allocates `der`, taken over below.
+        let len = unsafe { i2d_TS_RESP(resp.as_ptr(), &mut der) };
+        take_der(der, len, "i2d_TS_RESP")
+    }
+
+    /// The response to the DER `request`, signed with the TSA's key.
+    fn response(&self, request: &[u8]) -> Result<TsResp, CertifyError> {
         let policy = Asn1Object::from_str(&self.policy)?;
         let len = c_int::try_from(request.len())
             .map_err(|_| CertifyError::Timestamp("request too large".into()))?;
@@ -279,10 +290,17 @@ impl Tsa {
             "TS_RESP_CTX_add_md",
         )?;
         unsafe { TS_RESP_CTX_set_serial_cb(ctx.as_ptr(), next_serial, ptr::null_mut()) };
-        let resp: TsResp = owned(
+        owned(
             unsafe { TS_RESP_create_response(ctx.as_ptr(), bio.as_ptr()) },
             "TS_RESP_create_response",
-        )?;
+        )
+    }
+
+    /// The `TimeStampToken` answering the DER `request`, signed with the TSA's key.
+    fn respond(&self, request: &[u8]) -> Result<Vec<u8>, CertifyError> {
+        let resp = self.response(request)?;
+        // SAFETY (every block below): `resp` is live and owned; the status and token are
+        // borrowed from it and used before it drops.
         let info = unsafe { TS_RESP_get_status_info(resp.as_ptr()) };
         if info.is_null() {
             return Err(failed("TS_RESP_get_status_info"));

@@ -36,7 +36,7 @@ enum Command {
         command: document::DocumentCommand,
     },
     /// Run every function in one process on embedded backends (files + redb + queue).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Verify a document and selfie without a server; prints the Kairos `response_data`.
     Verify(serve::VerifyArgs),
     /// Reviewers of the manual-review console.
@@ -84,7 +84,7 @@ fn main() -> Result<()> {
         Command::Store { command } => serve::store_cmd(command),
         Command::Document { command } => document::run(command),
         Command::Bench { command } => bench::run(command),
-        Command::Serve(args) => serve::serve(args),
+        Command::Serve(args) => serve::serve(*args),
         Command::Verify(args) => serve::verify(args),
         Command::Tenant { command } => serve::tenant(command),
         Command::Certs { command } => serve::certs_cmd(command),

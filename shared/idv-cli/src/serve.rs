@@ -83,6 +83,14 @@ pub struct ServeArgs {
     /// and no network) or `b-lta` (also a document timestamp over it all).
     #[arg(long, default_value = "b-t", value_parser = ["b-t", "b-lt", "b-lta"])]
     pades_level: String,
+    /// Timestamp signatures with this external RFC 3161 authority (http or https) instead of
+    /// idv's own; its tokens must chain to `--tsa-ca`. 10 s per request, 3 attempts; when it
+    /// fails the certification is retried later, then reported as `Error`.
+    #[arg(long, requires = "tsa_ca")]
+    tsa_url: Option<String>,
+    /// The external authority's CA certificates (PEM).
+    #[arg(long, requires = "tsa_url")]
+    tsa_ca: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -112,6 +120,24 @@ pub enum CertsCommand {
         /// serves it at PUBLIC_URL/ca.crl).
         #[arg(long, default_value = "http://127.0.0.1:8080/ca.crl")]
         crl_url: String,
+    },
+    /// Sign certificates with your own key: a PKCS #12 file (`--p12`, password from
+    /// `--password-file` or `IDV_P12_PASSWORD`) or PEM (`--key`, `--cert`, `--chain`). Replaces
+    /// the signing key under DATA/secrets/certs (0600); restart `idv serve` to use it.
+    Import {
+        #[arg(long, conflicts_with_all = ["key", "cert"])]
+        p12: Option<PathBuf>,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        #[arg(long, requires = "cert")]
+        key: Option<PathBuf>,
+        #[arg(long, requires = "key")]
+        cert: Option<PathBuf>,
+        /// The certificates above `--cert` (PEM).
+        #[arg(long)]
+        chain: Option<PathBuf>,
+        #[arg(long, default_value = "idv-data")]
+        data: PathBuf,
     },
 }
 
@@ -382,7 +408,25 @@ fn certs(data: &Path, crl_url: &str) -> Result<idv_certify::Pems> {
         signing_key: read("signing.key")?,
         tsa_cert: read("tsa.pem")?,
         tsa_key: read("tsa.key")?,
+        // Written by `idv certs import`.
+        signing_chain: std::fs::read_to_string(dir.join("signing-chain.pem")).ok(),
     })
+}
+
+/// Writes `bytes` to `path` readable by the owner only (0600), replacing what was there.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes))
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 /// The data directory's database, or an error saying what to do: another process holds it,
@@ -435,9 +479,53 @@ pub enum StoreCommand {
 
 /// `idv certs init`.
 pub fn certs_cmd(cmd: CertsCommand) -> Result<()> {
-    let CertsCommand::Init { data, crl_url } = cmd;
-    certs(&data, &crl_url)?;
-    println!("{}", data.join("secrets").join("certs").display());
+    match cmd {
+        CertsCommand::Init { data, crl_url } => {
+            certs(&data, &crl_url)?;
+            println!("{}", data.join("secrets").join("certs").display());
+        }
+        CertsCommand::Import {
+            p12,
+            password_file,
+            key,
+            cert,
+            chain,
+            data,
+        } => {
+            let read = |p: &Path| std::fs::read(p).with_context(|| p.display().to_string());
+            let imported = match (p12, key, cert) {
+                (Some(p12), _, _) => {
+                    let password = match password_file {
+                        Some(f) => String::from_utf8(read(&f)?)?
+                            .trim_end_matches('\n')
+                            .to_string(),
+                        None => std::env::var("IDV_P12_PASSWORD").unwrap_or_default(),
+                    };
+                    idv_certify::import_p12(&read(&p12)?, &password)
+                        .context("reading the PKCS #12 file (is the password right?)")?
+                }
+                (None, Some(key), Some(cert)) => {
+                    let chain = chain.as_deref().map(read).transpose()?.unwrap_or_default();
+                    idv_certify::import_pem(&read(&key)?, &read(&cert)?, &chain)?
+                }
+                _ => anyhow::bail!("give --p12 FILE, or --key and --cert"),
+            };
+            // The development CA and TSA stay (idv's own timestamps, unless --tsa-url).
+            let dir = data.join("secrets").join("certs");
+            certs(&data, "http://127.0.0.1:8080/ca.crl")?;
+            for (name, text) in [
+                ("signing.pem", &imported.cert),
+                ("signing.key", &imported.key),
+                ("signing-chain.pem", &imported.chain),
+            ] {
+                write_private(&dir.join(name), text.as_bytes())?;
+            }
+            println!(
+                "{}",
+                serde_json::json!({"subject": imported.subject, "dir": dir})
+            );
+        }
+    }
     Ok(())
 }
 
@@ -450,6 +538,8 @@ struct Extra {
     callback_ca: Option<PathBuf>,
     tsa_policy: String,
     pades_level: idv_certify::Level,
+    /// An external timestamp authority: URL and its CA certificates (PEM).
+    remote_tsa: Option<(String, Vec<u8>)>,
 }
 
 fn state(
@@ -494,10 +584,16 @@ fn state(
             job_backlog: extra.job_backlog,
         }),
         certifier: Some(Arc::new(idv_api::certificate::Certifier {
-            signer: Arc::new(
-                certs(data, &crl_url(public_url))?
-                    .signer_at(&extra.tsa_policy, extra.pades_level)?,
-            ),
+            signer: Arc::new({
+                let signer = certs(data, &crl_url(public_url))?
+                    .signer_at(&extra.tsa_policy, extra.pades_level)?;
+                match &extra.remote_tsa {
+                    Some((url, ca)) => {
+                        signer.with_remote_tsa(idv_certify::RemoteTsa::new(url, ca)?)?
+                    }
+                    None => signer,
+                }
+            }),
             public_url: public_url.to_string(),
             mask_numbers: true,
         })),
@@ -573,6 +669,13 @@ pub fn serve(args: ServeArgs) -> Result<()> {
                 callback_schedule: args.callback_schedule.clone(),
                 callback_ca: args.callback_ca.clone(),
                 tsa_policy: args.tsa_policy.clone(),
+                remote_tsa: match (&args.tsa_url, &args.tsa_ca) {
+                    (Some(url), Some(ca)) => Some((
+                        url.clone(),
+                        std::fs::read(ca).with_context(|| ca.display().to_string())?,
+                    )),
+                    _ => None,
+                },
                 pades_level: match args.pades_level.as_str() {
                     "b-lt" => idv_certify::Level::LongTerm,
                     "b-lta" => idv_certify::Level::Archival,

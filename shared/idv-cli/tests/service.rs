@@ -1796,6 +1796,230 @@ fn certificates_at_every_pades_level() {
     );
 }
 
+/// An RFC 3161 authority over HTTP on loopback that is not idv: `openssl ts -reply` with its
+/// own CA, key and configuration under `dir`. Returns its URL and its CA (PEM).
+fn external_tsa(dir: &Path) -> (String, String) {
+    use std::io::{Read, Write};
+    std::fs::create_dir_all(dir).unwrap();
+    let pki = idv_certify::generate_dev(None).unwrap();
+    std::fs::write(dir.join("tsa.pem"), &pki.tsa_cert).unwrap();
+    std::fs::write(dir.join("tsa.key"), &pki.tsa_key).unwrap();
+    std::fs::write(dir.join("serial"), "01\n").unwrap();
+    let d = dir.display();
+    std::fs::write(
+        dir.join("tsa.cnf"),
+        format!(
+            "[ tsa ]\ndefault_tsa = t\n[ t ]\nserial = {d}/serial\nsigner_cert = {d}/tsa.pem\n\
+             signer_key = {d}/tsa.key\nsigner_digest = sha256\ndefault_policy = 1.2.3.4.1\n\
+             digests = sha256\naccuracy = secs:1\ness_cert_id_alg = sha256\n"
+        ),
+    )
+    .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/tsa", listener.local_addr().unwrap());
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let body = loop {
+                let n = s.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    continue;
+                };
+                let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + len {
+                    break Some(buf[end + 4..end + 4 + len].to_vec());
+                }
+            };
+            let Some(body) = body else { continue };
+            std::fs::write(dir.join("q.tsq"), &body).unwrap();
+            let ok = Command::new("openssl")
+                .args(["ts", "-reply", "-config"])
+                .arg(dir.join("tsa.cnf"))
+                .arg("-queryfile")
+                .arg(dir.join("q.tsq"))
+                .arg("-out")
+                .arg(dir.join("r.tsr"))
+                .output()
+                .unwrap()
+                .status
+                .success();
+            let reply = std::fs::read(dir.join("r.tsr")).unwrap_or_default();
+            let status = if ok { 200 } else { 500 };
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/timestamp-reply\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n",
+                reply.len()
+            );
+            let _ = s.write_all(&reply);
+        }
+    });
+    (url, pki.ca_cert)
+}
+
+/// The DER of PEM certificate `pem` in uppercase hex, as it appears in a PDF's `/Contents`.
+fn cert_hex(pem: &str) -> String {
+    let mut child = Command::new("openssl")
+        .args(["x509", "-outform", "DER"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(pem.as_bytes())
+        .unwrap();
+    hex::encode_upper(child.wait_with_output().unwrap().stdout)
+}
+
+/// An operator's own signing key (PKCS #12, imported) and an external timestamp authority:
+/// the certificate is signed with that key, timestamped by that authority, and valid. With
+/// `IDV_PADES_OUT=DIR` it is written there for pyHanko (`BYO.pdf`, both CAs in `BYO.ca.pem`).
+#[test]
+fn certificates_signed_with_an_imported_key_and_an_external_timestamp() {
+    let dir = std::env::temp_dir().join(format!("idv-byo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (tsa_url, tsa_ca) = external_tsa(&dir.join("external-tsa"));
+    std::fs::write(dir.join("tsa-ca.pem"), &tsa_ca).unwrap();
+    // The operator's PKI: a PKCS #12 file made by openssl.
+    let own = idv_certify::generate_dev(None).unwrap();
+    for (name, text) in [
+        ("own.key", &own.signing_key),
+        ("own.pem", &own.signing_cert),
+        ("own-ca.pem", &own.ca_cert),
+    ] {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    std::fs::write(dir.join("p12-password"), "correct horse\n").unwrap();
+    let made = Command::new("openssl")
+        .current_dir(&dir)
+        .args([
+            "pkcs12",
+            "-export",
+            "-inkey",
+            "own.key",
+            "-in",
+            "own.pem",
+            "-certfile",
+            "own-ca.pem",
+            "-passout",
+            "file:p12-password",
+            "-out",
+            "own.p12",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let data = dir.join("data");
+    let a = tenant(&data, "acme");
+    let wrong = idv()
+        .args(["certs", "import", "--p12"])
+        .arg(dir.join("own.p12"))
+        .arg("--data")
+        .arg(&data)
+        .env("IDV_P12_PASSWORD", "wrong")
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("password"));
+    let p12 = dir.join("own.p12");
+    let pw = dir.join("p12-password");
+    let imported = idv_json(
+        &data,
+        &[
+            "certs",
+            "import",
+            "--p12",
+            p12.to_str().unwrap(),
+            "--password-file",
+            pw.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        imported["subject"]
+            .as_str()
+            .unwrap()
+            .contains("CN=idv certificate signing")
+    );
+
+    let (url, _calls) = receiver();
+    let tsa_ca_file = dir.join("tsa-ca.pem");
+    let server = start_with(
+        &data,
+        &[
+            "--allow-private-callbacks",
+            "--tsa-url",
+            &tsa_url,
+            "--tsa-ca",
+            tsa_ca_file.to_str().unwrap(),
+        ],
+    );
+    let bearer = server.link_bearer(&a);
+    let link = [("authorization", bearer.as_str())];
+    let (st, v) = server.json(
+        "/identity/verify",
+        &link,
+        json!({"id": "req-byo", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}],
+            "certify": true, "certifyCallback": url}),
+    );
+    assert_eq!(st, 200, "{v}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let pdf = loop {
+        let (st, cert) = server.get("/certificate/req-byo", &link);
+        if st == 200 {
+            break base64::engine::general_purpose::STANDARD
+                .decode(cert["content"].as_str().unwrap())
+                .unwrap();
+        }
+        assert!(Instant::now() < deadline, "no certificate");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let text = String::from_utf8_lossy(&pdf);
+    // Signed with the imported key's certificate, timestamped by the external authority (its
+    // certificate is in the token), not by idv's own.
+    assert!(
+        text.contains(&cert_hex(&own.signing_cert)),
+        "the imported certificate"
+    );
+    let external = std::fs::read_to_string(dir.join("external-tsa/tsa.pem")).unwrap();
+    assert!(
+        text.contains(&cert_hex(&external)),
+        "the external authority"
+    );
+    let own_tsa = std::fs::read_to_string(data.join("secrets/certs/tsa.pem")).unwrap();
+    assert!(!text.contains(&cert_hex(&own_tsa)), "not idv's authority");
+    let file = dir.join("byo.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    let said = Command::new("pdfsig").arg(&file).output().unwrap();
+    let said = String::from_utf8_lossy(&said.stdout);
+    assert!(said.contains("Signature is Valid."), "{said}");
+    if let Some(out) = std::env::var_os("IDV_PADES_OUT").map(PathBuf::from) {
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join("BYO.pdf"), &pdf).unwrap();
+        std::fs::write(out.join("BYO.ca.pem"), format!("{}{tsa_ca}", own.ca_cert)).unwrap();
+    }
+}
+
 #[test]
 fn certify_signs_stores_and_calls_back() {
     let dir = std::env::temp_dir().join(format!("idv-cert-{}", std::process::id()));

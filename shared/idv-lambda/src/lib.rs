@@ -112,9 +112,20 @@ pub fn signer(secrets: &Secrets) -> Result<Arc<dyn idv_certify::SignPdf>, Error>
         signing_key: secrets.get("signing_key")?,
         tsa_cert: secrets.get("tsa_cert")?,
         tsa_key: secrets.get("tsa_key")?,
+        // Your own signing certificate's chain, when another CA issued it.
+        signing_chain: secrets.get("signing_chain").ok(),
     };
     let policy = opt("IDV_TSA_POLICY").unwrap_or_else(|| idv_certify::DEFAULT_POLICY.into());
-    Ok(Arc::new(pems.signer_at(&policy, level)?))
+    let signer = pems.signer_at(&policy, level)?;
+    // An external RFC 3161 authority (`IDV_TSA_URL`), its CA in the secret (`tsa_ca`).
+    let signer = match opt("IDV_TSA_URL") {
+        Some(url) => {
+            let remote = idv_certify::RemoteTsa::new(&url, secrets.get("tsa_ca")?.as_bytes())?;
+            signer.with_remote_tsa(remote)?
+        }
+        None => signer,
+    };
+    Ok(Arc::new(signer))
 }
 
 /// The signing keys of the certification function (not built in this one).
