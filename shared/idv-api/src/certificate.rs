@@ -20,6 +20,8 @@ pub struct Certifier {
     pub public_url: String,
     /// Show only the first 3 and last 2 characters of document and personal numbers.
     pub mask_numbers: bool,
+    /// The operator issuing certificates (legal name, contact), named on every page.
+    pub issuer: idv_certify::Issuer,
 }
 
 /// Masks all but the first 3 and last 2 characters.
@@ -53,14 +55,23 @@ fn row(label: impl Into<String>, value: impl Into<String>) -> Row {
     }
 }
 
-fn score(s: Option<f32>, band: Option<Band>) -> String {
-    let s = s.map_or("not measured".to_string(), |x| format!("{x:.4}"));
+/// A score with what it measures and the profile's thresholds, in words.
+fn score(s: Option<f32>, band: Option<Band>, meaning: &str) -> String {
+    let Some(x) = s.map(f64::from) else {
+        return format!("not measured. {meaning}");
+    };
+    let verdict = match band {
+        Some(b) if x < b.reject_below => "below the reject threshold",
+        Some(b) if x < b.review_below => "below the review threshold",
+        Some(_) => "passes",
+        None => "no threshold",
+    };
     match band {
         Some(b) => format!(
-            "{s}  (reject below {}, review below {})",
+            "{x:.4}: {verdict}. {meaning} The profile rejects below {} and sends to manual review below {}.",
             b.reject_below, b.review_below
         ),
-        None => s,
+        None => format!("{x:.4}. {meaning}"),
     }
 }
 
@@ -110,7 +121,7 @@ fn manual_rows(o: &ReviewOutcome, automatic: &str) -> Vec<Row> {
     rows
 }
 
-/// The certificate of request `id` of `tenant`; `thumbnails` are the material's images as
+/// The certificate of request `id` for `tenant` (its display name); `thumbnails` are the material's images as
 /// stored (caption, PNG). With a manual review, its decision is the certificate's.
 pub fn certificate(
     c: &Certifier,
@@ -165,14 +176,33 @@ pub fn certificate(
     let biometrics = vec![
         row(
             "Face match",
-            score(m.face_match, m.thresholds.map(|t| t.face_match)),
+            score(
+                m.face_match,
+                m.thresholds.map(|t| t.face_match),
+                "How alike the selfie and the document portrait are, from 0 (different people) to 1 (the same face).",
+            ),
         ),
         row(
             "Selfie liveness",
-            score(m.liveness, m.thresholds.map(|t| t.liveness)),
+            score(
+                m.liveness,
+                m.thresholds.map(|t| t.liveness),
+                "How likely the selfie shows a live person rather than a photo, a print or a screen, from 0 to 1.",
+            ),
         ),
         row("Profile", m.profile.clone()),
     ];
+    if let Some(country) = &m.expeditor_country {
+        let agreed = match m.expeditor_matched {
+            Some(true) => "the document names it",
+            Some(false) => "the document names another country",
+            None => "the document's country was not read",
+        };
+        doc_rows.push(row(
+            "Issuing country requested",
+            format!("{country}: {agreed}"),
+        ));
+    }
     let inputs = m
         .inputs
         .iter()
@@ -204,6 +234,8 @@ pub fn certificate(
     ]);
     Certificate {
         request_id: id.into(),
+        issuer: c.issuer.clone(),
+        signed_by: c.signer.signer_name(),
         tenant: tenant.into(),
         received_at: m.received_at.clone(),
         processed_at,

@@ -23,16 +23,28 @@ pub(crate) fn sha256_hex(b: &[u8]) -> String {
 }
 
 /// The certification material of a verification, recorded when it is accepted; `inputs`
-/// are (caption, bytes as received, decoded image).
+/// are (caption, bytes as received, decoded image); `expeditor` the issuing country the
+/// request named.
 pub async fn record_material(
     state: &AppState,
     tenant: &str,
     id: &str,
     v: &Verification,
     inputs: &[(&str, &[u8], &RgbImage)],
+    expeditor: Option<&str>,
 ) -> Result<CertificationMaterial, ApiError> {
+    let data = v.document_data();
+    // A second image of a passport is not its back: captions follow what was read.
+    let passport = data
+        .and_then(|d| d.document_type.as_ref())
+        .is_some_and(|t| t.value == "passport");
+    let caption = |c: &str| match c {
+        "Document back" if passport => "Document, second image".to_string(),
+        c => c.to_string(),
+    };
     let mut thumbnails = Vec::new();
-    for (i, (caption, _, img)) in inputs.iter().enumerate() {
+    for (i, (name, _, img)) in inputs.iter().enumerate() {
+        let caption = caption(name);
         let key = BlobKey::temporary(format!("{tenant}/certify/{id}/thumb-{i}.png"))?;
         state.blobs.put(&key, thumbnail(img), "image/png").await?;
         thumbnails.push(Thumbnail {
@@ -44,7 +56,9 @@ pub async fn record_material(
         received_at: crate::clock::timestamp(),
         outcome: crate::records::outcome_label(v),
         decision: v.decision.clone(),
-        data: v.document_data().cloned(),
+        data: data.cloned(),
+        expeditor_country: expeditor.map(str::to_string),
+        expeditor_matched: data.and_then(|d| crate::link::wire::expeditor_agrees(expeditor, d)),
         face_match: v.face_match_confidence(),
         liveness: v.liveness(),
         profile: v.profile.clone(),
@@ -128,9 +142,14 @@ pub async fn run(state: &AppState, c: &Arc<Certifier>, body: &str) -> Result<(),
             thumbnails.push((t.caption.clone(), png));
         }
     }
+    // The customer's name, not the internal id.
+    let name = crate::records::TENANTS
+        .get(state.records.as_ref(), tenant)
+        .await?
+        .map_or_else(|| tenant.to_string(), |t| t.value.name);
     let cert = certificate(
         c,
-        tenant,
+        &name,
         id,
         &material,
         manual.as_ref(),

@@ -403,6 +403,12 @@ pub struct CertificationMaterial {
     pub thumbnails: Vec<Thumbnail>,
     /// The models that produced this result, as deployed where it ran.
     pub models: Vec<ModelUsed>,
+    /// The issuing country the request named (LINK `expeditorCountry`).
+    #[serde(default)]
+    pub expeditor_country: Option<String>,
+    /// Whether the document names that country (`None`: not asked, or not read).
+    #[serde(default)]
+    pub expeditor_matched: Option<bool>,
 }
 
 /// Where a case is.

@@ -16,6 +16,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let certificate = Certificate {
         request_id: "req-pades-1".into(),
         tenant: "Acme Bank".into(),
+        issuer: idv_certify::Issuer {
+            name: "Acme Identity Services Ltd".into(),
+            contact: "compliance@acme.example".into(),
+        },
+        signed_by: "idv certificate signing".into(),
         received_at: "2026-12-02 10:00:00".into(),
         processed_at: "2026-12-02 10:00:01".into(),
         decision: "APPROVED".into(),

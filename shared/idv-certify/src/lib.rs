@@ -30,7 +30,7 @@ pub use keys::{DEFAULT_POLICY, Imported, Pems, generate_dev, import_p12, import_
 pub use ltv::CrlIssuer;
 #[cfg(feature = "sign")]
 pub use remote_tsa::RemoteTsa;
-pub use render::{Certificate, Row, Section, render};
+pub use render::{Certificate, Issuer, Row, SIGNATURE_BOX, Section, render};
 #[cfg(feature = "sign")]
 pub use sign::{Level, Signer, Timestamper};
 #[cfg(feature = "sign")]
@@ -42,6 +42,11 @@ pub trait SignPdf: Send + Sync {
     /// The PDF with its signature (and timestamp) appended as an incremental update;
     /// `signed_at` is the PDF date of signing (`D:YYYYMMDDHHMMSSZ`).
     fn sign_pdf(&self, pdf: Vec<u8>, signed_at: &str) -> Result<Vec<u8>, CertifyError>;
+
+    /// Who signs, as the visible signature names it (the signing certificate's subject).
+    fn signer_name(&self) -> String {
+        "idv".into()
+    }
 }
 
 /// A failure to render, sign or timestamp a certificate.

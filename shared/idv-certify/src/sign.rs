@@ -110,7 +110,10 @@ impl Signer {
             "Reason",
             Object::string_literal("idv verification certificate"),
         );
-        let signed = append_signature(pdf, sig, "idv-signature", |data| self.cms(data))?;
+        let [x1, y1, x2, y2] = crate::SIGNATURE_BOX.map(|mm| mm * 72.0 / 25.4);
+        let signed = append_signature(pdf, sig, "idv-signature", [x1, y1, x2, y2], |data| {
+            self.cms(data)
+        })?;
         if self.level == Level::Timestamped {
             return Ok(signed);
         }
@@ -131,19 +134,20 @@ impl Signer {
         ts.set("Type", Object::Name(b"DocTimeStamp".to_vec()));
         ts.set("Filter", Object::Name(b"Adobe.PPKLite".to_vec()));
         ts.set("SubFilter", Object::Name(b"ETSI.RFC3161".to_vec()));
-        append_signature(with_dss, ts, "idv-document-timestamp", |data| {
+        append_signature(with_dss, ts, "idv-document-timestamp", [0.0; 4], |data| {
             self.tsa.timestamp(&openssl::sha::sha256(data))
         })
     }
 }
 
 /// `pdf` with one more signature in an incremental update: a signature field named `name`
-/// (an invisible widget on page 1) whose value is `sig` with `/ByteRange` and `/Contents`
+/// (a widget on page 1 at `rect`, in points; zero-sized: invisible) whose value is `sig` with `/ByteRange` and `/Contents`
 /// filled in — `contents` gets the bytes the range covers and returns the DER to store.
 fn append_signature(
     pdf: Vec<u8>,
     mut sig: Dictionary,
     name: &str,
+    rect: [f32; 4],
     contents: impl FnOnce(&[u8]) -> Result<Vec<u8>, CertifyError>,
 ) -> Result<Vec<u8>, CertifyError> {
     let prev = lopdf::Document::load_mem(&pdf)?;
@@ -201,7 +205,7 @@ fn append_signature(
     field.set("Subtype", Object::Name(b"Widget".to_vec()));
     field.set(
         "Rect",
-        Object::Array(vec![0.into(), 0.into(), 0.into(), 0.into()]),
+        Object::Array(rect.iter().map(|&v| Object::Real(v)).collect()),
     );
     field.set("F", Object::Integer(132));
     field.set("P", Object::Reference(page));
@@ -261,5 +265,23 @@ fn find_last(hay: &[u8], needle: &[u8]) -> Option<usize> {
 impl crate::SignPdf for Signer {
     fn sign_pdf(&self, pdf: Vec<u8>, signed_at: &str) -> Result<Vec<u8>, CertifyError> {
         Signer::sign_pdf(self, pdf, signed_at)
+    }
+
+    fn signer_name(&self) -> String {
+        let name = self.cert.subject_name();
+        let part = |nid| {
+            name.entries_by_nid(nid)
+                .next()
+                .and_then(|e| e.data().to_string().ok())
+        };
+        match (
+            part(openssl::nid::Nid::COMMONNAME),
+            part(openssl::nid::Nid::ORGANIZATIONNAME),
+        ) {
+            (Some(cn), Some(o)) => format!("{cn} ({o})"),
+            (Some(cn), None) => cn,
+            (None, Some(o)) => o,
+            (None, None) => "an unnamed certificate".into(),
+        }
     }
 }

@@ -14,6 +14,11 @@ fn certificate() -> Certificate {
     Certificate {
         request_id: "req-7f3a".into(),
         tenant: "t_acme".into(),
+        issuer: idv_certify::Issuer {
+            name: "Acme Identity Services Ltd".into(),
+            contact: "compliance@acme.example".into(),
+        },
+        signed_by: "idv certificate signing".into(),
         received_at: "2026-11-23 10:00:00".into(),
         processed_at: "2026-11-23 10:00:01".into(),
         decision: "REJECTED".into(),

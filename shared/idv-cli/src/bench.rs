@@ -692,7 +692,12 @@ fn certify(runs: usize) -> Result<()> {
     };
     let cert = Certificate {
         request_id: "bench".into(),
-        tenant: "t_bench".into(),
+        issuer: idv_certify::Issuer {
+            name: "idv (self-hosted)".into(),
+            contact: String::new(),
+        },
+        signed_by: "idv certificate signing".into(),
+        tenant: "Bench Bank".into(),
         received_at: "2026-11-23 10:00:00".into(),
         processed_at: "2026-11-23 10:00:01".into(),
         decision: "APPROVED".into(),

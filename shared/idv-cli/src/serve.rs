@@ -91,6 +91,12 @@ pub struct ServeArgs {
     /// The external authority's CA certificates (PEM).
     #[arg(long, requires = "tsa_url")]
     tsa_ca: Option<PathBuf>,
+    /// The operator's legal name, printed on certificates as their issuer.
+    #[arg(long, default_value = "idv (self-hosted)")]
+    operator_name: String,
+    /// How to reach the operator (address, e-mail, web), printed beside the name.
+    #[arg(long, default_value = "")]
+    operator_contact: String,
 }
 
 #[derive(Args)]
@@ -540,6 +546,7 @@ struct Extra {
     pades_level: idv_certify::Level,
     /// An external timestamp authority: URL and its CA certificates (PEM).
     remote_tsa: Option<(String, Vec<u8>)>,
+    issuer: idv_certify::Issuer,
 }
 
 fn state(
@@ -596,6 +603,7 @@ fn state(
             }),
             public_url: public_url.to_string(),
             mask_numbers: true,
+            issuer: extra.issuer.clone(),
         })),
         inference: idv_api::limits::Admission::new(
             extra.verifications,
@@ -669,6 +677,10 @@ pub fn serve(args: ServeArgs) -> Result<()> {
                 callback_schedule: args.callback_schedule.clone(),
                 callback_ca: args.callback_ca.clone(),
                 tsa_policy: args.tsa_policy.clone(),
+                issuer: idv_certify::Issuer {
+                    name: args.operator_name.clone(),
+                    contact: args.operator_contact.clone(),
+                },
                 remote_tsa: match (&args.tsa_url, &args.tsa_ca) {
                     (Some(url), Some(ca)) => Some((
                         url.clone(),

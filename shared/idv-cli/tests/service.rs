@@ -2020,6 +2020,104 @@ fn certificates_signed_with_an_imported_key_and_an_external_timestamp() {
     }
 }
 
+/// With `IDV_DOCS_OUT=DIR`, keeps `pdf` there as `name` (the README's certificate pages are
+/// rendered from these).
+fn docs_out(name: &str, pdf: &[u8]) {
+    if let Some(dir) = std::env::var_os("IDV_DOCS_OUT").map(PathBuf::from) {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), pdf).unwrap();
+    }
+}
+
+/// An approved and a rejected certificate: the customer's name (not the tenant id), the
+/// operator, the requested issuing country and whether it matched, the scores with what they
+/// mean, the reject codes, and on every page the request id.
+#[test]
+fn certificates_name_operator_customer_and_what_the_scores_mean() {
+    let dir = std::env::temp_dir().join(format!("idv-cert-pages-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tenant(&dir, "Acme Bank");
+    let (url, _calls) = receiver();
+    let server = start_with(
+        &dir,
+        &[
+            "--allow-private-callbacks",
+            "--operator-name",
+            "Example Identity Services Ltd",
+            "--operator-contact",
+            "compliance@example.org",
+        ],
+    );
+    let bearer = server.link_bearer(&a);
+    let link = [("authorization", bearer.as_str())];
+    for (id, doc, selfie, country) in [
+        ("req-approved", DOC, SELFIE, "KE"),
+        ("req-rejected", SPECIMEN, OTHER, "FR"),
+    ] {
+        let (st, v) = server.json(
+            "/identity/verify",
+            &link,
+            json!({"id": id, "images": [{"content": std64(doc), "faceImage": std64(selfie)}],
+                "expeditorCountry": country, "certify": true, "certifyCallback": url}),
+        );
+        assert_eq!(st, 200, "{v}");
+    }
+    let fetch = |id: &str| {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let (st, cert) = server.get(&format!("/certificate/{id}"), &link);
+            if st == 200 {
+                break base64::engine::general_purpose::STANDARD
+                    .decode(cert["content"].as_str().unwrap())
+                    .unwrap();
+            }
+            assert!(Instant::now() < deadline, "no certificate");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    for (id, decision, expected) in [
+        ("req-approved", "APPROVED", "KE: the document names it"),
+        (
+            "req-rejected",
+            "REJECTED",
+            "FR: the document names another country",
+        ),
+    ] {
+        let pdf = fetch(id);
+        docs_out(&format!("{}.pdf", decision.to_lowercase()), &pdf);
+        let file = dir.join(format!("{id}.pdf"));
+        std::fs::write(&file, &pdf).unwrap();
+        let out = Command::new("pdftotext")
+            .arg(&file)
+            .arg("-")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for needle in [
+            &format!("Decision: {decision}"),
+            "Issued by Example Identity Services Ltd — compliance@example.org",
+            "For Acme Bank",
+            expected,
+            "How alike the selfie and the document portrait are",
+            "rather than a photo, a print or a screen",
+            "Digitally signed by idv certificate signing",
+            &format!("Request {id}"),
+        ] {
+            assert!(flat.contains(needle), "{id}: {needle:?} not in {flat}");
+        }
+        assert!(
+            !flat.contains(a["tenant"].as_str().unwrap()),
+            "the tenant id is not shown"
+        );
+        if decision == "REJECTED" {
+            assert!(flat.contains("FAILED_FACE_MATCH"), "{flat}");
+        }
+        let said = Command::new("pdfsig").arg(&file).output().unwrap();
+        assert!(String::from_utf8_lossy(&said.stdout).contains("Signature is Valid."));
+    }
+}
+
 #[test]
 fn certify_signs_stores_and_calls_back() {
     let dir = std::env::temp_dir().join(format!("idv-cert-{}", std::process::id()));
@@ -2795,6 +2893,7 @@ fn manual_review_claims_decides_and_calls_back() {
         .unwrap();
     let file = dir.join("case-9.pdf");
     std::fs::write(&file, &pdf).unwrap();
+    docs_out("manual-review.pdf", &pdf);
     let text = Command::new("pdftotext")
         .arg(&file)
         .arg("-")

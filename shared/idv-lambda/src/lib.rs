@@ -191,6 +191,10 @@ pub async fn state(
                 signer,
                 public_url: s.public_url.clone(),
                 mask_numbers: true,
+                issuer: idv_certify::Issuer {
+                    name: opt("IDV_OPERATOR_NAME").unwrap_or_else(|| "idv (self-hosted)".into()),
+                    contact: opt("IDV_OPERATOR_CONTACT").unwrap_or_default(),
+                },
             })
         }),
         verified: Arc::default(),

@@ -449,7 +449,8 @@ async fn run_verification(
     let certification = if req.certify {
         let inputs: Vec<(&str, &[u8], &image::RgbImage)> =
             kept.iter().map(|(n, b, i)| (*n, b.as_slice(), i)).collect();
-        Some(crate::certify::record_material(state, tenant, id, &v, &inputs).await?)
+        let expeditor = req.expeditor_country.as_deref();
+        Some(crate::certify::record_material(state, tenant, id, &v, &inputs, expeditor).await?)
     } else {
         None
     };

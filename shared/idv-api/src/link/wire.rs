@@ -251,7 +251,7 @@ fn data_fields(d: &DocumentData) -> Vec<(&'static str, String)> {
 
 /// Whether the country the client says issued the document (`expeditorCountry`, alpha-2 or
 /// alpha-3) is the one it names; `None` when either is unknown.
-fn expeditor_agrees(expeditor: Option<&str>, d: &DocumentData) -> Option<bool> {
+pub(crate) fn expeditor_agrees(expeditor: Option<&str>, d: &DocumentData) -> Option<bool> {
     let said = expeditor
         .map(str::trim)
         .filter(|c| !c.is_empty())?
