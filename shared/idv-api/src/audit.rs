@@ -180,6 +180,22 @@ pub struct AuditPage {
     pub next: Option<u64>,
 }
 
+/// The operator's own trail (tenant deletions, which take the tenant's trail with them).
+pub const OPERATOR: &str = "_operator";
+
+/// Every entry of `tenant`'s trail (or the operator's, [`OPERATOR`]), oldest first.
+pub async fn entries(
+    records: &dyn idv_store::RecordStore,
+    tenant: &str,
+) -> Result<Vec<AuditEntry>, ApiError> {
+    Ok(AUDIT
+        .list(records, &format!("{tenant}/"))
+        .await?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect())
+}
+
 /// `GET /v1/audit`: the tenant's audit trail, oldest first; `idv audit verify` checks a saved
 /// answer.
 #[utoipa::path(get, operation_id = "audit_trail", path = "/v1/audit", tag = "Audit", security(("x_api_key" = [])), params(AuditQuery), responses((status = 200, description = "Entries in sequence order", body = AuditPage)))]

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod onecall;
 pub mod openapi;
 pub mod ready;
+pub mod receipts;
 pub mod records;
 pub mod retention;
 pub mod review;
@@ -83,6 +84,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(callbacks::rotate))
         .routes(routes!(audit::trail))
         .routes(routes!(erase::delete))
+        .routes(routes!(receipts::show))
         .routes(routes!(callbacks::drop_previous))
         .routes(routes!(uploads::create))
         .routes(routes!(review::console))

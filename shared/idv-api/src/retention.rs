@@ -135,6 +135,10 @@ async fn apply(
                     .update(records, &key, |r| r.certificate_key.take().is_some())
                     .await?;
             }
+            // The receipt states what the tombstone did.
+            records
+                .remove(crate::receipts::RECEIPTS.name(), &key)
+                .await?;
             // What is left of the tombstone: the id and its times.
             let mut bare = tomb.value;
             bare.outcome = None;

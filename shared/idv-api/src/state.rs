@@ -49,6 +49,8 @@ pub struct AppState {
     pub limiter: Arc<crate::limits::RateLimiter>,
     /// Renders and signs certificates; `None` disables certification.
     pub certifier: Option<Arc<crate::certificate::Certifier>>,
+    /// Signs each verification's receipt; `None`: no receipts.
+    pub receipts: Option<Arc<crate::receipts::ReceiptSigner>>,
     /// Credentials verified in the last minute.
     pub verified: Arc<crate::credentials::VerifiedCache>,
     /// When each queue worker of this process last came round (`GET /ready`).
@@ -183,6 +185,7 @@ pub(crate) fn for_tests(dir: &std::path::Path) -> AppState {
         auth: Arc::new(crate::credentials::AuthGuard::new(1, 4)),
         limiter: Arc::new(crate::limits::RateLimiter::new(0.0, 1.0)),
         certifier: None,
+        receipts: None,
         verified: Arc::default(),
         beats: Arc::default(),
     }

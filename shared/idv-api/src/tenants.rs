@@ -51,13 +51,14 @@ pub struct DeletedTenant {
     /// Blobs: images, thumbnails, certificates, uploads.
     pub blobs: usize,
     /// Records: the tenant, its credentials and reviewers, jobs, verifications, review cases,
-    /// callbacks, tombstones and its audit trail.
+    /// callbacks, tombstones, receipts and its audit trail.
     pub records: usize,
 }
 
 /// Tables whose keys start with `TENANT/`.
-const PREFIXED: [&str; 6] = [
+const PREFIXED: [&str; 7] = [
     crate::records::VERIFICATIONS.name(),
+    crate::receipts::RECEIPTS.name(),
     crate::records::ONECALL.name(),
     crate::records::CASES.name(),
     crate::records::CALLBACKS.name(),
@@ -110,6 +111,15 @@ pub async fn delete(
         .await?;
     records.remove(TENANTS.name(), tenant).await?;
     records.scrub().await?;
+    // The tenant's own trail went with it: the deletion is in the operator's.
+    crate::audit::record(
+        records,
+        crate::audit::OPERATOR,
+        "admin",
+        "tenant.delete",
+        Some(tenant),
+    )
+    .await?;
     tracing::info!(tenant = %tenant, blobs = blob_count, records = removed + 1, "tenant deleted");
     Ok(DeletedTenant {
         tenant: tenant.to_string(),

@@ -16,6 +16,8 @@ pub mod keys;
 #[cfg(feature = "sign")]
 pub mod ltv;
 #[cfg(feature = "sign")]
+pub mod receipt;
+#[cfg(feature = "sign")]
 pub mod remote_tsa;
 pub mod render;
 #[cfg(feature = "sign")]
@@ -28,6 +30,8 @@ pub mod tsa;
 pub use keys::{DEFAULT_POLICY, Imported, Pems, generate_dev, import_p12, import_pem};
 #[cfg(feature = "sign")]
 pub use ltv::CrlIssuer;
+#[cfg(feature = "sign")]
+pub use receipt::verify_receipt;
 #[cfg(feature = "sign")]
 pub use remote_tsa::RemoteTsa;
 pub use render::{Certificate, Issuer, Row, SIGNATURE_BOX, Section, render};

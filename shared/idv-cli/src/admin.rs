@@ -85,6 +85,7 @@ pub fn routes(state: AppState, token: String) -> Router {
         )
         .route("/admin/v1/tenants/{id}/rotate", post(rotate))
         .route("/admin/v1/sweep", post(sweep))
+        .route("/admin/v1/audit", get(operator_audit))
         .route(
             "/admin/v1/reviewers",
             post(create_reviewer).get(list_reviewers),
@@ -217,6 +218,12 @@ async fn rotate(
     .await?;
     tracing::info!(tenant = %t.tenant, "credentials rotated (admin API)");
     Ok(Json(t).into_response())
+}
+
+/// The operator's audit trail (tenant deletions), in `GET /v1/audit`'s shape.
+async fn operator_audit(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let entries = idv_api::audit::entries(state.records.as_ref(), idv_api::audit::OPERATOR).await?;
+    Ok(Json(serde_json::json!({ "entries": entries, "next": null })).into_response())
 }
 
 async fn sweep(State(state): State<AppState>) -> Result<Response, ApiError> {

@@ -14,6 +14,7 @@ mod document;
 mod face;
 mod listener;
 mod liveness_eval;
+mod receipt;
 mod serve;
 
 #[derive(Parser)]
@@ -54,6 +55,11 @@ enum Command {
         #[command(subcommand)]
         command: serve::TenantCommand,
     },
+    /// Signed receipts of verifications: check one offline.
+    Receipt {
+        #[command(subcommand)]
+        command: receipt::ReceiptCommand,
+    },
     /// The audit trail: check a saved one.
     Audit {
         #[command(subcommand)]
@@ -91,6 +97,7 @@ fn main() -> Result<()> {
         Command::Reviewer { command } => serve::reviewer(command),
         Command::Admin { command } => serve::admin(command),
         Command::Audit { command } => audit::run(command),
+        Command::Receipt { command } => receipt::run(command),
     }
 }
 

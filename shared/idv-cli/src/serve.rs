@@ -576,6 +576,13 @@ fn state(
         public_url,
         &secret(data, "upload-key")?,
     )?);
+    let pems = certs(data, &crl_url(public_url))?;
+    let receipts = idv_api::receipts::ReceiptSigner::from_pem(
+        &pems.signing_key,
+        &pems.signing_cert,
+        pems.signing_chain.as_deref().unwrap_or(&pems.ca_cert),
+        &extra.issuer.name,
+    )?;
     Ok(AppState {
         engines: Some(engines),
         blobs: blobs.clone(),
@@ -590,10 +597,10 @@ fn state(
             webhooks: webhooks(extra.callback_ca.as_deref())?,
             job_backlog: extra.job_backlog,
         }),
+        receipts: Some(Arc::new(receipts)),
         certifier: Some(Arc::new(idv_api::certificate::Certifier {
             signer: Arc::new({
-                let signer = certs(data, &crl_url(public_url))?
-                    .signer_at(&extra.tsa_policy, extra.pades_level)?;
+                let signer = pems.signer_at(&extra.tsa_policy, extra.pades_level)?;
                 match &extra.remote_tsa {
                     Some((url, ca)) => {
                         signer.with_remote_tsa(idv_certify::RemoteTsa::new(url, ca)?)?

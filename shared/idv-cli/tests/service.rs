@@ -1516,8 +1516,43 @@ fn a_disabled_tenant_is_refused_and_a_deleted_one_leaves_nothing() {
     assert_eq!(listed["tenants"][0]["tenant"], b["tenant"]);
     let left = files_holding(&dir, doc_part);
     assert!(left.is_empty(), "the document image is still in {left:?}");
-    let left = files_holding(&dir, id.as_bytes());
-    assert!(left.is_empty(), "the tenant id is still in {left:?}");
+    // Nothing names it any more but the operator's record of the deletion (below).
+    for gone in [
+        a["link_user"].as_str().unwrap(),
+        a["app_id"].as_str().unwrap(),
+    ] {
+        let left = files_holding(&dir, gone.as_bytes());
+        assert!(left.is_empty(), "{gone} is still in {left:?}");
+    }
+    // The deletion is in the operator's trail (the tenant's went with it), which verifies.
+    let token = idv()
+        .args(["admin", "token", "--data"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let admin = format!("Bearer {}", String::from_utf8_lossy(&token.stdout).trim());
+    let (st, trail) = server.get("/admin/v1/audit", &[("authorization", &admin)]);
+    assert_eq!(st, 200, "{trail}");
+    let last = trail["entries"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (&last["action"], &last["target"]),
+        (&json!("tenant.delete"), &json!(id))
+    );
+    let saved = dir
+        .parent()
+        .unwrap()
+        .join(format!("operator-audit-{}.json", std::process::id()));
+    std::fs::write(&saved, trail.to_string()).unwrap();
+    let out = idv()
+        .args(["audit", "verify"])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -3414,4 +3449,146 @@ fn metrics_show_a_verification_behind_their_token() {
         !text.contains(key) && !text.to_uppercase().contains("OBAMA"),
         "{text}"
     );
+}
+
+/// Every dialect's finished verification carries a signed receipt (`x-idv-receipt`) that
+/// `idv receipt verify` checks offline and that survives the verification's deletion; an
+/// altered receipt fails. With `IDV_PADES_OUT=DIR` one is written there for the README's
+/// Python check (`tests/receipt.py`).
+#[test]
+fn every_dialect_signs_a_receipt_that_survives_deletion() {
+    let dir = std::env::temp_dir().join(format!("idv-receipts-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tenant(&dir, "acme");
+    let b = tenant(&dir, "globex");
+    let server = start(&dir);
+    let verify = |name: &str, jws: &str| -> (bool, Value) {
+        let file = dir.join(format!("{name}.jws"));
+        std::fs::write(&file, jws).unwrap();
+        let out = idv()
+            .args(["receipt", "verify"])
+            .arg(&file)
+            .arg("--data")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.success(), v)
+    };
+    let receipt_of = |h: &ureq::http::HeaderMap| {
+        h.get("x-idv-receipt")
+            .expect("a receipt header")
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let doc_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(read(DOC)));
+
+    // One-call.
+    let api_key = [("x-api-key", a["api_key"].as_str().unwrap())];
+    let (st, one, h) = server.send(
+        "POST",
+        "/v1/verify-identity",
+        &api_key,
+        Some("application/json"),
+        Some(
+            json!({"documentImage": std64(DOC), "faceImage": std64(SELFIE)})
+                .to_string()
+                .into_bytes(),
+        ),
+    );
+    assert_eq!(st, 200, "{one}");
+    let jws = receipt_of(&h);
+    let (ok, r) = verify("onecall", &jws);
+    assert!(ok, "{r}");
+    let vid = one["verificationId"].as_str().unwrap();
+    assert_eq!(r["receipt"]["id"], vid);
+    assert_eq!(r["receipt"]["dialect"], "onecall");
+    assert_eq!(r["receipt"]["outcome"], "APPROVED");
+    assert!(r["receipt"]["scores"]["face_match"].as_f64().unwrap() > 0.5);
+    assert!(r.to_string().contains(&doc_sha), "input hashes: {r}");
+    assert!(!r.to_string().contains("HASSAN"), "no field read: {r}");
+    if let Some(out) = std::env::var_os("IDV_PADES_OUT").map(PathBuf::from) {
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join("receipt.jws"), &jws).unwrap();
+        std::fs::copy(dir.join("secrets/certs/ca.pem"), out.join("receipt.ca.pem")).unwrap();
+    }
+    // Altered: the payload says REJECTED.
+    let parts: Vec<&str> = jws.split('.').collect();
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(parts[1])
+        .unwrap();
+    let forged = String::from_utf8(payload)
+        .unwrap()
+        .replace("APPROVED", "REJECTED");
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(forged),
+        parts[2]
+    );
+    assert!(!verify("forged", &forged).0, "an altered receipt fails");
+    // Another CA: not trusted.
+    let other = dir.join("other-ca.pem");
+    std::fs::write(&other, idv_certify::generate_dev(None).unwrap().ca_cert).unwrap();
+    let saved = dir.join("onecall.jws");
+    let out = idv()
+        .args(["receipt", "verify"])
+        .arg(&saved)
+        .arg("--cert")
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not trusted"));
+
+    // Kairos: the done poll carries it.
+    let kairos = kairos_keys(&a);
+    let (st, j) = server.form(
+        "/v0.2/full-id-verification",
+        &kairos,
+        &[("selfie", file(SELFIE)), ("document", file(DOC))],
+    );
+    assert_eq!(st, 200, "{j}");
+    let uid = j["api_req_uid"].as_str().unwrap().to_string();
+    server.poll(&format!("/v0.2/full-id-verification/{uid}"), &kairos);
+    let (_, _, h) = server.send(
+        "GET",
+        &format!("/v0.2/full-id-verification/{uid}"),
+        &kairos,
+        None,
+        None,
+    );
+    let (ok, r) = verify("kairos", &receipt_of(&h));
+    assert!(
+        ok && r["receipt"]["dialect"] == "kairos" && r["receipt"]["id"] == uid.as_str(),
+        "{r}"
+    );
+
+    // LINK.
+    let bearer = server.link_bearer(&a);
+    let link = [("authorization", bearer.as_str())];
+    let body =
+        json!({"id": "rcpt-1", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}]});
+    let (st, v, h) = server.send(
+        "POST",
+        "/identity/verify",
+        &link,
+        Some("application/json"),
+        Some(body.to_string().into_bytes()),
+    );
+    assert_eq!(st, 200, "{v}");
+    let (ok, r) = verify("link", &receipt_of(&h));
+    assert!(ok && r["receipt"]["dialect"] == "link", "{r}");
+
+    // Kept after deletion, for the tenant only.
+    let path = format!("/v1/verifications/{vid}");
+    assert_eq!(server.send("DELETE", &path, &api_key, None, None).0, 200);
+    let (st, kept) = server.get(&format!("/v1/receipts/{vid}"), &api_key);
+    assert_eq!((st, kept["receipt"].as_str()), (200, Some(jws.as_str())));
+    let (st, _) = server.get(
+        &format!("/v1/receipts/{vid}"),
+        &[("x-api-key", b["api_key"].as_str().unwrap())],
+    );
+    assert_eq!(st, 404);
 }

@@ -72,6 +72,8 @@ pub struct Settings {
     pub allow_private_callbacks: bool,
     /// Jobs the queue may hold before submissions are refused (503).
     pub job_backlog: u64,
+    /// The receipt-signing key, certificate and chain (PEM), when the secret holds them.
+    pub receipt_keys: Option<[String; 3]>,
 }
 
 impl Settings {
@@ -88,6 +90,17 @@ impl Settings {
             job_backlog: opt("IDV_JOB_BACKLOG")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(100_000),
+            receipt_keys: match (secrets.get("signing_key"), secrets.get("signing_cert")) {
+                (Ok(key), Ok(cert)) => Some([
+                    key,
+                    cert,
+                    secrets
+                        .get("signing_chain")
+                        .or_else(|_| secrets.get("ca_cert"))
+                        .unwrap_or_default(),
+                ]),
+                _ => None,
+            },
         })
     }
 }
@@ -186,6 +199,15 @@ pub async fn state(
         intake: idv_api::limits::Admission::new(1, 1, 2),
         auth: Arc::new(idv_api::credentials::AuthGuard::new(1, 4)),
         limiter: Arc::new(idv_api::limits::RateLimiter::new(20.0, 40.0)),
+        receipts: match &s.receipt_keys {
+            Some([key, cert, chain]) => Some(Arc::new(idv_api::receipts::ReceiptSigner::from_pem(
+                key,
+                cert,
+                chain,
+                &opt("IDV_OPERATOR_NAME").unwrap_or_else(|| "idv (self-hosted)".into()),
+            )?)),
+            None => None,
+        },
         certifier: signer.map(|signer| {
             Arc::new(idv_api::certificate::Certifier {
                 signer,

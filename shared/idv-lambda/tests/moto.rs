@@ -60,6 +60,7 @@ async fn resources(conf: &aws_config::SdkConfig) -> Settings {
         public_url: "https://idv.example".into(),
         allow_private_callbacks: false,
         job_backlog: 1000,
+        receipt_keys: None,
     }
 }
 

@@ -62,6 +62,7 @@ async fn process_job(state: &AppState, id: &str) -> Result<(), ApiError> {
         return Ok(());
     }
     let mut inputs = OwnedInputs::new(state::profile(Some(&job.profile))?);
+    let mut digests = Vec::new();
     for i in &job.inputs {
         let bytes = state.blobs.get(&i.key).await?.ok_or_else(|| {
             ApiError::new(
@@ -69,6 +70,10 @@ async fn process_job(state: &AppState, id: &str) -> Result<(), ApiError> {
                 format!("the job's {} image is missing from the blob store", i.name),
             )
         })?;
+        digests.push(crate::records::InputDigest {
+            name: i.name.clone(),
+            sha256: crate::certify::sha256_hex(&bytes),
+        });
         let (_, img) = crate::input::decode(&i.name, bytes, Limits::ANY).await?;
         match i.name.as_str() {
             "document" => inputs.document = Some(img),
@@ -78,6 +83,17 @@ async fn process_job(state: &AppState, id: &str) -> Result<(), ApiError> {
         }
     }
     let v = state.verify(inputs).await?;
+    // Signed before the job is done, so a finished job always has its receipt.
+    crate::receipts::issue(
+        state,
+        &job.tenant,
+        id,
+        "kairos",
+        &job.requested_at,
+        &v,
+        digests,
+    )
+    .await?;
     let response = match job.kind {
         JobKind::FullId => rendered(&Envelope::done(
             id,

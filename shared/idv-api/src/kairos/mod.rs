@@ -202,7 +202,14 @@ async fn poll(
         return Err(ApiError::new(code, e.message));
     }
     Ok(match job.response {
-        Some(done) if job.state == JobState::Done => Json(done).into_response(),
+        Some(done) if job.state == JobState::Done => {
+            let mut res = Json(done).into_response();
+            let receipt = crate::receipts::RECEIPTS
+                .get(state.records.as_ref(), &format!("{}/{id}", tenant.0))
+                .await?;
+            crate::receipts::attach(&mut res, receipt.map(|r| r.value.receipt).as_deref());
+            res
+        }
         _ => Json(Envelope::<()> {
             api_req_uid: id.to_string(),
             api_req_uuid: None,

@@ -279,15 +279,24 @@ pub async fn verify(
     // Inputs kept for the certificate (thumbnails and SHA-256), when one is asked for.
     let mut kept: Vec<Kept> = Vec::new();
     let keep = req.certify || req.manual_verification;
+    // The receipt's input hashes, whether or not the images are kept.
+    let received_at = crate::clock::timestamp();
+    let mut digests: Vec<crate::records::InputDigest> = Vec::new();
+    let digest = |name: &str, bytes: &[u8]| crate::records::InputDigest {
+        name: name.to_string(),
+        sha256: crate::certify::sha256_hex(bytes),
+    };
     // Images are decoded and verified under a running slot: a few requests at once.
     let slot = state.running(Some(place)).await?;
     let (bytes, img) = decode_b64(&id, "images[0].content", front, Limits::DOCUMENT).await?;
+    digests.push(digest("Document front", &bytes));
     if keep {
         kept.push(("Document front", bytes, img.clone()));
     }
     job.document = Some(img);
     if let Some(back) = images.get(1).and_then(|i| i.content.as_deref()) {
         let (bytes, img) = decode_b64(&id, "images[1].content", back, Limits::DOCUMENT).await?;
+        digests.push(digest("Document back", &bytes));
         if keep {
             kept.push(("Document back", bytes, img.clone()));
         }
@@ -295,6 +304,7 @@ pub async fn verify(
     }
     if let Some(face) = images.iter().find_map(|i| i.face_image.as_deref()) {
         let (bytes, img) = decode_b64(&id, "faceImage", face, Limits::SELFIE).await?;
+        digests.push(digest("Selfie", &bytes));
         if keep {
             kept.push(("Selfie", bytes, img.clone()));
         }
@@ -313,20 +323,37 @@ pub async fn verify(
     .filter(|(asked, _)| *asked)
     .map(|(_, kind)| crate::callbacks::event_id(&tenant.0, &id, kind))
     .collect();
-    let with_events = |mut res: Response| {
+    let with_events = |mut res: Response, receipt: Option<String>| {
         if let Ok(v) = axum::http::HeaderValue::from_str(&events.join(", "))
             && !events.is_empty()
         {
             res.headers_mut().insert(crate::callbacks::EVENT_HEADER, v);
         }
+        crate::receipts::attach(&mut res, receipt.as_deref());
         res
     };
     let reserved = match reserve(&state, &tenant.0, &key, &id, &sha256).await? {
         Reservation::Reserved(version) => version,
-        Reservation::Answered(answer) => return Ok(with_events(Json(answer).into_response())),
+        Reservation::Answered(answer) => {
+            let receipt = crate::receipts::RECEIPTS
+                .get(state.records.as_ref(), &key)
+                .await?
+                .map(|r| r.value.receipt);
+            return Ok(with_events(Json(answer).into_response(), receipt));
+        }
     };
     let result = run_verification(
-        &state, &slot, &tenant.0, &id, &key, reserved, &sha256, req, job, kept,
+        &state,
+        &slot,
+        &tenant.0,
+        &id,
+        &key,
+        reserved,
+        &sha256,
+        req,
+        job,
+        kept,
+        (&received_at, digests),
     )
     .await;
     if result.is_err() {
@@ -342,7 +369,7 @@ pub async fn verify(
             tracing::warn!(code = %e.code, "could not free a failed request's id");
         }
     }
-    result.map(|answer| with_events(Json(answer).into_response()))
+    result.map(|(answer, receipt)| with_events(Json(answer).into_response(), receipt))
 }
 
 /// What [`reserve`] found.
@@ -432,9 +459,12 @@ async fn run_verification(
     req: VerifyRequest,
     job: OwnedInputs,
     kept: Vec<Kept>,
-) -> Result<VerifyAnswer, LinkError> {
+    (received_at, digests): (&str, Vec<crate::records::InputDigest>),
+) -> Result<(VerifyAnswer, Option<String>), LinkError> {
     let sides = req.images.as_ref().map_or(0, Vec::len);
     let v = state.verify_in(slot, job).await?;
+    let receipt =
+        crate::receipts::issue(state, tenant, id, "link", received_at, &v, digests).await?;
     let answer = VerifyAnswer {
         id: id.to_string(),
         id_verification: if req.manual_verification {
@@ -498,7 +528,7 @@ async fn run_verification(
     if req.certify && !req.manual_verification {
         crate::certify::enqueue(state, tenant, id).await?;
     }
-    Ok(answer)
+    Ok((answer, receipt))
 }
 
 /// `GET /identity/verify/{id}` (beyond the seed): the request's answer, its certificate's

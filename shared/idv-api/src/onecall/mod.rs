@@ -134,13 +134,27 @@ pub async fn verify_identity(
             &record,
         )
         .await?;
+    let receipt = crate::receipts::issue(
+        &state,
+        &tenant.0,
+        &id,
+        "onecall",
+        &record.received_at,
+        &v,
+        record.inputs.clone(),
+    )
+    .await?;
     let result = wire::verify_identity(&v, threshold, id);
-    let Some(url) = callback else {
-        return Ok(Json(result).into_response());
+    let mut res = match callback {
+        None => Json(&result).into_response(),
+        Some(url) => {
+            let event = crate::callbacks::new_event_id();
+            crate::callbacks::enqueue(&state, &tenant.0, &event, &url, &result).await?;
+            ([(crate::callbacks::EVENT_HEADER, event)], Json(&result)).into_response()
+        }
     };
-    let event = crate::callbacks::new_event_id();
-    crate::callbacks::enqueue(&state, &tenant.0, &event, &url, &result).await?;
-    Ok(([(crate::callbacks::EVENT_HEADER, event)], Json(result)).into_response())
+    crate::receipts::attach(&mut res, receipt.as_deref());
+    Ok(res)
 }
 
 /// `POST /v1/document/scan`: `documentImage` (+ `documentBackImage`).
