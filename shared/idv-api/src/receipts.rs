@@ -183,8 +183,29 @@ impl ReceiptSigner {
     }
 }
 
+/// The SHA-256 of the image fields `names` of a request, as received (a receipt's inputs).
+pub async fn digests(
+    state: &AppState,
+    tenant: &crate::credentials::Tenant,
+    fields: &crate::input::Fields,
+    names: &[&str],
+) -> Result<Vec<InputDigest>, ApiError> {
+    let mut out = Vec::new();
+    for name in names {
+        if let Some(bytes) = crate::input::image_bytes(state, tenant, fields, name).await? {
+            out.push(InputDigest {
+                name: name.to_string(),
+                sha256: crate::certify::sha256_hex(&bytes),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// The receipt of verification `v` (request `id` of `tenant` in `dialect`), signed and stored;
-/// `None` where no signing key is configured.
+/// `None` where no signing key is configured. `used` is the profile as the request changed
+/// it (a threshold of its own), when it did.
+#[allow(clippy::too_many_arguments)]
 pub async fn issue(
     state: &AppState,
     tenant: &str,
@@ -193,11 +214,14 @@ pub async fn issue(
     received_at: &str,
     v: &idv_pipeline::Verification,
     inputs: Vec<InputDigest>,
+    used: Option<&idv_pipeline::Profile>,
 ) -> Result<Option<String>, ApiError> {
     let Some(signer) = state.receipts.as_ref() else {
         return Ok(None);
     };
-    let profile = idv_pipeline::profile::find(&v.profile);
+    let profile = used
+        .cloned()
+        .or_else(|| idv_pipeline::profile::find(&v.profile));
     let receipt = Receipt {
         typ: "idv-receipt/1".into(),
         id: id.to_string(),

@@ -3565,6 +3565,17 @@ fn every_dialect_signs_a_receipt_that_survives_deletion() {
         "{r}"
     );
 
+    // Kairos' synchronous biometric verification.
+    let (st, bio, h) = server.send_form(
+        "/v0.2/biometric-verification",
+        &kairos,
+        &[("selfie", file(SELFIE)), ("image", file(SELFIE))],
+    );
+    assert_eq!(st, 200, "{bio}");
+    let (ok, r) = verify("biometric", &receipt_of(&h));
+    assert!(ok, "{r}");
+    assert_eq!(r["receipt"]["inputs"].as_array().unwrap().len(), 2, "{r}");
+
     // LINK.
     let bearer = server.link_bearer(&a);
     let link = [("authorization", bearer.as_str())];

@@ -129,16 +129,24 @@ fn apigw(method: &str, path: &str, headers: &[(&str, &str)], body: Option<(&str,
 
 /// Runs an API Gateway event through the HTTP function's handler (the router).
 async fn invoke(state: &AppState, event: Value) -> (u16, Value) {
+    let (status, body, _) = invoke_headers(state, event).await;
+    (status, body)
+}
+
+/// [`invoke`], with the response's headers.
+async fn invoke_headers(state: &AppState, event: Value) -> (u16, Value, axum::http::HeaderMap) {
     let req =
         lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event");
     let res = idv_api::router(state.clone()).oneshot(req).await.unwrap();
     let status = res.status().as_u16();
+    let headers = res.headers().clone();
     let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
         .await
         .unwrap();
     (
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        headers,
     )
 }
 
@@ -214,7 +222,15 @@ async fn submit_job(state: &AppState, kairos: &[(&str, &str)], doc: &[u8], selfi
 #[tokio::test]
 async fn functions_on_aws_backends() {
     let conf = idv_aws::config(Some(&endpoint())).await;
-    let settings = resources(&conf).await;
+    #[allow(unused_mut)]
+    let mut settings = resources(&conf).await;
+    // Receipts signed with a development key, as a secret's signing_key/signing_cert give it.
+    #[cfg(feature = "certify")]
+    let ca = {
+        let p = idv_certify::generate_dev(None).unwrap();
+        settings.receipt_keys = Some([p.signing_key, p.signing_cert, p.ca_cert.clone()]);
+        p.ca_cert
+    };
     // The HTTP functions without models (submit, status), and the two with them.
     let submit = idv_lambda::state(&settings, false, None).await.unwrap();
     let worker = idv_lambda::state(&settings, true, None).await.unwrap();
@@ -250,9 +266,17 @@ async fn functions_on_aws_backends() {
     let res = idv_lambda::handle_batch(&worker, "jobs", event).await;
     assert!(res.batch_item_failures.is_empty());
     acknowledge(&worker, "jobs", &taken, &[]).await;
-    let (st, done) = invoke(&submit, apigw("GET", &status_path, &kairos, None)).await;
+    let (st, done, h) = invoke_headers(&submit, apigw("GET", &status_path, &kairos, None)).await;
     assert_eq!(st, 200);
     assert_eq!(done["response_code"], 1, "{done}");
+    // Its receipt, signed by the worker function.
+    #[cfg(feature = "certify")]
+    {
+        let jws = h["x-idv-receipt"].to_str().unwrap();
+        let r = idv_certify::verify_receipt(jws, ca.as_bytes()).unwrap();
+        assert_eq!((&r["dialect"], &r["id"]), (&json!("kairos"), &json!(id)));
+    }
+    let _ = h;
     assert_eq!(
         done["response_data"]["decision"]["reject_score"], 0,
         "{done}"
@@ -347,7 +371,7 @@ async fn functions_on_aws_backends() {
     let onecall = [("x-api-key", t.api_key.as_str())];
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let body = json!({"documentImage": b64(&doc), "faceImage": b64(&selfie)}).to_string();
-    let (st, one) = invoke(
+    let (st, one, h) = invoke_headers(
         &worker,
         apigw(
             "POST",
@@ -359,6 +383,17 @@ async fn functions_on_aws_backends() {
     .await;
     assert_eq!(st, 200, "{one}");
     assert_eq!(one["verified"], true, "{one}");
+    #[cfg(feature = "certify")]
+    {
+        let jws = h["x-idv-receipt"].to_str().unwrap();
+        let r = idv_certify::verify_receipt(jws, ca.as_bytes()).unwrap();
+        assert_eq!(r["outcome"], "APPROVED");
+        // Kept in DynamoDB: the status function serves it.
+        let path = format!("/v1/receipts/{}", one["verificationId"].as_str().unwrap());
+        let (st, kept) = invoke(&submit, apigw("GET", &path, &onecall, None)).await;
+        assert_eq!((st, kept["receipt"].as_str()), (200, Some(jws)));
+    }
+    let _ = h;
 
     // A job that fails permanently (its input is gone) ends in the dead-letter queue, with the
     // reason on the job.

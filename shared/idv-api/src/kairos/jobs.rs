@@ -92,6 +92,7 @@ async fn process_job(state: &AppState, id: &str) -> Result<(), ApiError> {
         &job.requested_at,
         &v,
         digests,
+        None,
     )
     .await?;
     let response = match job.kind {

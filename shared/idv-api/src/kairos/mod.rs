@@ -274,6 +274,7 @@ pub async fn biometric_verification(
     let requested_at = crate::clock::timestamp();
     let mut job = OwnedInputs::new(state::profile(fields.text("profile").as_deref())?);
     let slot = state.running(place).await?;
+    let digests = crate::receipts::digests(&state, &tenant, &fields, &["selfie", "image"]).await?;
     job.selfie = selfie(&state, &tenant, &mut fields).await?;
     job.reference = input::image(
         &state,
@@ -287,12 +288,25 @@ pub async fn biometric_verification(
     job.multiface = fields.flag("image_multiface")?;
     let v = state.verify_in(&slot, job).await?;
     let id = uuid::Uuid::new_v4().to_string();
-    Ok(Json(Envelope::done(
+    let receipt = crate::receipts::issue(
+        &state,
+        &tenant.0,
+        &id,
+        "kairos",
+        &requested_at,
+        &v,
+        digests,
+        None,
+    )
+    .await?;
+    let mut res = Json(Envelope::done(
         &id,
         &requested_at,
         wire::biometric_response(&v),
     ))
-    .into_response())
+    .into_response();
+    crate::receipts::attach(&mut res, receipt.as_deref());
+    Ok(res)
 }
 
 /// `POST /v0.2/liveness-verification`: liveness of the selfie, with an optional `threshold`.
@@ -318,17 +332,32 @@ pub async fn liveness_verification(
         profile.liveness.reject_below = t;
         profile.liveness.review_below = t;
     }
+    let used = profile.clone();
     let mut job = OwnedInputs::new(profile);
     let slot = state.running(place).await?;
+    let digests = crate::receipts::digests(&state, &tenant, &fields, &["selfie"]).await?;
     job.selfie = selfie(&state, &tenant, &mut fields).await?;
     let v = state.verify_in(&slot, job).await?;
     let id = uuid::Uuid::new_v4().to_string();
-    Ok(Json(Envelope::done(
+    let receipt = crate::receipts::issue(
+        &state,
+        &tenant.0,
+        &id,
+        "kairos",
+        &requested_at,
+        &v,
+        digests,
+        Some(&used),
+    )
+    .await?;
+    let mut res = Json(Envelope::done(
         &id,
         &requested_at,
         wire::liveness_response(&v),
     ))
-    .into_response())
+    .into_response();
+    crate::receipts::attach(&mut res, receipt.as_deref());
+    Ok(res)
 }
 
 #[cfg(test)]

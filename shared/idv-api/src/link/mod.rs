@@ -464,7 +464,7 @@ async fn run_verification(
     let sides = req.images.as_ref().map_or(0, Vec::len);
     let v = state.verify_in(slot, job).await?;
     let receipt =
-        crate::receipts::issue(state, tenant, id, "link", received_at, &v, digests).await?;
+        crate::receipts::issue(state, tenant, id, "link", received_at, &v, digests, None).await?;
     let answer = VerifyAnswer {
         id: id.to_string(),
         id_verification: if req.manual_verification {

@@ -142,6 +142,7 @@ pub async fn verify_identity(
         &record.received_at,
         &v,
         record.inputs.clone(),
+        None,
     )
     .await?;
     let result = wire::verify_identity(&v, threshold, id);
