@@ -74,16 +74,21 @@ pub async fn record_material(
             })
             .collect(),
         thumbnails,
-        models: state
-            .engines
-            .iter()
-            .flat_map(|e| &e.models)
-            .map(|(file, package)| ModelUsed {
-                file: file.clone(),
-                package: package.clone(),
-            })
-            .collect(),
+        models: models_used(state),
     })
+}
+
+/// The models this process verifies with, as deployed (file and package).
+pub fn models_used(state: &AppState) -> Vec<ModelUsed> {
+    state
+        .engines
+        .iter()
+        .flat_map(|e| &e.models)
+        .map(|(file, package)| ModelUsed {
+            file: file.clone(),
+            package: package.clone(),
+        })
+        .collect()
 }
 
 /// LINK's `Certification` callback.

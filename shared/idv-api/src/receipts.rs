@@ -255,15 +255,7 @@ pub async fn issue(
                 .map(|p| [p.liveness.reject_below, p.liveness.review_below]),
         },
         inputs,
-        models: state
-            .engines
-            .iter()
-            .flat_map(|e| &e.models)
-            .map(|(file, package)| ModelUsed {
-                file: file.clone(),
-                package: package.clone(),
-            })
-            .collect(),
+        models: crate::certify::models_used(state),
     };
     let jws = signer.sign(&receipt)?;
     let stored = StoredReceipt {

@@ -72,6 +72,30 @@ pub struct S3Blobs {
 }
 
 impl S3Blobs {
+    /// (key, version id) of the first page of versions and delete markers under `prefix`.
+    async fn versions(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let listed = self
+            .client
+            .list_object_versions()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .map_err(|e| backend(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        let versions = listed
+            .versions()
+            .iter()
+            .filter_map(|v| Some((v.key()?, v.version_id()?)));
+        let markers = listed
+            .delete_markers()
+            .iter()
+            .filter_map(|m| Some((m.key()?, m.version_id()?)));
+        Ok(versions
+            .chain(markers)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect())
+    }
+
     /// The object's tags as `key=value` pairs (what the bucket's lifecycle rule reads).
     pub async fn tags(&self, key: &str) -> Result<Vec<String>> {
         let out = self
@@ -143,35 +167,13 @@ impl BlobStore for S3Blobs {
         }
     }
 
-    /// Deletes every version of `key` (and its delete markers): on the versioned bucket a
-    /// plain delete would keep the bytes as a noncurrent version until the lifecycle rule
-    /// expires it, and an erasure must not wait for that.
+    /// Deletes every blob under `prefix`, every version of each: listed again from the start
+    /// until nothing is left, each round deleting what it saw (1000 per request).
     async fn delete_prefix(&self, prefix: &str) -> Result<usize> {
         idv_store::check_prefix(prefix)?;
-        let err = |e| backend(aws_sdk_s3::error::DisplayErrorContext(e));
         let mut keys = std::collections::BTreeSet::new();
-        // Listed again from the start until nothing is left: each round deletes what it saw.
         loop {
-            let listed = self
-                .client
-                .list_object_versions()
-                .bucket(&self.bucket)
-                .prefix(prefix)
-                .send()
-                .await
-                .map_err(err)?;
-            let versions = listed
-                .versions()
-                .iter()
-                .filter_map(|v| Some((v.key()?, v.version_id()?)))
-                .chain(
-                    listed
-                        .delete_markers()
-                        .iter()
-                        .filter_map(|m| Some((m.key()?, m.version_id()?))),
-                )
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<Vec<_>>();
+            let versions = self.versions(prefix).await?;
             if versions.is_empty() {
                 return Ok(keys.len());
             }
@@ -211,32 +213,16 @@ impl BlobStore for S3Blobs {
         }
     }
 
+    /// Deletes every version of `key` (and its delete markers): on the versioned bucket a
+    /// plain delete would keep the bytes as a noncurrent version until the lifecycle rule
+    /// expires it, and an erasure must not wait for that.
     async fn delete(&self, key: &str) -> Result<()> {
         check_key(key)?;
-        let err = |e| backend(aws_sdk_s3::error::DisplayErrorContext(e));
         loop {
-            let listed = self
-                .client
-                .list_object_versions()
-                .bucket(&self.bucket)
-                .prefix(key)
-                .send()
-                .await
-                .map_err(err)?;
-            let versions = listed
-                .versions()
-                .iter()
-                .filter(|v| v.key() == Some(key))
-                .filter_map(|v| v.version_id())
-                .chain(
-                    listed
-                        .delete_markers()
-                        .iter()
-                        .filter(|m| m.key() == Some(key))
-                        .filter_map(|m| m.version_id()),
-                )
-                .map(str::to_string)
-                .collect::<Vec<_>>();
+            let versions: Vec<String> = (self.versions(key).await?.into_iter())
+                .filter(|(k, _)| k == key)
+                .map(|(_, v)| v)
+                .collect();
             if versions.is_empty() {
                 return Ok(());
             }

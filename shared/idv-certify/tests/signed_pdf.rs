@@ -1,6 +1,8 @@
 //! A rendered, signed and timestamped certificate checked with standard tools: `pdfsig`,
 //! `pdftotext` (Debian `poppler-utils`), `openssl cms -verify` and `openssl ts -verify`.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -8,7 +10,7 @@ use idv_certify::{Certificate, DEFAULT_POLICY, Row, Section, generate_dev, rende
 
 fn certificate() -> Certificate {
     let png = {
-        let img = image_png(60, 80);
+        let img = common::png(60, 80);
         vec![("Selfie".to_string(), img)]
     };
     Certificate {
@@ -38,63 +40,6 @@ fn certificate() -> Certificate {
         thumbnails: png,
         created_unix: 1_795_435_200,
     }
-}
-
-/// A small PNG without an image library: stored (uncompressed) deflate blocks.
-fn image_png(w: u32, h: u32) -> Vec<u8> {
-    fn crc(data: &[u8]) -> u32 {
-        let mut c = 0xffff_ffffu32;
-        for &b in data {
-            c ^= u32::from(b);
-            for _ in 0..8 {
-                c = if c & 1 == 1 {
-                    0xedb8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-            }
-        }
-        !c
-    }
-    fn adler(data: &[u8]) -> u32 {
-        let (mut a, mut b) = (1u32, 0u32);
-        for &d in data {
-            a = (a + u32::from(d)) % 65521;
-            b = (b + a) % 65521;
-        }
-        (b << 16) | a
-    }
-    let mut raw = Vec::new();
-    for y in 0..h {
-        raw.push(0);
-        for x in 0..w {
-            raw.extend([(x * 4) as u8, (y * 3) as u8, 120]);
-        }
-    }
-    let mut z = vec![0x78, 0x01];
-    for (i, chunk) in raw.chunks(65535).enumerate() {
-        let last = (i + 1) * 65535 >= raw.len();
-        z.push(u8::from(last));
-        z.extend((chunk.len() as u16).to_le_bytes());
-        z.extend((!(chunk.len() as u16)).to_le_bytes());
-        z.extend(chunk);
-    }
-    z.extend(adler(&raw).to_be_bytes());
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut chunk = |kind: &[u8], data: &[u8]| {
-        png.extend((data.len() as u32).to_be_bytes());
-        let mut c = kind.to_vec();
-        c.extend(data);
-        png.extend(&c);
-        png.extend(crc(&c).to_be_bytes());
-    };
-    let mut ihdr = w.to_be_bytes().to_vec();
-    ihdr.extend(h.to_be_bytes());
-    ihdr.extend([8, 2, 0, 0, 0]);
-    chunk(b"IHDR", &ihdr);
-    chunk(b"IDAT", &z);
-    chunk(b"IEND", &[]);
-    png
 }
 
 fn run(cmd: &mut Command) -> (bool, String) {

@@ -229,6 +229,35 @@ impl Server {
         (s, j)
     }
 
+    /// A presigned upload of `bytes` (JPEG) by the tenant of `api_key`; its key.
+    fn upload(&self, api_key: &[(&str, &str)], bytes: Vec<u8>) -> Value {
+        let (st, up) = self.json("/v1/uploads", api_key, json!({"contentType": "image/jpeg"}));
+        assert_eq!(st, 200, "{up}");
+        let put = up["url"]
+            .as_str()
+            .unwrap()
+            .strip_prefix(&self.base)
+            .unwrap();
+        let (st, _, _) = self.send("PUT", put, &[], Some("image/jpeg"), Some(bytes));
+        assert_eq!(st, 200);
+        up["key"].clone()
+    }
+
+    /// The PDF of LINK request `id`'s certificate once issued, waiting up to 90 s.
+    fn certificate(&self, id: &str, link: &[(&str, &str)]) -> Vec<u8> {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let (st, cert) = self.get(&format!("/certificate/{id}"), link);
+            if st == 200 {
+                return base64::engine::general_purpose::STANDARD
+                    .decode(cert["content"].as_str().unwrap())
+                    .unwrap();
+            }
+            assert!(Instant::now() < deadline, "no certificate for {id}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     fn poll(&self, path: &str, headers: &[(&str, &str)]) -> Value {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
@@ -1283,11 +1312,7 @@ fn a_deleted_verification_leaves_no_image_or_personal_data_behind() {
             "certify": true, "certifyCallback": url}),
     );
     assert_eq!(st, 200, "{v}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while server.get("/certificate/erase-1", &link).0 != 200 {
-        assert!(Instant::now() < deadline, "no certificate");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    server.certificate("erase-1", &link);
     // Before: the data directory holds the images and the document number.
     let (doc, selfie) = (read(DOC), read(SELFIE));
     let (doc_part, selfie_part) = (
@@ -1338,10 +1363,7 @@ fn a_deleted_verification_leaves_no_image_or_personal_data_behind() {
             "certify": true, "certifyCallback": url}),
     );
     assert_eq!(st, 200, "{v}");
-    while server.get("/certificate/erase-2", &link).0 != 200 {
-        assert!(Instant::now() < deadline, "no certificate");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    server.certificate("erase-2", &link);
     let (st, e, _) = server.send(
         "DELETE",
         "/v1/verifications/erase-2?certificate=shred",
@@ -1366,23 +1388,11 @@ fn a_deleted_verification_leaves_no_image_or_personal_data_behind() {
 
     // One-call keeps no result, but its id erases the upload its document came from.
     let api_key = [("x-api-key", a["api_key"].as_str().unwrap())];
-    let (st, up) = server.json(
-        "/v1/uploads",
-        &api_key,
-        json!({"contentType": "image/jpeg"}),
-    );
-    assert_eq!(st, 200, "{up}");
-    let put = up["url"]
-        .as_str()
-        .unwrap()
-        .strip_prefix(&server.base)
-        .unwrap();
-    let (st, _, _) = server.send("PUT", put, &[], Some("image/jpeg"), Some(read(DOC)));
-    assert_eq!(st, 200);
+    let key = server.upload(&api_key, read(DOC));
     let (st, one) = server.json(
         "/v1/verify-identity",
         &api_key,
-        json!({"documentImage": up["key"], "faceImage": std64(SELFIE)}),
+        json!({"documentImage": key, "faceImage": std64(SELFIE)}),
     );
     assert_eq!(st, 200, "{one}");
     let vid = one["verificationId"].as_str().unwrap().to_string();
@@ -1542,17 +1552,18 @@ fn a_disabled_tenant_is_refused_and_a_deleted_one_leaves_nothing() {
         .parent()
         .unwrap()
         .join(format!("operator-audit-{}.json", std::process::id()));
-    std::fs::write(&saved, trail.to_string()).unwrap();
-    let out = idv()
-        .args(["audit", "verify"])
-        .arg(&saved)
-        .output()
-        .unwrap();
+    let out = audit_verify(&saved, &trail);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// `idv audit verify` on `trail` saved as `file`.
+fn audit_verify(file: &Path, trail: &Value) -> std::process::Output {
+    std::fs::write(file, trail.to_string()).unwrap();
+    idv().args(["audit", "verify"]).arg(file).output().unwrap()
 }
 
 #[test]
@@ -1597,23 +1608,11 @@ fn retention_purges_images_then_personal_data_and_keeps_decisions() {
     assert!(!files_holding(&dir, doc_part).is_empty());
     // A one-call verification whose selfie came from a presigned upload.
     let api_key = [("x-api-key", a["api_key"].as_str().unwrap())];
-    let (st, up) = server.json(
-        "/v1/uploads",
-        &api_key,
-        json!({"contentType": "image/jpeg"}),
-    );
-    assert_eq!(st, 200, "{up}");
-    let put = up["url"]
-        .as_str()
-        .unwrap()
-        .strip_prefix(&server.base)
-        .unwrap();
-    let (st, _, _) = server.send("PUT", put, &[], Some("image/jpeg"), Some(read(SELFIE)));
-    assert_eq!(st, 200);
+    let key = server.upload(&api_key, read(SELFIE));
     let (st, one) = server.json(
         "/v1/verify-identity",
         &api_key,
-        json!({"documentImage": std64(DOC), "faceImage": up["key"]}),
+        json!({"documentImage": std64(DOC), "faceImage": key}),
     );
     assert_eq!(st, 200, "{one}");
     let selfie = read(SELFIE);
@@ -1763,19 +1762,9 @@ fn served_certificate(name: &str, extra: &[&str]) -> (Vec<u8>, String) {
             "certify": true, "certifyCallback": url}),
     );
     assert_eq!(st, 200, "{v}");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let (st, cert) = server.get("/certificate/req-pades", &link);
-        if st == 200 {
-            let pdf = base64::engine::general_purpose::STANDARD
-                .decode(cert["content"].as_str().unwrap())
-                .unwrap();
-            let ca = std::fs::read_to_string(dir.join("secrets/certs/ca.pem")).unwrap();
-            return (pdf, ca);
-        }
-        assert!(Instant::now() < deadline, "no certificate");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let pdf = server.certificate("req-pades", &link);
+    let ca = std::fs::read_to_string(dir.join("secrets/certs/ca.pem")).unwrap();
+    (pdf, ca)
 }
 
 /// The certificates of each `--pades-level`: pdfsig finds the signature valid, the long-term
@@ -2018,17 +2007,7 @@ fn certificates_signed_with_an_imported_key_and_an_external_timestamp() {
             "certify": true, "certifyCallback": url}),
     );
     assert_eq!(st, 200, "{v}");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let pdf = loop {
-        let (st, cert) = server.get("/certificate/req-byo", &link);
-        if st == 200 {
-            break base64::engine::general_purpose::STANDARD
-                .decode(cert["content"].as_str().unwrap())
-                .unwrap();
-        }
-        assert!(Instant::now() < deadline, "no certificate");
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let pdf = server.certificate("req-byo", &link);
     let text = String::from_utf8_lossy(&pdf);
     // Signed with the imported key's certificate, timestamped by the external authority (its
     // certificate is in the token), not by idv's own.
@@ -2097,19 +2076,7 @@ fn certificates_name_operator_customer_and_what_the_scores_mean() {
         );
         assert_eq!(st, 200, "{v}");
     }
-    let fetch = |id: &str| {
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
-            let (st, cert) = server.get(&format!("/certificate/{id}"), &link);
-            if st == 200 {
-                break base64::engine::general_purpose::STANDARD
-                    .decode(cert["content"].as_str().unwrap())
-                    .unwrap();
-            }
-            assert!(Instant::now() < deadline, "no certificate");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    };
+    let fetch = |id: &str| server.certificate(id, &link);
     for (id, decision, expected) in [
         ("req-approved", "APPROVED", "KE: the document names it"),
         (
@@ -2978,12 +2945,7 @@ fn manual_review_claims_decides_and_calls_back() {
         "only this tenant's entries"
     );
     let saved = dir.join("audit.json");
-    std::fs::write(&saved, trail.to_string()).unwrap();
-    let ok = idv()
-        .args(["audit", "verify"])
-        .arg(&saved)
-        .output()
-        .unwrap();
+    let ok = audit_verify(&saved, &trail);
     assert!(
         ok.status.success(),
         "{}",
@@ -2991,13 +2953,7 @@ fn manual_review_claims_decides_and_calls_back() {
     );
     let mut edited = trail.clone();
     edited["entries"][2]["target"] = json!("case-10");
-    std::fs::write(&saved, edited.to_string()).unwrap();
-    let bad = idv()
-        .args(["audit", "verify"])
-        .arg(&saved)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
+    let bad = audit_verify(&saved, &edited);
     assert!(!bad.status.success());
     let msg = String::from_utf8_lossy(&bad.stderr);
     assert!(msg.contains("entry 3") && msg.contains("edited"), "{msg}");

@@ -288,25 +288,51 @@ pub async fn biometric_verification(
     job.multiface = fields.flag("image_multiface")?;
     let v = state.verify_in(&slot, job).await?;
     let id = uuid::Uuid::new_v4().to_string();
-    let receipt = crate::receipts::issue(
-        &state,
-        &tenant.0,
-        &id,
-        "kairos",
-        &requested_at,
-        &v,
+    let receipt = Receipted {
+        tenant: &tenant,
+        id: &id,
+        requested_at: &requested_at,
         digests,
-        None,
-    )
-    .await?;
-    let mut res = Json(Envelope::done(
-        &id,
-        &requested_at,
-        wire::biometric_response(&v),
-    ))
-    .into_response();
-    crate::receipts::attach(&mut res, receipt.as_deref());
-    Ok(res)
+        used: None,
+    };
+    receipt
+        .answer(&state, &v, wire::biometric_response(&v))
+        .await
+}
+
+/// What a synchronous Kairos answer's receipt needs besides the verification.
+struct Receipted<'a> {
+    tenant: &'a Tenant,
+    id: &'a str,
+    requested_at: &'a str,
+    digests: Vec<crate::records::InputDigest>,
+    /// The profile as the request changed it.
+    used: Option<&'a idv_pipeline::Profile>,
+}
+
+impl Receipted<'_> {
+    /// The finished answer of `v` (`data` in Kairos' envelope), with its receipt header.
+    async fn answer(
+        self,
+        state: &AppState,
+        v: &idv_pipeline::Verification,
+        data: impl serde::Serialize,
+    ) -> Result<Response, ApiError> {
+        let receipt = crate::receipts::issue(
+            state,
+            &self.tenant.0,
+            self.id,
+            "kairos",
+            self.requested_at,
+            v,
+            self.digests,
+            self.used,
+        )
+        .await?;
+        let mut res = Json(Envelope::done(self.id, self.requested_at, data)).into_response();
+        crate::receipts::attach(&mut res, receipt.as_deref());
+        Ok(res)
+    }
 }
 
 /// `POST /v0.2/liveness-verification`: liveness of the selfie, with an optional `threshold`.
@@ -339,25 +365,16 @@ pub async fn liveness_verification(
     job.selfie = selfie(&state, &tenant, &mut fields).await?;
     let v = state.verify_in(&slot, job).await?;
     let id = uuid::Uuid::new_v4().to_string();
-    let receipt = crate::receipts::issue(
-        &state,
-        &tenant.0,
-        &id,
-        "kairos",
-        &requested_at,
-        &v,
+    let receipt = Receipted {
+        tenant: &tenant,
+        id: &id,
+        requested_at: &requested_at,
         digests,
-        Some(&used),
-    )
-    .await?;
-    let mut res = Json(Envelope::done(
-        &id,
-        &requested_at,
-        wire::liveness_response(&v),
-    ))
-    .into_response();
-    crate::receipts::attach(&mut res, receipt.as_deref());
-    Ok(res)
+        used: Some(&used),
+    };
+    receipt
+        .answer(&state, &v, wire::liveness_response(&v))
+        .await
 }
 
 #[cfg(test)]
