@@ -243,6 +243,19 @@ impl Server {
         up["key"].clone()
     }
 
+    /// A certified LINK verification `id` of the sample passport and selfie (callbacks to
+    /// `url`); the PDF of its certificate once issued.
+    fn certified(&self, link: &[(&str, &str)], id: &str, url: &str) -> Vec<u8> {
+        let (st, v) = self.json(
+            "/identity/verify",
+            link,
+            json!({"id": id, "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}],
+                "certify": true, "certifyCallback": url}),
+        );
+        assert_eq!(st, 200, "{v}");
+        self.certificate(id, link)
+    }
+
     /// The PDF of LINK request `id`'s certificate once issued, waiting up to 90 s.
     fn certificate(&self, id: &str, link: &[(&str, &str)]) -> Vec<u8> {
         let deadline = Instant::now() + Duration::from_secs(90);
@@ -1305,14 +1318,7 @@ fn a_deleted_verification_leaves_no_image_or_personal_data_behind() {
     assert!(number.len() >= 6, "{done}");
     let bearer = server.link_bearer(&a);
     let link = [("authorization", bearer.as_str())];
-    let (st, v) = server.json(
-        "/identity/verify",
-        &link,
-        json!({"id": "erase-1", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}],
-            "certify": true, "certifyCallback": url}),
-    );
-    assert_eq!(st, 200, "{v}");
-    server.certificate("erase-1", &link);
+    server.certified(&link, "erase-1", &url);
     // Before: the data directory holds the images and the document number.
     let (doc, selfie) = (read(DOC), read(SELFIE));
     let (doc_part, selfie_part) = (
@@ -1356,14 +1362,7 @@ fn a_deleted_verification_leaves_no_image_or_personal_data_behind() {
         "the certificate stays"
     );
     // On request the certificate goes too.
-    let (st, v) = server.json(
-        "/identity/verify",
-        &link,
-        json!({"id": "erase-2", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}],
-            "certify": true, "certifyCallback": url}),
-    );
-    assert_eq!(st, 200, "{v}");
-    server.certificate("erase-2", &link);
+    server.certified(&link, "erase-2", &url);
     let (st, e, _) = server.send(
         "DELETE",
         "/v1/verifications/erase-2?certificate=shred",
@@ -1755,14 +1754,7 @@ fn served_certificate(name: &str, extra: &[&str]) -> (Vec<u8>, String) {
     let server = start_with(&dir, &args);
     let link = [("authorization", server.link_bearer(&a))];
     let link = [(link[0].0, link[0].1.as_str())];
-    let (st, v) = server.json(
-        "/identity/verify",
-        &link,
-        json!({"id": "req-pades", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}],
-            "certify": true, "certifyCallback": url}),
-    );
-    assert_eq!(st, 200, "{v}");
-    let pdf = server.certificate("req-pades", &link);
+    let pdf = server.certified(&link, "req-pades", &url);
     let ca = std::fs::read_to_string(dir.join("secrets/certs/ca.pem")).unwrap();
     (pdf, ca)
 }
@@ -2000,14 +1992,7 @@ fn certificates_signed_with_an_imported_key_and_an_external_timestamp() {
     );
     let bearer = server.link_bearer(&a);
     let link = [("authorization", bearer.as_str())];
-    let (st, v) = server.json(
-        "/identity/verify",
-        &link,
-        json!({"id": "req-byo", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}],
-            "certify": true, "certifyCallback": url}),
-    );
-    assert_eq!(st, 200, "{v}");
-    let pdf = server.certificate("req-byo", &link);
+    let pdf = server.certified(&link, "req-byo", &url);
     let text = String::from_utf8_lossy(&pdf);
     // Signed with the imported key's certificate, timestamped by the external authority (its
     // certificate is in the token), not by idv's own.
