@@ -164,6 +164,24 @@ impl DocumentEngine {
         heights.sort_by(f32::total_cmp);
         let median = heights.get(heights.len() / 2).copied().unwrap_or(0.0);
         boxes.retain(|b| b.height >= 6.0 && b.width >= 0.5 * b.height && b.height < 1.8 * median);
+        // A lone letter's own principal axis says little about the text's direction (an `F`
+        // turned 8° came out read as `n`): it takes the lines' median angle.
+        let mut angles: Vec<f32> = boxes
+            .iter()
+            .filter(|b| b.width > 3.0 * b.height)
+            .map(|b| b.angle)
+            .collect();
+        angles.sort_by(f32::total_cmp);
+        if let Some(&theta) = angles.get(angles.len() / 2) {
+            for b in boxes.iter_mut().filter(|b| b.width < 2.0 * b.height) {
+                let turn = (b.angle - theta).rem_euclid(std::f32::consts::PI);
+                if (std::f32::consts::FRAC_PI_4..3.0 * std::f32::consts::FRAC_PI_4).contains(&turn)
+                {
+                    std::mem::swap(&mut b.width, &mut b.height);
+                }
+                b.angle = theta;
+            }
+        }
         let mut lines = self.ocr.read_texts(img, &boxes)?;
         // A lone letter (a sex, a class) is boxed tightly: read unsure, it is read again with
         // some margin (which tells F from T), and the surer reading kept.

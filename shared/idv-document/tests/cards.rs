@@ -66,6 +66,14 @@ fn a_us_licence_front_is_read_from_its_printed_fields() {
 }
 
 #[test]
+fn a_turned_identity_card_front_gives_its_lone_sex_letter() {
+    // The lone `F` takes the lines' angle, not its own principal axis (read as `n` before).
+    let r = read("idcard-front-rotated.jpg", None, Hint::Auto);
+    assert_fields(&r, "idcard-front-rotated.json");
+    assert_eq!(r.data.sex.as_ref().map(|f| f.value.as_str()), Some("F"));
+}
+
+#[test]
 fn an_eu_licence_front_gives_place_of_birth_and_authority() {
     let r = read("licence-front-eu.jpg", None, Hint::DriversLicense);
     assert_fields(&r, "licence-front-eu.json");
