@@ -161,13 +161,55 @@ fn phrase_label(text: &str) -> Option<Key> {
         if part.is_empty() {
             continue;
         }
-        let k = PHRASES.iter().find(|(p, _)| *p == part)?.1;
+        // Accents folded on both sides: the recogniser reads `PRÉNOMS` as `PRÈNOMS` too.
+        let part = fold(part);
+        let k = PHRASES.iter().find(|(p, _)| fold(p) == part)?.1;
         if key.is_some_and(|prev| prev != k) {
             return None;
         }
         key = Some(k);
     }
     key
+}
+
+/// `s` with the accents of Latin capitals dropped (`É`, `È`, `Ê` → `E`).
+fn fold(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'À'..='Å' => 'A',
+            'Ç' => 'C',
+            'È'..='Ë' => 'E',
+            'Ì'..='Ï' => 'I',
+            'Ñ' => 'N',
+            'Ò'..='Ö' => 'O',
+            'Ù'..='Ü' => 'U',
+            c => c,
+        })
+        .collect()
+}
+
+/// A name as printed, with the recogniser's usual slips inside a word of letters mended
+/// (`KENJ!` → `KENJI`, `J0HN` → `JOHN`); other values unchanged.
+fn mend(key: Key, v: &str) -> String {
+    if !matches!(key, Key::Last | Key::Given) || is_name(v) {
+        return v.to_owned();
+    }
+    v.split(' ')
+        .map(|word| {
+            let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+            if letters < 2 {
+                return word.to_owned();
+            }
+            word.chars()
+                .map(|c| match c {
+                    '!' | '|' | '1' => 'I',
+                    '0' => 'O',
+                    c => c,
+                })
+                .collect()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The field numbers of the AAMVA 2016 and EU designs.
@@ -667,7 +709,7 @@ pub fn read(lines: &[TextLine], today: Ymd) -> Printed {
         if lab.key == Key::Other || values.contains_key(&lab.key) {
             continue;
         }
-        let v = lab.value.trim().to_owned();
+        let v = mend(lab.key, lab.value.trim());
         if valid(lab.key, &v, us) {
             values.insert(lab.key, v);
             continue;
@@ -680,7 +722,7 @@ pub fn read(lines: &[TextLine], today: Ymd) -> Printed {
             let t = upper(&lines[i].text);
             let v = match lab.key {
                 Key::Sex | Key::Class => t.split_whitespace().next().unwrap_or("").to_owned(),
-                _ => t,
+                _ => mend(lab.key, &t),
             };
             if valid(lab.key, &v, us) {
                 values.insert(lab.key, v);
@@ -1059,8 +1101,19 @@ mod tests {
     fn knows_bilingual_labels() {
         assert_eq!(phrase_label("NOM / SURNAME"), Some(Key::Last));
         assert_eq!(phrase_label("PRÉNOMS / GIVEN NAMES:"), Some(Key::Given));
+        assert_eq!(phrase_label("PRÈNOMS / GIVEN NAMES"), Some(Key::Given));
+        assert_eq!(phrase_label("PRÈNOMS / SURNAME"), None);
         assert_eq!(phrase_label("NOM / PRÉNOMS"), None);
         assert_eq!(phrase_label("SAMPLE STREET"), None);
+    }
+
+    #[test]
+    fn mends_slips_inside_names_only() {
+        assert_eq!(mend(Key::Given, "KENJ!"), "KENJI");
+        assert_eq!(mend(Key::Last, "J0HNSON SM1TH"), "JOHNSON SMITH");
+        assert_eq!(mend(Key::Given, "ASTRID MARIA"), "ASTRID MARIA");
+        assert_eq!(mend(Key::Number, "J0HN1"), "J0HN1");
+        assert_eq!(mend(Key::Last, "12 345"), "12 345");
     }
 
     #[test]
