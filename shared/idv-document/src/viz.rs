@@ -10,6 +10,7 @@
 //! (`CITY, ST 12345`).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use crate::data::{DocumentData, Field};
 use crate::date::Ymd;
@@ -210,6 +211,90 @@ fn mend(key: Key, v: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A line without the field number it starts with (`1. MUELLER` → `MUELLER`).
+fn strip_field_number(t: &str) -> String {
+    let t = t.trim();
+    match t.split_once(' ') {
+        Some((n, rest)) if numbered(n.trim_end_matches('.')).is_some() => rest.to_owned(),
+        _ => t.to_owned(),
+    }
+}
+
+/// Fills an EU licence's fields from their order in its numbered column, anchored on the line
+/// of the date of birth (field 3): the given names (2) and the surname (1) are the two lines
+/// straight above it; below come the dates 4a and 4b, then the authority (4c), the number (5)
+/// and the categories (9), each taken only if its value has the right form. Labels win.
+fn eu_order(lines: &[TextLine], birth: Ymd, values: &mut HashMap<Key, String>, taken: &mut [bool]) {
+    let Some(at) = lines
+        .iter()
+        .position(|l| find_date(&l.text, false) == Some(birth))
+    else {
+        return;
+    };
+    let h = lines[at].bbox.height;
+    let x = left(&lines[at]);
+    let bare =
+        |i: usize| numbered(upper(&lines[i].text).trim().trim_end_matches(['.', ','])).is_some();
+    let mut column: Vec<usize> = (0..lines.len())
+        .filter(|&i| i == at || ((left(&lines[i]) - x).abs() < 2.5 * h && !bare(i)))
+        .collect();
+    column.sort_by(|&a, &b| lines[a].bbox.cy.total_cmp(&lines[b].bbox.cy));
+    let Some(pos) = column.iter().position(|&i| i == at) else {
+        return;
+    };
+    let text = |i: usize| strip_field_number(&upper(&lines[i].text));
+    values.entry(Key::Birth).or_insert_with(|| text(at));
+    // Rows one pitch apart: the pitch from 3 to 4a, else two line heights.
+    let pitch = column
+        .get(pos + 1)
+        .map(|&i| lines[i].bbox.cy - lines[at].bbox.cy)
+        .filter(|p| *p > 0.8 * h && *p < 3.0 * h)
+        .unwrap_or(2.0 * h);
+    let (mut y, mut names) = (lines[at].bbox.cy, Vec::new());
+    for &i in column[..pos].iter().rev().take(2) {
+        if y - lines[i].bbox.cy > 1.5 * pitch || !is_name(&text(i)) {
+            break;
+        }
+        y = lines[i].bbox.cy;
+        names.push(i);
+    }
+    if let [given, last] = names[..] {
+        for (key, i) in [(Key::Given, given), (Key::Last, last)] {
+            if let Entry::Vacant(e) = values.entry(key) {
+                e.insert(text(i));
+                taken[i] = true;
+            }
+        }
+    }
+    let mut slots = vec![Key::Authority, Key::Number, Key::Class];
+    let fits = |key: Key, t: &str| match key {
+        Key::Authority => {
+            t.chars().filter(|c| c.is_alphabetic()).count() >= 3
+                && !valid(Key::Number, t, false)
+                && !valid(Key::Class, t, false)
+        }
+        // `B/C1` has a digit too.
+        Key::Number => valid(Key::Number, t, false) && !valid(Key::Class, t, false),
+        key => valid(key, t, false),
+    };
+    for &i in &column[pos + 1..] {
+        let t = text(i);
+        if find_date(&t, false).is_some() {
+            continue;
+        }
+        // A line that fits no slot left (a signature, a speck) is passed over.
+        let Some(k) = slots.iter().position(|&key| fits(key, &t)) else {
+            continue;
+        };
+        let key = slots[k];
+        slots.drain(..=k);
+        if let Entry::Vacant(e) = values.entry(key) {
+            e.insert(t);
+            taken[i] = true;
+        }
+    }
 }
 
 /// The field numbers of the AAMVA 2016 and EU designs.
@@ -784,6 +869,13 @@ pub fn read(lines: &[TextLine], today: Ymd) -> Printed {
         }
     }
 
+    // An EU licence whose small field numbers were not read (a blurred photo) still has its
+    // fields in the Directive's order, in one column: fill what no label gave from there.
+    let document_type = classify(&lines);
+    if let Some(b) = birth.filter(|_| !us && document_type == Some("drivers_license")) {
+        eu_order(&lines, b, &mut values, &mut taken);
+    }
+
     // Number: labelled (without a `NO.` prefix and spaces), else the longest code-like token.
     let number = values.get(&Key::Number).map(|v| {
         let v = v.trim_start_matches(['#', ':', '.']).trim();
@@ -917,13 +1009,7 @@ pub fn read(lines: &[TextLine], today: Ymd) -> Printed {
 
     // Names: labelled, else the name lines above the address (bottom-up order reversed).
     name_lines.reverse();
-    let strip_num = |t: &str| -> String {
-        let t = t.trim();
-        match t.split_once(' ') {
-            Some((n, rest)) if numbered(n.trim_end_matches('.')).is_some() => rest.to_owned(),
-            _ => t.to_owned(),
-        }
-    };
+    let strip_num = strip_field_number;
     let mut last = values.get(&Key::Last).cloned();
     let mut given = values.get(&Key::Given).cloned();
     let unlabelled: Vec<String> = name_lines
@@ -1057,7 +1143,6 @@ pub fn read(lines: &[TextLine], today: Ymd) -> Printed {
         d.country_iso2 = field("US", mean_conf);
         d.country_full = field("United States of America", mean_conf);
     }
-    let document_type = classify(&lines);
     d.document_type = document_type.and_then(|t| field(t, mean_conf));
     Printed {
         document_type,
@@ -1105,6 +1190,72 @@ mod tests {
         assert_eq!(phrase_label("PRÈNOMS / SURNAME"), None);
         assert_eq!(phrase_label("NOM / PRÉNOMS"), None);
         assert_eq!(phrase_label("SAMPLE STREET"), None);
+    }
+
+    /// Lines of one column, 40 px apart, their left edges at x = 300 (the title further left).
+    fn column(texts: &[&str]) -> Vec<TextLine> {
+        texts
+            .iter()
+            .enumerate()
+            .map(|(k, t)| {
+                let width = 14.0 * t.len() as f32;
+                let x = if k == 0 { 150.0 } else { 300.0 };
+                TextLine {
+                    text: (*t).to_owned(),
+                    confidence: 0.95,
+                    bbox: crate::ocr::TextBox {
+                        cx: x + width / 2.0,
+                        cy: 100.0 + 40.0 * k as f32,
+                        width,
+                        height: 22.0,
+                        angle: 0.0,
+                    },
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_eu_licence_without_its_field_numbers_is_read_by_order() {
+        let today = Ymd::parse("2026-12-02").unwrap();
+        let p = read(
+            &column(&[
+                "FÜHRERSCHEIN",
+                "MUELLER",
+                "OLUWASEUN",
+                "25.02.1963 BERLIN",
+                "06.12.2023",
+                "06.12.2033",
+                "LANDRATSAMT MUSTERKREIS",
+                "GBAM5AVM",
+                "~",
+                "AM/B",
+            ]),
+            today,
+        );
+        let get = |f: &Option<Field<String>>| f.as_ref().map(|f| f.value.clone());
+        assert_eq!(get(&p.data.last_name).as_deref(), Some("MUELLER"));
+        assert_eq!(get(&p.data.first_name).as_deref(), Some("OLUWASEUN"));
+        assert_eq!(get(&p.data.place_of_birth).as_deref(), Some("BERLIN"));
+        assert_eq!(
+            get(&p.data.issuing_authority).as_deref(),
+            Some("LANDRATSAMT MUSTERKREIS")
+        );
+        assert_eq!(get(&p.data.document_number).as_deref(), Some("GBAM5AVM"));
+        assert_eq!(get(&p.data.vehicle_class).as_deref(), Some("AM/B"));
+        // The number (5) not read: the categories (9) are not taken for it.
+        let p = read(
+            &column(&["RIJBEWIJS", "JANSEN", "EVA", "01.02.1990 DELFT", "B/C1"]),
+            today,
+        );
+        assert_eq!(get(&p.data.document_number), None);
+        assert_eq!(get(&p.data.vehicle_class).as_deref(), Some("B/C1"));
+        // Not a driving licence: no field is taken by its place in a column.
+        let p = read(
+            &column(&["IDENTITY CARD", "MUELLER", "OLUWASEUN", "25.02.1963 BERLIN"]),
+            today,
+        );
+        assert_eq!(p.data.place_of_birth, None);
     }
 
     #[test]
