@@ -937,16 +937,29 @@ pub fn read(lines: &[TextLine], today: Ymd) -> Printed {
             if bare(i) || t.chars().count() <= 2 {
                 continue;
             }
-            if labelled
-                .iter()
-                .any(|l| l.line == i && matches!(l.key, Key::Last | Key::Given))
+            // Straight above the city line, a house number starts the street whatever words
+            // in it look like labels (`12` is a field number, `LN` a surname label).
+            // Not a field number with its label or value (`2 DIANA ROSE`, `15 SEX F`) when the
+            // street itself was not found.
+            let words: Vec<&str> = t.split_whitespace().collect();
+            let house = street.is_empty()
+                && name_lines.is_empty()
+                && words.len() >= 2
+                && words[0].chars().all(|c| c.is_ascii_digit())
+                && matches!(numbered(words[0]), None | Some(Key::Other | Key::Address))
+                && word_label(words[1], false).is_none();
+            if !house
+                && labelled
+                    .iter()
+                    .any(|l| l.line == i && matches!(l.key, Key::Last | Key::Given))
             {
                 name_lines.push(i);
                 continue;
             }
-            if labelled
-                .iter()
-                .any(|l| l.line == i && l.key != Key::Address)
+            if !house
+                && labelled
+                    .iter()
+                    .any(|l| l.line == i && l.key != Key::Address)
             {
                 break;
             }
@@ -1256,6 +1269,42 @@ mod tests {
             today,
         );
         assert_eq!(p.data.place_of_birth, None);
+    }
+
+    #[test]
+    fn a_house_number_starts_the_street_whatever_looks_like_a_label() {
+        let today = Ymd::parse("2026-12-02").unwrap();
+        let street = |texts: &[&str]| {
+            read(&column(texts), today)
+                .data
+                .address_street
+                .map(|f| f.value)
+        };
+        let card = |street_line: &'static str| {
+            [
+                "DRIVER LICENSE",
+                "1 CORTEZ",
+                "2 PABLO LUIS",
+                street_line,
+                "STRATFORD, CT 06614",
+            ]
+        };
+        // `12` is field number 12, `LN` the surname label.
+        assert_eq!(
+            street(&card("12 DOGWOOD CT APT B")).as_deref(),
+            Some("12 DOGWOOD CT APT B")
+        );
+        assert_eq!(street(&card("715 MAIN LN")).as_deref(), Some("715 MAIN LN"));
+        // The street not read: the given names above the city line are not taken for it.
+        assert_eq!(
+            street(&[
+                "DRIVER LICENSE",
+                "1 CORTEZ",
+                "2 PABLO LUIS",
+                "STRATFORD, CT 06614"
+            ]),
+            None
+        );
     }
 
     #[test]
