@@ -563,17 +563,42 @@ pub fn find_date(text: &str, us: bool) -> Option<Ymd> {
 /// `CITY, ST 12345` (or `CITY ST 12345-6789`): (city, state, 5-digit ZIP).
 fn city_line(text: &str) -> Option<(String, String, String)> {
     let t = upper(text);
-    let words: Vec<&str> = t.split_whitespace().collect();
+    let mut words: Vec<String> = t.split_whitespace().map(str::to_owned).collect();
+    // A Canadian postal code (`N1M 3J6`) is one word here.
+    let shape = |w: &str, letter_first: bool| {
+        w.len() == 3
+            && w.chars().enumerate().all(|(k, c)| {
+                if (k % 2 == 0) == letter_first {
+                    c.is_ascii_uppercase()
+                } else {
+                    c.is_ascii_digit()
+                }
+            })
+    };
+    if let Some(k) = (1..words.len())
+        .rev()
+        .find(|&k| shape(&words[k - 1], true) && shape(&words[k], false))
+    {
+        let second = words.remove(k);
+        words[k - 1] = format!("{} {second}", words[k - 1]);
+    }
+    // Its two halves, also when read without the space (`E5K1Y3`).
+    let canadian = |w: &str| {
+        let w = w.replace(' ', "");
+        (w.len() == 6 && w.is_ascii() && shape(&w[..3], true) && shape(&w[3..], false))
+            .then(|| format!("{} {}", &w[..3], &w[3..]))
+    };
     let zip_at = words.iter().rposition(|w| {
         let d: String = w.chars().take_while(char::is_ascii_digit).collect();
-        d.len() == 5
+        d.len() == 5 || canadian(w).is_some()
     })?;
     if zip_at == 0 {
         return None;
     }
-    let zip: String = words[zip_at].chars().take(5).collect();
+    let zip: String =
+        canadian(&words[zip_at]).unwrap_or_else(|| words[zip_at].chars().take(5).collect());
     // The state: the word before the ZIP, or glued to the city (`CASTLE.DE`, `RALEIGH,NC`).
-    let before = words[zip_at - 1];
+    let before = words[zip_at - 1].as_str();
     let (city_tail, state) = match before.rsplit_once([',', '.']) {
         Some((c, s)) if s.len() == 2 => (c.to_owned(), s.to_owned()),
         _ if before.len() == 2 && before.chars().all(|c| c.is_ascii_alphabetic()) => {
@@ -1327,5 +1352,15 @@ mod tests {
             Some(("HARRISBURG".into(), "PA".into(), "17101".into()))
         );
         assert_eq!(city_line("123 MAIN STREET"), None);
+        assert_eq!(
+            city_line("FERGUS, ON N1M 3J6"),
+            Some(("FERGUS".into(), "ON".into(), "N1M 3J6".into()))
+        );
+        assert_eq!(
+            city_line("GRND-BAY-WFLD, NB E5K1Y3"),
+            Some(("GRND-BAY-WFLD".into(), "NB".into(), "E5K 1Y3".into()))
+        );
+        // Six bytes, not six letters: no slicing inside a character.
+        assert_eq!(city_line("PARIS, FR ÉÉÉ"), None);
     }
 }
