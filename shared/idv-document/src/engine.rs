@@ -166,13 +166,7 @@ impl DocumentEngine {
         boxes.retain(|b| b.height >= 6.0 && b.width >= 0.5 * b.height && b.height < 1.8 * median);
         // A lone letter's own principal axis says little about the text's direction (an `F`
         // turned 8° came out read as `n`): it takes the lines' median angle.
-        let mut angles: Vec<f32> = boxes
-            .iter()
-            .filter(|b| b.width > 3.0 * b.height)
-            .map(|b| b.angle)
-            .collect();
-        angles.sort_by(f32::total_cmp);
-        if let Some(&theta) = angles.get(angles.len() / 2) {
+        if let Some(theta) = crate::ocr::median_angle(boxes.iter(), 3.0) {
             for b in boxes.iter_mut().filter(|b| b.width < 2.0 * b.height) {
                 let turn = (b.angle - theta).rem_euclid(std::f32::consts::PI);
                 if (std::f32::consts::FRAC_PI_4..3.0 * std::f32::consts::FRAC_PI_4).contains(&turn)

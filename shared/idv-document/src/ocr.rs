@@ -47,6 +47,17 @@ pub struct TextBox {
     pub angle: f32,
 }
 
+/// The median angle of the boxes at least `aspect` times as wide as high (the direction of a
+/// card's text lines), if there is one.
+pub fn median_angle<'a>(boxes: impl Iterator<Item = &'a TextBox>, aspect: f32) -> Option<f32> {
+    let mut angles: Vec<f32> = boxes
+        .filter(|b| b.width > aspect * b.height)
+        .map(|b| b.angle)
+        .collect();
+    angles.sort_by(f32::total_cmp);
+    angles.get(angles.len() / 2).copied()
+}
+
 /// One recognised line: the text and, per character, the probability of each MRZ character
 /// (in the order of [`MRZ_ALPHABET`]).
 #[derive(Debug, Clone, Default, PartialEq)]

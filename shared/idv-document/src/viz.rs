@@ -769,13 +769,7 @@ pub fn read(lines: &[TextLine], today: Ymd) -> Printed {
         .collect();
     // Card coordinates: every box turned back by the lines' median angle, so that "to the
     // right" and "below" hold on a photo taken at an angle.
-    let mut angles: Vec<f32> = lines
-        .iter()
-        .filter(|l| l.bbox.width > 2.0 * l.bbox.height)
-        .map(|l| l.bbox.angle)
-        .collect();
-    angles.sort_by(f32::total_cmp);
-    let theta = angles.get(angles.len() / 2).copied().unwrap_or(0.0);
+    let theta = crate::ocr::median_angle(lines.iter().map(|l| &l.bbox), 2.0).unwrap_or(0.0);
     let (sin, cos) = theta.sin_cos();
     let lines: Vec<TextLine> = lines
         .into_iter()
