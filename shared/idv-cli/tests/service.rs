@@ -214,14 +214,24 @@ impl Server {
     }
 
     fn json(&self, path: &str, headers: &[(&str, &str)], body: Value) -> (u16, Value) {
-        let (s, j, _) = self.send(
+        let (s, j, _) = self.post_json(path, headers, &body);
+        (s, j)
+    }
+
+    /// POSTs `body` as JSON; the status, the answer and its headers.
+    fn post_json(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> (u16, Value, ureq::http::HeaderMap) {
+        self.send(
             "POST",
             path,
             headers,
             Some("application/json"),
             Some(body.to_string().into_bytes()),
-        );
-        (s, j)
+        )
     }
 
     fn get(&self, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
@@ -843,16 +853,11 @@ fn every_dialect_end_to_end() {
         json!({"id": "req-4", "code": "003", "message": "Validation Error: There are images with invalid base64 format"})
     );
     // LINK's seed: a non-image is a 400 `003`; 401 and 404 have no body; JSON in UTF-8.
-    let (st, e, h) = s.send(
-        "POST",
+    let pdf = base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.4 not an image");
+    let (st, e, h) = s.post_json(
         "/identity/verify",
         link,
-        Some("application/json"),
-        Some(
-            json!({"id": "req-pdf", "images": [{"content": base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.4 not an image")}]})
-                .to_string()
-                .into_bytes(),
-        ),
+        &json!({"id": "req-pdf", "images": [{"content": pdf}]}),
     );
     assert_eq!(
         (st, &e["code"], &e["id"]),
@@ -1169,13 +1174,7 @@ fn tenants_and_reviewers_created_while_serving_sign_in_at_once() {
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let login = || {
         let body = json!({"user": r["user"], "password": r["password"]});
-        let (st, _, h) = server.send(
-            "POST",
-            "/review/login",
-            &[],
-            Some("application/json"),
-            Some(body.to_string().into_bytes()),
-        );
+        let (st, _, h) = server.post_json("/review/login", &[], &body);
         let cookie = h
             .get("set-cookie")
             .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string());
@@ -1453,15 +1452,7 @@ fn a_disabled_tenant_is_refused_and_a_deleted_one_leaves_nothing() {
     server.poll(&job, &kairos);
     let bearer = server.link_bearer(&a);
     let body = json!({"user": r["user"], "password": r["password"]});
-    let login = || {
-        server.send(
-            "POST",
-            "/review/login",
-            &[],
-            Some("application/json"),
-            Some(body.to_string().into_bytes()),
-        )
-    };
+    let login = || server.post_json("/review/login", &[], &body);
     let (st, _, h) = login();
     assert_eq!(st, 200);
     let cookie = h["set-cookie"]
@@ -2449,16 +2440,10 @@ fn a_retry_keeps_its_time_across_a_crash() {
     let (url, calls) = scripted_receiver(&[503]);
     let args = ["--allow-private-callbacks", "--callback-schedule", "10,10"];
     let server = start_with(&dir, &args);
-    let (st, _, head) = server.send(
-        "POST",
+    let (st, _, head) = server.post_json(
         "/v1/verify-identity",
         &onecall,
-        Some("application/json"),
-        Some(
-            json!({"documentImage": std64(DOC), "faceImage": std64(SELFIE), "callbackUrl": url})
-                .to_string()
-                .into_bytes(),
-        ),
+        &json!({"documentImage": std64(DOC), "faceImage": std64(SELFIE), "callbackUrl": url}),
     );
     assert_eq!(st, 200);
     let event = head["x-idv-event-id"].to_str().unwrap().to_string();
@@ -2520,16 +2505,10 @@ fn a_receiver_that_hangs_does_not_delay_other_tenants() {
     let (url, calls) = receiver();
     let server = start_with(&dir, &["--allow-private-callbacks"]);
     let verify = |key: &str, url: &str| {
-        let (st, _, head) = server.send(
-            "POST",
+        let (st, _, head) = server.post_json(
             "/v1/verify-identity",
             &[("x-api-key", key)],
-            Some("application/json"),
-            Some(
-                json!({"documentImage": std64(DOC), "faceImage": std64(SELFIE), "callbackUrl": url})
-                    .to_string()
-                    .into_bytes(),
-            ),
+            &json!({"documentImage": std64(DOC), "faceImage": std64(SELFIE), "callbackUrl": url}),
         );
         assert_eq!(st, 200);
         head["x-idv-event-id"].to_str().unwrap().to_string()
@@ -2738,16 +2717,10 @@ fn manual_review_claims_decides_and_calls_back() {
     );
     let server = start_with(&dir, &["--allow-private-callbacks"]);
     let cookie = |r: &Value| -> String {
-        let (st, _, h) = server.send(
-            "POST",
+        let (st, _, h) = server.post_json(
             "/review/login",
             &[],
-            Some("application/json"),
-            Some(
-                json!({"user": r["user"], "password": r["password"]})
-                    .to_string()
-                    .into_bytes(),
-            ),
+            &json!({"user": r["user"], "password": r["password"]}),
         );
         assert_eq!(st, 200);
         let set = h["set-cookie"].to_str().unwrap().to_string();
@@ -2758,16 +2731,10 @@ fn manual_review_claims_decides_and_calls_back() {
         set.split(';').next().unwrap().to_string()
     };
     let (c1, c2, cb_) = (cookie(&r1), cookie(&r2), cookie(&rb));
-    let (st, _, _) = server.send(
-        "POST",
+    let (st, _, _) = server.post_json(
         "/review/login",
         &[],
-        Some("application/json"),
-        Some(
-            json!({"user": r1["user"], "password": "nope"})
-                .to_string()
-                .into_bytes(),
-        ),
+        &json!({"user": r1["user"], "password": "nope"}),
     );
     assert_eq!(st, 401);
 
@@ -3296,16 +3263,10 @@ fn json_logs_carry_request_ids_and_no_personal_data() {
     let file = std::fs::File::create(&log).unwrap();
     let mut server = start_logging(&dir, &["--log-format", "json"], Stdio::from(file));
     let key = a["api_key"].as_str().unwrap();
-    let (st, v, h) = server.send(
-        "POST",
+    let (st, v, h) = server.post_json(
         "/v1/verify-identity",
         &[("x-api-key", key), ("x-request-id", "req-json-1")],
-        Some("application/json"),
-        Some(
-            json!({"documentImage": std64(DOC), "faceImage": std64(SELFIE)})
-                .to_string()
-                .into_bytes(),
-        ),
+        &json!({"documentImage": std64(DOC), "faceImage": std64(SELFIE)}),
     );
     assert_eq!(st, 200, "{v}");
     assert_eq!(h["x-request-id"], "req-json-1");
@@ -3427,16 +3388,10 @@ fn every_dialect_signs_a_receipt_that_survives_deletion() {
 
     // One-call.
     let api_key = [("x-api-key", a["api_key"].as_str().unwrap())];
-    let (st, one, h) = server.send(
-        "POST",
+    let (st, one, h) = server.post_json(
         "/v1/verify-identity",
         &api_key,
-        Some("application/json"),
-        Some(
-            json!({"documentImage": std64(DOC), "faceImage": std64(SELFIE)})
-                .to_string()
-                .into_bytes(),
-        ),
+        &json!({"documentImage": std64(DOC), "faceImage": std64(SELFIE)}),
     );
     assert_eq!(st, 200, "{one}");
     let jws = receipt_of(&h);
@@ -3522,13 +3477,7 @@ fn every_dialect_signs_a_receipt_that_survives_deletion() {
     let link = [("authorization", bearer.as_str())];
     let body =
         json!({"id": "rcpt-1", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}]});
-    let (st, v, h) = server.send(
-        "POST",
-        "/identity/verify",
-        &link,
-        Some("application/json"),
-        Some(body.to_string().into_bytes()),
-    );
+    let (st, v, h) = server.post_json("/identity/verify", &link, &body);
     assert_eq!(st, 200, "{v}");
     let (ok, r) = verify("link", &receipt_of(&h));
     assert!(ok && r["receipt"]["dialect"] == "link", "{r}");
