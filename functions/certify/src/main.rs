@@ -3,7 +3,7 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     idv_lambda::run_queue(
-        idv_api::CERTIFY_QUEUE,
+        idv_core::CERTIFY_QUEUE,
         idv_lambda::Needs {
             models: false,
             signer: true,

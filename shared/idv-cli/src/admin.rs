@@ -12,8 +12,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use idv_api::input::JsonBody;
-use idv_api::{ApiError, AppState, ErrorCode};
+use idv_core::{ErrorCode, Services};
+use idv_http::ApiError;
+use idv_http::body::JsonBody;
 use serde::{Deserialize, Serialize};
 
 /// Where a running server announces its admin address, in the data directory.
@@ -22,7 +23,7 @@ const SERVER_FILE: &str = "server.json";
 /// The admin token of `data` (created on first use, mode 0600): a secret of its own, never a
 /// tenant credential.
 pub fn token(data: &Path) -> Result<String> {
-    Ok(hex::encode(crate::serve::secret(data, "admin-token")?))
+    Ok(hex::encode(crate::datadir::secret(data, "admin-token")?))
 }
 
 /// What `DATA/server.json` holds.
@@ -70,7 +71,7 @@ impl Drop for Announcement {
 }
 
 /// The admin routes, behind `Authorization: Bearer TOKEN`.
-pub fn routes(state: AppState, token: String) -> Router {
+pub fn routes(state: Services, token: String) -> Router {
     Router::new()
         .route("/admin/v1/tenants", post(create_tenant).get(list_tenants))
         .route(
@@ -93,7 +94,7 @@ pub fn routes(state: AppState, token: String) -> Router {
         .route("/admin/v1/reviewers/{user}/disable", post(disable_reviewer))
         .layer(axum::middleware::from_fn(
             move |headers: HeaderMap, req, next: axum::middleware::Next| {
-                let allowed = crate::serve::bearer_matches(&headers, &token);
+                let allowed = bearer_matches(&headers, &token);
                 async move {
                     if allowed {
                         next.run(req).await
@@ -126,14 +127,17 @@ fn check_name(name: &str) -> Result<&str, ApiError> {
 }
 
 async fn create_tenant(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     JsonBody(req): JsonBody<NewTenantRequest>,
 ) -> Result<Response, ApiError> {
     let name = check_name(&req.name)?;
-    idv_api::callbacks::check_requested(&state, req.callback_url.as_deref()).await?;
-    let t =
-        idv_api::auth::create_tenant_in(state.records.as_ref(), name, req.callback_url.as_deref())
-            .await?;
+    idv_core::callbacks::check_requested(&state, req.callback_url.as_deref()).await?;
+    let t = idv_core::accounts::create_tenant(
+        state.records.as_ref(),
+        name,
+        req.callback_url.as_deref(),
+    )
+    .await?;
     tracing::info!(tenant = %t.tenant, "tenant created (admin API)");
     Ok((StatusCode::CREATED, Json(t)).into_response())
 }
@@ -151,7 +155,7 @@ pub struct TenantSummary {
 pub async fn tenant_list(
     records: &dyn idv_store::RecordStore,
 ) -> Result<serde_json::Value, ApiError> {
-    let tenants = idv_api::records::TENANTS
+    let tenants = idv_core::records::TENANTS
         .list(records, "")
         .await?
         .into_iter()
@@ -170,7 +174,7 @@ pub async fn tenant_view(
     records: &dyn idv_store::RecordStore,
     id: &str,
 ) -> Result<serde_json::Value, ApiError> {
-    let t = idv_api::records::TENANTS
+    let t = idv_core::records::TENANTS
         .get(records, id)
         .await?
         .ok_or_else(|| ApiError::not_found("tenant"))?
@@ -191,26 +195,26 @@ pub async fn tenant_view(
 }
 
 async fn show_tenant(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(tenant_view(state.records.as_ref(), &id).await?).into_response())
 }
 
 async fn set_retention(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     UrlPath(id): UrlPath<String>,
-    JsonBody(change): JsonBody<idv_api::retention::PolicyChange>,
+    JsonBody(change): JsonBody<idv_core::retention::PolicyChange>,
 ) -> Result<Response, ApiError> {
-    idv_api::retention::set_policy(state.records.as_ref(), &id, &change).await?;
+    idv_core::retention::set_policy(state.records.as_ref(), &id, &change).await?;
     Ok(Json(tenant_view(state.records.as_ref(), &id).await?).into_response())
 }
 
 async fn rotate(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Response, ApiError> {
-    let t = idv_api::auth::rotate_credentials_in(
+    let t = idv_core::accounts::rotate_credentials_in(
         state.records.as_ref(),
         &id,
         Some(state.verified.as_ref()),
@@ -221,47 +225,53 @@ async fn rotate(
 }
 
 /// The operator's audit trail (tenant deletions), in `GET /v1/audit`'s shape.
-async fn operator_audit(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let entries = idv_api::audit::entries(state.records.as_ref(), idv_api::audit::OPERATOR).await?;
+async fn operator_audit(State(state): State<Services>) -> Result<Response, ApiError> {
+    let entries =
+        idv_core::audit::entries(state.records.as_ref(), idv_core::audit::OPERATOR).await?;
     Ok(Json(serde_json::json!({ "entries": entries, "next": null })).into_response())
 }
 
-async fn sweep(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let report = idv_api::retention::sweep(&state, idv_store::now_ms()).await?;
+async fn sweep(State(state): State<Services>) -> Result<Response, ApiError> {
+    let report = idv_core::retention::sweep(&state, idv_store::now_ms()).await?;
     Ok(Json(report).into_response())
 }
 
-async fn list_tenants(State(state): State<AppState>) -> Result<Response, ApiError> {
+async fn list_tenants(State(state): State<Services>) -> Result<Response, ApiError> {
     Ok(Json(tenant_list(state.records.as_ref()).await?).into_response())
 }
 
 async fn disable_tenant(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Response, ApiError> {
     set_disabled(&state, &id, true).await
 }
 
 async fn enable_tenant(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Response, ApiError> {
     set_disabled(&state, &id, false).await
 }
 
-async fn set_disabled(state: &AppState, id: &str, disabled: bool) -> Result<Response, ApiError> {
-    idv_api::tenants::set_disabled(state.records.as_ref(), id, disabled).await?;
+async fn set_disabled(state: &Services, id: &str, disabled: bool) -> Result<Response, ApiError> {
+    idv_core::tenants::set_disabled(state.records.as_ref(), id, disabled).await?;
     // Refused (or accepted again) from the next request on.
     state.verified.forget_tenant(id);
     Ok(Json(tenant_view(state.records.as_ref(), id).await?).into_response())
 }
 
 async fn delete_tenant(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Response, ApiError> {
-    let deleted =
-        idv_api::tenants::delete(state.records.as_ref(), state.blobs.as_ref(), &id).await?;
+    let deleted = idv_core::tenants::delete(
+        state.records.as_ref(),
+        state.blobs.as_ref(),
+        &state.dialects,
+        &id,
+    )
+    .await?;
     state.verified.forget_tenant(&id);
     Ok(Json(deleted).into_response())
 }
@@ -274,11 +284,12 @@ struct NewReviewerRequest {
 }
 
 async fn create_reviewer(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     JsonBody(req): JsonBody<NewReviewerRequest>,
 ) -> Result<Response, ApiError> {
     let name = check_name(&req.name)?;
-    let r = idv_api::auth::create_reviewer_in(state.records.as_ref(), &req.tenant, name).await?;
+    let r =
+        idv_core::accounts::create_reviewer_in(state.records.as_ref(), &req.tenant, name).await?;
     tracing::info!(tenant = %r.tenant, "reviewer created (admin API)");
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
@@ -289,18 +300,18 @@ struct ReviewersQuery {
 }
 
 async fn list_reviewers(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     axum::extract::Query(q): axum::extract::Query<ReviewersQuery>,
 ) -> Result<Response, ApiError> {
-    let reviewers = idv_api::auth::reviewers_in(state.records.as_ref(), &q.tenant).await?;
+    let reviewers = idv_core::accounts::reviewers_in(state.records.as_ref(), &q.tenant).await?;
     Ok(Json(serde_json::json!({ "reviewers": reviewers })).into_response())
 }
 
 async fn disable_reviewer(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     UrlPath(user): UrlPath<String>,
 ) -> Result<Response, ApiError> {
-    let tenant = idv_api::auth::disable_reviewer_in(state.records.as_ref(), &user).await?;
+    let tenant = idv_core::accounts::disable_reviewer_in(state.records.as_ref(), &user).await?;
     // No sign-in from the credential cache either.
     state.verified.forget_tenant(&tenant);
     Ok(Json(serde_json::json!({ "user": user, "disabled": true })).into_response())
@@ -394,4 +405,20 @@ impl Client {
         }
         Ok(value)
     }
+}
+
+/// Whether `headers` carry `Authorization: Bearer TOKEN`. Every byte is compared, whatever
+/// differs first: the time taken tells nothing.
+pub fn bearer_matches(headers: &axum::http::HeaderMap, token: &str) -> bool {
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    given.len() == token.len()
+        && given
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }

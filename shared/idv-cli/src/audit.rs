@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use idv_api::audit::{AuditEntry, AuditPage};
+use idv_core::audit::{AuditEntry, AuditPage};
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
@@ -22,7 +22,7 @@ pub fn run(cmd: AuditCommand) -> Result<()> {
         .map(|p| p.entries)
         .or_else(|_| serde_json::from_str(&text))
         .with_context(|| format!("{}: not an audit trail (GET /v1/audit)", file.display()))?;
-    idv_api::audit::verify(&entries)
+    idv_core::audit::verify(&entries)
         .with_context(|| format!("{}: the chain is broken", file.display()))?;
     println!(
         "{}",

@@ -680,7 +680,7 @@ fn certify(runs: usize) -> Result<()> {
         ),
     ] {
         let img = crate::load_image(&PathBuf::from(path))?;
-        thumbnails.push((caption.to_string(), idv_api::certificate::thumbnail(&img)));
+        thumbnails.push((caption.to_string(), idv_core::certificate::thumbnail(&img)));
     }
     let rows = |n: usize| -> Vec<Row> {
         (0..n)

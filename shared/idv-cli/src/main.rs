@@ -10,6 +10,7 @@ mod alloc;
 mod audit;
 mod bench;
 mod capacity;
+mod datadir;
 mod document;
 mod face;
 mod listener;

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use idv_api::{AppState, Config};
+use idv_core::{Config, Services};
 use idv_pipeline::{Engines, Inputs};
 use idv_store::{EmbeddedRecords, FileBlobs};
-use rand_core::{OsRng, RngCore};
 
+use crate::datadir::secret;
 use crate::load_image;
 
 #[derive(Args)]
@@ -39,7 +39,7 @@ pub struct ServeArgs {
     #[arg(long)]
     allow_private_callbacks: bool,
     /// Seconds before each retry of a failed callback, comma-separated (attempts = count + 1).
-    #[arg(long, value_delimiter = ',', default_values_t = idv_api::callbacks::DEFAULT_SCHEDULE)]
+    #[arg(long, value_delimiter = ',', default_values_t = idv_core::callbacks::DEFAULT_SCHEDULE)]
     callback_schedule: Vec<u64>,
     /// Connections open at once; the next ones wait in the kernel's backlog.
     #[arg(long, default_value_t = 4096)]
@@ -217,9 +217,9 @@ pub fn reviewer(cmd: ReviewerCommand) -> Result<()> {
                     admin.call(&format!("/admin/v1/reviewers?tenant={tenant}"), None)?
                 }
                 Target::Database(records) => block_on(async {
-                    let r = idv_api::auth::reviewers_in(&records, &tenant)
+                    let r = idv_core::accounts::reviewers_in(&records, &tenant)
                         .await
-                        .map_err(|e| anyhow::anyhow!(e.message))?;
+                        .map_err(|e| anyhow::anyhow!(e.message.clone()))?;
                     Ok(serde_json::json!({ "reviewers": r }))
                 })?,
             };
@@ -233,9 +233,9 @@ pub fn reviewer(cmd: ReviewerCommand) -> Result<()> {
                     Some(serde_json::json!({})),
                 )?,
                 Target::Database(records) => block_on(async {
-                    idv_api::auth::disable_reviewer_in(&records, &user)
+                    idv_core::accounts::disable_reviewer_in(&records, &user)
                         .await
-                        .map_err(|e| anyhow::anyhow!(e.message))?;
+                        .map_err(|e| anyhow::anyhow!(e.message.clone()))?;
                     Ok(serde_json::json!({ "user": user, "disabled": true }))
                 })?,
             };
@@ -249,9 +249,9 @@ pub fn reviewer(cmd: ReviewerCommand) -> Result<()> {
             Some(serde_json::json!({"tenant": tenant, "name": name})),
         )?,
         Target::Database(records) => block_on(async {
-            let r = idv_api::auth::create_reviewer_in(&records, &tenant, &name)
+            let r = idv_core::accounts::create_reviewer_in(&records, &tenant, &name)
                 .await
-                .map_err(|e| anyhow::anyhow!(e.message))?;
+                .map_err(|e| anyhow::anyhow!(e.message.clone()))?;
             Ok(serde_json::to_value(r)?)
         })?,
     };
@@ -343,29 +343,6 @@ pub fn admin(cmd: AdminCommand) -> Result<()> {
     idv_store::private_dir(&data)?;
     println!("{}", crate::admin::token(&data)?);
     Ok(())
-}
-
-/// A secret kept in the data directory, created with mode 0600 on first use.
-pub(crate) fn secret(data: &Path, name: &str) -> Result<Vec<u8>> {
-    let path = data.join("secrets").join(name);
-    if let Ok(hex) = std::fs::read_to_string(&path) {
-        return hex::decode(hex.trim()).with_context(|| format!("{} is corrupt", path.display()));
-    }
-    std::fs::create_dir_all(path.parent().expect("has parent"))?;
-    std::fs::set_permissions(
-        path.parent().expect("has parent"),
-        std::fs::Permissions::from_mode(0o700),
-    )?;
-    let mut key = vec![0u8; 32];
-    OsRng.fill_bytes(&mut key);
-    use std::io::Write;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)?
-        .write_all(hex::encode(&key).as_bytes())?;
-    Ok(key)
 }
 
 /// The signing PEMs under `data/secrets/certs`, created (development CA) if absent.
@@ -556,7 +533,7 @@ fn state(
     rate_limit: f64,
     extra: Extra,
     engines: Arc<Engines>,
-) -> Result<AppState> {
+) -> Result<Services> {
     idv_store::private_dir(data)?;
     // Everything under the data directory is the owner's only (0700 / 0600): fix what an
     // earlier version or a copy left readable.
@@ -577,65 +554,59 @@ fn state(
         &secret(data, "upload-key")?,
     )?);
     let pems = certs(data, &crl_url(public_url))?;
-    let receipts = idv_api::receipts::ReceiptSigner::from_pem(
+    let receipts = idv_core::receipts::ReceiptSigner::from_pem(
         &pems.signing_key,
         &pems.signing_cert,
         pems.signing_chain.as_deref().unwrap_or(&pems.ca_cert),
         &extra.issuer.name,
     )?;
-    Ok(AppState {
-        engines: Some(engines),
-        blobs: blobs.clone(),
-        records: Arc::new(records),
-        queue: Arc::new(queue),
-        local_uploads: Some(blobs),
-        config: Arc::new(Config {
-            token_secret: secret(data, "token-key")?,
-            upload_seconds,
-            allow_private_callbacks: extra.allow_private_callbacks,
-            callback_schedule: extra.callback_schedule,
-            webhooks: webhooks(extra.callback_ca.as_deref())?,
-            job_backlog: extra.job_backlog,
+    let certifier = idv_core::certificate::Certifier {
+        signer: Arc::new({
+            let signer = pems.signer_at(&extra.tsa_policy, extra.pades_level)?;
+            match &extra.remote_tsa {
+                Some((url, ca)) => signer.with_remote_tsa(idv_certify::RemoteTsa::new(url, ca)?)?,
+                None => signer,
+            }
         }),
-        receipts: Some(Arc::new(receipts)),
-        certifier: Some(Arc::new(idv_api::certificate::Certifier {
-            signer: Arc::new({
-                let signer = pems.signer_at(&extra.tsa_policy, extra.pades_level)?;
-                match &extra.remote_tsa {
-                    Some((url, ca)) => {
-                        signer.with_remote_tsa(idv_certify::RemoteTsa::new(url, ca)?)?
-                    }
-                    None => signer,
-                }
-            }),
-            public_url: public_url.to_string(),
-            mask_numbers: true,
-            issuer: extra.issuer.clone(),
-        })),
-        inference: idv_api::limits::Admission::new(
-            extra.verifications,
-            extra.verification_queue,
-            (extra.verifications + extra.verification_queue).div_ceil(2),
-        ),
-        // Submissions check their images one at a time, two more waiting (each holds its
-        // body): the bound `idv bench overload --kairos` measures.
-        intake: idv_api::limits::Admission::new(1, 2, 2),
-        auth: Arc::new(idv_api::credentials::AuthGuard::new(2, 16)),
-        limiter: Arc::new(idv_api::limits::RateLimiter::new(
-            rate_limit,
-            2.0 * rate_limit,
-        )),
-        verified: Arc::default(),
-        beats: Arc::default(),
-    })
+        public_url: public_url.to_string(),
+        mask_numbers: true,
+        issuer: extra.issuer.clone(),
+    };
+    let config = Config {
+        token_secret: secret(data, "token-key")?,
+        upload_seconds,
+        allow_private_callbacks: extra.allow_private_callbacks,
+        callback_schedule: extra.callback_schedule,
+        webhooks: webhooks(extra.callback_ca.as_deref())?,
+        job_backlog: extra.job_backlog,
+    };
+    Ok(
+        Services::builder(blobs.clone(), Arc::new(records), Arc::new(queue), config)
+            .engines(Some(engines))
+            .local_uploads(blobs)
+            .receipts(Some(Arc::new(receipts)))
+            .certifier(Some(Arc::new(certifier)))
+            .verifications(
+                extra.verifications,
+                extra.verification_queue,
+                (extra.verifications + extra.verification_queue).div_ceil(2),
+            )
+            // Submissions check their images one at a time, two more waiting (each holds its
+            // body): the bound `idv bench overload --kairos` measures.
+            .intake(1, 2, 2)
+            .sign_ins(2, 16)
+            .rate_limit(rate_limit, 2.0 * rate_limit)
+            .dialects(idv_http::dialects())
+            .build(),
+    )
 }
 
 /// The webhook client, trusting `ca` (PEM) beside the platform's roots.
-fn webhooks(ca: Option<&Path>) -> Result<idv_api::callbacks::WebhookClient> {
+fn webhooks(ca: Option<&Path>) -> Result<idv_core::webhooks::WebhookClient> {
     let pem = ca
         .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
         .transpose()?;
-    Ok(idv_api::callbacks::WebhookClient::new(pem.as_deref())?)
+    Ok(idv_core::webhooks::WebhookClient::new(pem.as_deref())?)
 }
 
 /// `idv serve`.
@@ -705,7 +676,11 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         )?;
         survive_file_size_limits();
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let workers = tokio::spawn(idv_api::run_workers(state.clone(), stopped));
+        let workers = tokio::spawn(idv_core::jobs::run(
+            state.clone(),
+            idv_http::jobs(),
+            stopped,
+        ));
         tokio::spawn(sweeps(
             state.clone(),
             std::time::Duration::from_secs(args.sweep_seconds.max(1)),
@@ -728,7 +703,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         // point): issued afresh on each request, valid a week.
         let pems = certs(&args.data, &crl_url(&public))?;
         let issuer = Arc::new(pems.crl_issuer()?);
-        let app = idv_api::router(state)
+        let app = idv_http::router(state)
             .merge(admin)
             .route(
                 "/ca.crl",
@@ -767,10 +742,10 @@ pub fn serve(args: ServeArgs) -> Result<()> {
 }
 
 /// Retention sweeps every `every`, from one period after the start.
-async fn sweeps(state: AppState, every: std::time::Duration) {
+async fn sweeps(state: Services, every: std::time::Duration) {
     loop {
         tokio::time::sleep(every).await;
-        match idv_api::retention::sweep(&state, idv_store::now_ms()).await {
+        match idv_core::retention::sweep(&state, idv_store::now_ms()).await {
             Ok(r) if r.images_purged + r.erased + r.expired > 0 => tracing::info!(
                 images_purged = r.images_purged,
                 erased = r.erased,
@@ -800,20 +775,20 @@ fn ca_crl(issuer: &idv_certify::CrlIssuer) -> axum::response::Response {
             der,
         )
             .into_response(),
-        Err(e) => idv_api::ApiError::internal(e).into_response(),
+        Err(e) => idv_http::ApiError::internal(e).into_response(),
     }
 }
 
 /// `GET /metrics`: the process's figures and its queues' depths, behind the token if one is
 /// set.
 async fn metrics(
-    state: AppState,
+    state: Services,
     token: Option<String>,
     headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     if let Some(token) = token
-        && !bearer_matches(&headers, &token)
+        && !crate::admin::bearer_matches(&headers, &token)
     {
         return (
             axum::http::StatusCode::UNAUTHORIZED,
@@ -823,12 +798,12 @@ async fn metrics(
     }
     let mut gauges = Vec::new();
     for queue in [
-        idv_api::JOBS_QUEUE,
-        idv_api::CERTIFY_QUEUE,
-        idv_api::CALLBACKS_QUEUE,
+        idv_core::JOBS_QUEUE,
+        idv_core::CERTIFY_QUEUE,
+        idv_core::CALLBACKS_QUEUE,
     ] {
         if let Ok(depth) = state.queue.depth(queue).await {
-            gauges.push(idv_api::metrics::Gauge {
+            gauges.push(idv_core::metrics::Gauge {
                 name: "idv_queue_messages",
                 help: "Messages in a queue, waiting or being processed.",
                 label: ("queue", queue.to_string()),
@@ -841,25 +816,9 @@ async fn metrics(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        idv_api::metrics::render(&gauges),
+        idv_core::metrics::render(&gauges),
     )
         .into_response()
-}
-
-/// Whether `headers` carry `Authorization: Bearer TOKEN`. Every byte is compared, whatever
-/// differs first: the time taken tells nothing.
-pub(crate) fn bearer_matches(headers: &axum::http::HeaderMap, token: &str) -> bool {
-    let given = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    given.len() == token.len()
-        && given
-            .bytes()
-            .zip(token.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
 }
 
 /// How long a stopping server waits for the queue workers' running work (a verification, a
@@ -920,7 +879,7 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
     eprintln!("{:?} in {:.0} ms", v.decision.outcome(), v.elapsed_ms);
     println!(
         "{}",
-        serde_json::to_string_pretty(&idv_api::kairos::full_response(&v))?
+        serde_json::to_string_pretty(&idv_http::dialects::kairos::full_response(&v))?
     );
     Ok(())
 }
@@ -934,12 +893,12 @@ fn set_disabled(data: &Path, tenant: &str, disabled: bool) -> Result<serde_json:
             Some(serde_json::json!({})),
         ),
         Target::Database(records) => block_on(async {
-            idv_api::tenants::set_disabled(&records, tenant, disabled)
+            idv_core::tenants::set_disabled(&records, tenant, disabled)
                 .await
-                .map_err(|e| anyhow::anyhow!(e.message))?;
+                .map_err(|e| anyhow::anyhow!(e.message.clone()))?;
             crate::admin::tenant_view(&records, tenant)
                 .await
-                .map_err(|e| anyhow::anyhow!(e.message))
+                .map_err(|e| anyhow::anyhow!(e.message.clone()))
         }),
     }
 }
@@ -957,9 +916,9 @@ pub fn tenant(cmd: TenantCommand) -> Result<()> {
                 Some(serde_json::json!({"name": name, "callback_url": callback_url})),
             )?,
             Target::Database(records) => block_on(async {
-                let t = idv_api::auth::create_tenant_in(&records, &name, callback_url.as_deref())
+                let t = idv_core::accounts::create_tenant(&records, &name, callback_url.as_deref())
                     .await
-                    .map_err(|e| anyhow::anyhow!(e.message))?;
+                    .map_err(|e| anyhow::anyhow!(e.message.clone()))?;
                 Ok(serde_json::to_value(t)?)
             })?,
         },
@@ -969,9 +928,9 @@ pub fn tenant(cmd: TenantCommand) -> Result<()> {
                 Some(serde_json::json!({})),
             )?,
             Target::Database(records) => block_on(async {
-                let t = idv_api::auth::rotate_credentials_in(&records, &tenant, None)
+                let t = idv_core::accounts::rotate_credentials_in(&records, &tenant, None)
                     .await
-                    .map_err(|e| anyhow::anyhow!(e.message))?;
+                    .map_err(|e| anyhow::anyhow!(e.message.clone()))?;
                 Ok(serde_json::to_value(t)?)
             })?,
         },
@@ -980,7 +939,7 @@ pub fn tenant(cmd: TenantCommand) -> Result<()> {
             Target::Database(records) => block_on(async {
                 crate::admin::tenant_view(&records, &tenant)
                     .await
-                    .map_err(|e| anyhow::anyhow!(e.message))
+                    .map_err(|e| anyhow::anyhow!(e.message.clone()))
             })?,
         },
         TenantCommand::Retention {
@@ -1001,12 +960,12 @@ pub fn tenant(cmd: TenantCommand) -> Result<()> {
                 )?,
                 Target::Database(records) => block_on(async {
                     let change = serde_json::from_value(change)?;
-                    idv_api::retention::set_policy(&records, &tenant, &change)
+                    idv_core::retention::set_policy(&records, &tenant, &change)
                         .await
-                        .map_err(|e| anyhow::anyhow!(e.message))?;
+                        .map_err(|e| anyhow::anyhow!(e.message.clone()))?;
                     crate::admin::tenant_view(&records, &tenant)
                         .await
-                        .map_err(|e| anyhow::anyhow!(e.message))
+                        .map_err(|e| anyhow::anyhow!(e.message.clone()))
                 })?,
             }
         }
@@ -1015,7 +974,7 @@ pub fn tenant(cmd: TenantCommand) -> Result<()> {
             Target::Database(records) => block_on(async {
                 crate::admin::tenant_list(&records)
                     .await
-                    .map_err(|e| anyhow::anyhow!(e.message))
+                    .map_err(|e| anyhow::anyhow!(e.message.clone()))
             })?,
         },
         TenantCommand::Disable { tenant, data } => set_disabled(&data, &tenant, true)?,
@@ -1033,9 +992,10 @@ pub fn tenant(cmd: TenantCommand) -> Result<()> {
                 Target::Database(records) => block_on(async {
                     // Upload URLs are never issued here: the blob store only deletes.
                     let blobs = FileBlobs::open(&data.join("blobs"), "http://127.0.0.1", &[])?;
-                    let deleted = idv_api::tenants::delete(&records, &blobs, &tenant)
-                        .await
-                        .map_err(|e| anyhow::anyhow!(e.message))?;
+                    let deleted =
+                        idv_core::tenants::delete(&records, &blobs, &idv_http::dialects(), &tenant)
+                            .await
+                            .map_err(|e| anyhow::anyhow!(e.message.clone()))?;
                     Ok(serde_json::to_value(deleted)?)
                 })?,
             }

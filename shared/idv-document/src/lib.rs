@@ -23,6 +23,7 @@ pub mod ocr;
 pub mod pdf417;
 pub mod quality;
 mod raster;
+pub mod read_line;
 pub mod specimens;
 pub mod truth;
 pub mod viz;

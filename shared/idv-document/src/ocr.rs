@@ -12,6 +12,7 @@
 //! The lines, top to bottom, then go to [`crate::zone::Zone::read`], which finds the zone,
 //! fixes widths and repairs confusions under check-digit agreement.
 
+use crate::read_line::{MRZ_ALPHABET, ReadLine};
 use idv_vision::VisionError;
 use idv_vision::align::warp;
 use idv_vision::runtime::SessionPool;
@@ -32,7 +33,6 @@ const REC_HEIGHT: u32 = 48;
 const REC_SQUEEZE: f32 = 1.5;
 /// Natural width over rectified width for printed lines (recognition time grows with width).
 const TEXT_SQUEEZE: f32 = 1.25;
-pub const MRZ_ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<";
 
 /// A rotated text box in image coordinates.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -56,22 +56,6 @@ pub fn median_angle<'a>(boxes: impl Iterator<Item = &'a TextBox>, aspect: f32) -
         .collect();
     angles.sort_by(f32::total_cmp);
     angles.get(angles.len() / 2).copied()
-}
-
-/// One recognised line: the text and, per character, the probability of each MRZ character
-/// (in the order of [`MRZ_ALPHABET`]).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ReadLine {
-    pub text: String,
-    pub probabilities: Vec<Vec<f32>>,
-}
-
-impl ReadLine {
-    /// The recogniser's probability that character `index` is `c`.
-    pub fn probability(&self, index: usize, c: char) -> Option<f32> {
-        let k = MRZ_ALPHABET.find(c)?;
-        self.probabilities.get(index)?.get(k).copied()
-    }
 }
 
 /// Recognised lines and the boxes they were read from.

@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use crate::date::Ymd;
-use crate::ocr::ReadLine;
+use crate::read_line::ReadLine;
 
 /// One character changed by repair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -17,7 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use idv_api::{AppState, Config, Next};
+use idv_core::jobs::Next;
+use idv_core::{Config, Services};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 fn var(name: &str) -> Result<String, Error> {
@@ -148,7 +149,7 @@ pub fn signer(_: &Secrets) -> Result<Arc<dyn idv_certify::SignPdf>, Error> {
 }
 
 /// The service state on the AWS backends, from the environment and the secret it names.
-pub async fn state_from_env(needs: Needs) -> Result<AppState, Error> {
+pub async fn state_from_env(needs: Needs) -> Result<Services, Error> {
     let conf = idv_aws::config(opt("IDV_AWS_ENDPOINT").as_deref()).await;
     let secrets = Secrets::fetch(&conf, &var("IDV_SECRETS_ARN")?).await?;
     let signer = if needs.signer {
@@ -165,7 +166,7 @@ pub async fn state(
     s: &Settings,
     models: bool,
     signer: Option<Arc<dyn idv_certify::SignPdf>>,
-) -> Result<AppState, Error> {
+) -> Result<Services, Error> {
     let conf = idv_aws::config(s.endpoint.as_deref()).await;
     let engines = if models {
         Some(Arc::new(
@@ -174,54 +175,52 @@ pub async fn state(
     } else {
         None
     };
-    Ok(AppState {
-        engines,
-        blobs: Arc::new(idv_aws::S3Blobs::new(
+    let receipts = match &s.receipt_keys {
+        Some([key, cert, chain]) => Some(Arc::new(idv_core::receipts::ReceiptSigner::from_pem(
+            key,
+            cert,
+            chain,
+            &opt("IDV_OPERATOR_NAME").unwrap_or_else(|| "idv (self-hosted)".into()),
+        )?)),
+        None => None,
+    };
+    let certifier = signer.map(|signer| {
+        Arc::new(idv_core::certificate::Certifier {
+            signer,
+            public_url: s.public_url.clone(),
+            mask_numbers: true,
+            issuer: idv_certify::Issuer {
+                name: opt("IDV_OPERATOR_NAME").unwrap_or_else(|| "idv (self-hosted)".into()),
+                contact: opt("IDV_OPERATOR_CONTACT").unwrap_or_default(),
+            },
+        })
+    });
+    let config = Config {
+        token_secret: s.token_secret.clone().into_bytes(),
+        upload_seconds: 900,
+        allow_private_callbacks: s.allow_private_callbacks,
+        callback_schedule: idv_core::callbacks::DEFAULT_SCHEDULE.to_vec(),
+        // Public receivers: the platform's roots (`SSL_CERT_FILE` to replace them).
+        webhooks: idv_core::webhooks::WebhookClient::new(None)?,
+        // SQS holds the jobs; the gateway's throttling bounds the rate they arrive at.
+        job_backlog: s.job_backlog,
+    };
+    // The builder's limits are Lambda's: one invocation at a time per instance.
+    Ok(Services::builder(
+        Arc::new(idv_aws::S3Blobs::new(
             &conf,
             &s.bucket,
             s.endpoint.is_some(),
         )),
-        records: Arc::new(idv_aws::DynamoRecords::new(&conf, &s.table)),
-        queue: Arc::new(idv_aws::SqsQueue::new(&conf, &s.queue_prefix)),
-        local_uploads: None,
-        config: Arc::new(Config {
-            token_secret: s.token_secret.clone().into_bytes(),
-            upload_seconds: 900,
-            allow_private_callbacks: s.allow_private_callbacks,
-            callback_schedule: idv_api::callbacks::DEFAULT_SCHEDULE.to_vec(),
-            // Public receivers: the platform's roots (`SSL_CERT_FILE` to replace them).
-            webhooks: idv_api::callbacks::WebhookClient::new(None)?,
-            // SQS holds the jobs; the gateway's throttling bounds the rate they arrive at.
-            job_backlog: s.job_backlog,
-        }),
-        // One invocation at a time per instance: Lambda scales by instances.
-        inference: idv_api::limits::Admission::new(1, 1, 2),
-        intake: idv_api::limits::Admission::new(1, 1, 2),
-        auth: Arc::new(idv_api::credentials::AuthGuard::new(1, 4)),
-        limiter: Arc::new(idv_api::limits::RateLimiter::new(20.0, 40.0)),
-        receipts: match &s.receipt_keys {
-            Some([key, cert, chain]) => Some(Arc::new(idv_api::receipts::ReceiptSigner::from_pem(
-                key,
-                cert,
-                chain,
-                &opt("IDV_OPERATOR_NAME").unwrap_or_else(|| "idv (self-hosted)".into()),
-            )?)),
-            None => None,
-        },
-        certifier: signer.map(|signer| {
-            Arc::new(idv_api::certificate::Certifier {
-                signer,
-                public_url: s.public_url.clone(),
-                mask_numbers: true,
-                issuer: idv_certify::Issuer {
-                    name: opt("IDV_OPERATOR_NAME").unwrap_or_else(|| "idv (self-hosted)".into()),
-                    contact: opt("IDV_OPERATOR_CONTACT").unwrap_or_default(),
-                },
-            })
-        }),
-        verified: Arc::default(),
-        beats: Arc::default(),
-    })
+        Arc::new(idv_aws::DynamoRecords::new(&conf, &s.table)),
+        Arc::new(idv_aws::SqsQueue::new(&conf, &s.queue_prefix)),
+        config,
+    )
+    .engines(engines)
+    .receipts(receipts)
+    .certifier(certifier)
+    .dialects(idv_http::dialects())
+    .build())
 }
 
 /// Logs as JSON lines when the function's log format is JSON (`LoggingConfig: LogFormat:
@@ -246,14 +245,14 @@ fn init_logs() {
             .try_init()
     };
     let namespace = std::env::var("IDV_METRICS_NAMESPACE").unwrap_or_else(|_| "idv".into());
-    idv_api::metrics::emit_emf(&namespace);
+    idv_core::metrics::emit_emf(&namespace);
 }
 
 /// An HTTP function: the router under `lambda_http`.
 pub async fn run_http(needs: Needs) -> Result<(), Error> {
     init_logs();
     let state = state_from_env(needs).await?;
-    lambda_http::run(idv_api::router(state)).await
+    lambda_http::run(idv_http::router(state)).await
 }
 
 /// A queue function: each SQS batch through [`handle_batch`].
@@ -269,8 +268,9 @@ pub async fn run_queue(queue: &'static str, needs: Needs) -> Result<(), Error> {
 
 /// Processes a batch; the messages that failed are reported so that only they come back.
 /// A retry the handler schedules (callbacks) sets the message's visibility, then reports it.
-pub async fn handle_batch(state: &AppState, queue: &str, event: SqsEvent) -> SqsBatchResponse {
+pub async fn handle_batch(state: &Services, queue: &str, event: SqsEvent) -> SqsBatchResponse {
     let mut failures = Vec::new();
+    let jobs = idv_http::jobs();
     for record in event.records {
         let id = record.message_id.clone().unwrap_or_default();
         let attempt = record
@@ -279,7 +279,7 @@ pub async fn handle_batch(state: &AppState, queue: &str, event: SqsEvent) -> Sqs
             .and_then(|c| c.parse().ok())
             .unwrap_or(1);
         let body = record.body.clone().unwrap_or_default();
-        match idv_api::handle_message(state, queue, &body, attempt).await {
+        match idv_core::jobs::handle(state, &jobs, queue, &body, attempt).await {
             Ok(Next::Done) => {}
             Ok(Next::RetryIn(delay)) => {
                 if let Some(receipt) = &record.receipt_handle {
@@ -321,8 +321,8 @@ pub async fn run_sweeps(needs: Needs) -> Result<(), Error> {
 }
 
 /// One retention sweep at the current time; its report as JSON (also logged).
-pub async fn sweep(state: &AppState) -> Result<serde_json::Value, Error> {
-    let r = idv_api::retention::sweep(state, idv_store::now_ms())
+pub async fn sweep(state: &Services) -> Result<serde_json::Value, Error> {
+    let r = idv_core::retention::sweep(state, idv_store::now_ms())
         .await
         .map_err(|e| Error::from(e.to_string()))?;
     tracing::info!(

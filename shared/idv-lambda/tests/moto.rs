@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use base64::Engine as _;
-use idv_api::AppState;
+use idv_core::Services;
 use idv_lambda::Settings;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -128,16 +128,16 @@ fn apigw(method: &str, path: &str, headers: &[(&str, &str)], body: Option<(&str,
 }
 
 /// Runs an API Gateway event through the HTTP function's handler (the router).
-async fn invoke(state: &AppState, event: Value) -> (u16, Value) {
+async fn invoke(state: &Services, event: Value) -> (u16, Value) {
     let (status, body, _) = invoke_headers(state, event).await;
     (status, body)
 }
 
 /// [`invoke`], with the response's headers.
-async fn invoke_headers(state: &AppState, event: Value) -> (u16, Value, axum::http::HeaderMap) {
+async fn invoke_headers(state: &Services, event: Value) -> (u16, Value, axum::http::HeaderMap) {
     let req =
         lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event");
-    let res = idv_api::router(state.clone()).oneshot(req).await.unwrap();
+    let res = idv_http::router(state.clone()).oneshot(req).await.unwrap();
     let status = res.status().as_u16();
     let headers = res.headers().clone();
     let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
@@ -166,7 +166,7 @@ fn multipart(parts: &[(&str, &[u8])]) -> (String, Vec<u8>) {
 
 /// Receives from a real SQS queue and wraps the messages as the SQS event Lambda would send.
 async fn sqs_event(
-    state: &AppState,
+    state: &Services,
     queue: &str,
     visibility: u64,
 ) -> (SqsEvent, Vec<(String, String)>) {
@@ -195,7 +195,7 @@ async fn sqs_event(
 }
 
 /// Lambda's part: delete the messages the function did not report as failed.
-async fn acknowledge(state: &AppState, queue: &str, taken: &[(String, String)], failed: &[String]) {
+async fn acknowledge(state: &Services, queue: &str, taken: &[(String, String)], failed: &[String]) {
     for (id, receipt) in taken {
         if !failed.contains(id) {
             state.queue.delete(queue, receipt).await.unwrap();
@@ -204,7 +204,7 @@ async fn acknowledge(state: &AppState, queue: &str, taken: &[(String, String)], 
 }
 
 /// Submits a Kairos full verification of `doc` and `selfie`; the answer.
-async fn submit_job(state: &AppState, kairos: &[(&str, &str)], doc: &[u8], selfie: &[u8]) -> Value {
+async fn submit_job(state: &Services, kairos: &[(&str, &str)], doc: &[u8], selfie: &[u8]) -> Value {
     let (ct, body) = multipart(&[("document", doc), ("selfie", selfie)]);
     let (_, j) = invoke(
         state,
@@ -234,7 +234,9 @@ async fn functions_on_aws_backends() {
     // The HTTP functions without models (submit, status), and the two with them.
     let submit = idv_lambda::state(&settings, false, None).await.unwrap();
     let worker = idv_lambda::state(&settings, true, None).await.unwrap();
-    let t = idv_api::auth::create_tenant(&submit, "acme").await.unwrap();
+    let t = idv_core::accounts::create_tenant(submit.records.as_ref(), "acme", None)
+        .await
+        .unwrap();
     let kairos = [
         ("app_id", t.app_id.as_str()),
         ("app_key", t.app_key.as_str()),
@@ -332,11 +334,11 @@ async fn functions_on_aws_backends() {
 
     // Retention: the scheduled function's sweep purges the images of a job past the tenant's
     // image period and keeps its decision.
-    let change = idv_api::retention::PolicyChange {
+    let change = idv_core::retention::PolicyChange {
         images: Some("1s".into()),
         ..Default::default()
     };
-    idv_api::retention::set_policy(submit.records.as_ref(), tenant, &change)
+    idv_core::retention::set_policy(submit.records.as_ref(), tenant, &change)
         .await
         .unwrap();
     let j = submit_job(&submit, &kairos, &doc, &selfie).await;
@@ -356,10 +358,10 @@ async fn functions_on_aws_backends() {
     let kept_path = format!("/v0.2/full-id-verification/{kept}");
     let (st, still) = invoke(&submit, apigw("GET", &kept_path, &kairos, None)).await;
     assert_eq!((st, &still["response_code"]), (200, &json!(1)), "{still}");
-    idv_api::retention::set_policy(
+    idv_core::retention::set_policy(
         submit.records.as_ref(),
         tenant,
-        &idv_api::retention::PolicyChange {
+        &idv_core::retention::PolicyChange {
             images: Some("30d".into()),
             ..Default::default()
         },
@@ -433,16 +435,21 @@ async fn functions_on_aws_backends() {
     // Disabled, the tenant is refused; deleted, nothing of it is left in S3 or DynamoDB.
     let left_doc = format!("{tenant}/jobs/{bad}/document");
     assert!(worker.blobs.get(&left_doc).await.unwrap().is_some());
-    idv_api::tenants::set_disabled(submit.records.as_ref(), tenant, true)
+    idv_core::tenants::set_disabled(submit.records.as_ref(), tenant, true)
         .await
         .unwrap();
     submit.verified.forget_tenant(tenant);
     let (st, j) = invoke(&submit, apigw("GET", &kept_path, &kairos, None)).await;
     assert_eq!(st, 403, "{j}");
     assert!(j.to_string().contains("TENANT_DISABLED"), "{j}");
-    let deleted = idv_api::tenants::delete(submit.records.as_ref(), submit.blobs.as_ref(), tenant)
-        .await
-        .unwrap();
+    let deleted = idv_core::tenants::delete(
+        submit.records.as_ref(),
+        submit.blobs.as_ref(),
+        &submit.dialects,
+        tenant,
+    )
+    .await
+    .unwrap();
     // The one image retention and erasure left; no version of any key stays.
     assert_eq!(deleted.blobs, 1, "{deleted:?}");
     assert!(worker.blobs.get(&left_doc).await.unwrap().is_none());

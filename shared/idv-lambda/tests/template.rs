@@ -31,7 +31,7 @@ fn template_routes() -> BTreeSet<(String, String)> {
 /// The routes the router serves: its generated OpenAPI document (every route is registered
 /// with its operation).
 fn router_routes() -> BTreeSet<(String, String)> {
-    let doc = serde_json::to_value(idv_api::openapi_document()).unwrap();
+    let doc = serde_json::to_value(idv_http::openapi_document()).unwrap();
     let mut out = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for m in item.as_object().unwrap().keys() {

@@ -1,0 +1,125 @@
+//! Sign-in: a credential id and secret checked against its argon2 hash (bounded work, failures
+//! budgeted per principal and per client address, successes cached for a minute), the
+//! tenant's state checked, and LINK's bearer tokens (HS256 JWTs) issued and verified.
+
+use std::net::IpAddr;
+
+use crate::credentials::{Claims, Tenant, sign_jwt, verify_jwt};
+use crate::error::{Error, ErrorCode};
+use crate::records::{CREDENTIALS, TENANTS};
+use crate::services::Services;
+
+/// The LINK token lifetime, seconds.
+pub const TOKEN_SECONDS: u64 = 3600;
+
+/// The scopes a LINK token carries (the seed's list, its spelling kept).
+pub const SCOPES: [&str; 5] = [
+    "kyc.idVeriication.auto",
+    "kyc.facecomparison.auto",
+    "kyc.idVerification.manual",
+    "kyc.facecomparison.manual",
+    "kyc.certification",
+];
+
+/// The tenant of credential `key` (e.g. `app_id:ID`) when `secret` is its secret, or 401;
+/// `client` is the caller's address where known, for its failure budget.
+pub async fn check(
+    state: &Services,
+    client: Option<IpAddr>,
+    key: &str,
+    secret: &str,
+) -> Result<Tenant, Error> {
+    if let Some(t) = state.verified.get(key, secret) {
+        return Ok(t);
+    }
+    state.auth.admit(key, client)?;
+    let stored = CREDENTIALS.get(state.records.as_ref(), key).await?;
+    // An unknown principal costs the same hash as a known one: no telling them apart by time.
+    let tenant = stored
+        .as_ref()
+        .filter(|r| !r.value.disabled)
+        .map(|r| r.value.tenant.clone());
+    let ok = state
+        .auth
+        .verify(secret, stored.map(|r| r.value.hash))
+        .await?;
+    let Some(tenant) = tenant.filter(|_| ok) else {
+        state.auth.failed(key, client);
+        return Err(Error::unauthorized());
+    };
+    let t = Tenant(tenant);
+    state.verified.put(key, secret, &t);
+    Ok(t)
+}
+
+/// Checks a reviewer's user and password; returns their tenant.
+pub async fn check_reviewer(
+    state: &Services,
+    client: Option<IpAddr>,
+    user: &str,
+    password: &str,
+) -> Result<Tenant, Error> {
+    let tenant = check(state, client, &format!("reviewer:{user}"), password).await?;
+    active(state, &tenant.0).await?;
+    Ok(tenant)
+}
+
+/// Refuses a tenant that is disabled (403) or gone (401), then one over its request rate.
+pub async fn tenant_in_good_standing(state: &Services, tenant: Tenant) -> Result<Tenant, Error> {
+    active(state, &tenant.0).await?;
+    state.limiter.check(&tenant.0)?;
+    Ok(tenant)
+}
+
+/// Whether `tenant` may use its credentials: 403 `TENANT_DISABLED` once disabled, 401 once
+/// deleted. Looked up at most once a minute per process (at once here after a change through
+/// this process, see [`crate::credentials::VerifiedCache::forget_tenant`]).
+pub async fn active(state: &Services, tenant: &str) -> Result<(), Error> {
+    let enabled = match state.verified.tenant_enabled(tenant) {
+        Some(e) => e,
+        None => {
+            let e = TENANTS
+                .get(state.records.as_ref(), tenant)
+                .await?
+                .map(|t| !t.value.disabled);
+            state.verified.put_tenant(tenant, e);
+            e
+        }
+    };
+    match enabled {
+        Some(true) => Ok(()),
+        Some(false) => Err(Error::new(
+            ErrorCode::TenantDisabled,
+            "this tenant is disabled",
+        )),
+        None => Err(Error::unauthorized()),
+    }
+}
+
+/// LINK: user + password → a signed token.
+pub async fn issue_token(
+    state: &Services,
+    client: Option<IpAddr>,
+    user: &str,
+    password: &str,
+) -> Result<(String, u64), Error> {
+    let tenant = check(state, client, &format!("link_user:{user}"), password).await?;
+    active(state, &tenant.0).await?;
+    let exp = idv_store::now_ms() / 1000 + TOKEN_SECONDS;
+    let claims = Claims {
+        sub: tenant.0,
+        scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
+        exp,
+    };
+    Ok((sign_jwt(&state.config.token_secret, &claims), TOKEN_SECONDS))
+}
+
+/// The tenant of LINK bearer token `token` when it is unexpired and carries `scope`, or 401;
+/// then as [`tenant_in_good_standing`].
+pub async fn bearer(state: &Services, token: &str, scope: &str) -> Result<Tenant, Error> {
+    let claims = verify_jwt(&state.config.token_secret, token).ok_or_else(Error::unauthorized)?;
+    if claims.exp <= idv_store::now_ms() / 1000 || !claims.scopes.iter().any(|s| s == scope) {
+        return Err(Error::unauthorized());
+    }
+    tenant_in_good_standing(state, Tenant(claims.sub)).await
+}
