@@ -1,20 +1,14 @@
-//! The admin API of a running `idv serve`: tenants and reviewers managed without a restart.
-//! While a server runs, its process holds the embedded database; `idv tenant …` and
+//! Reaching the admin API of a running `idv serve` (its routes are `idv_http::routes::admin`):
+//! while a server runs, its process holds the embedded database; `idv tenant …` and
 //! `idv reviewer …` then ask the server (the address it wrote to `DATA/server.json`, the admin
-//! token in `DATA/secrets/admin-token`) instead of opening the file.
+//! token in `DATA/secrets/admin-token`) instead of opening the file. Also `idv admin token`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use axum::extract::Path as UrlPath;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use idv_core::{ErrorCode, Services};
-use idv_http::ApiError;
-use idv_http::body::JsonBody;
+use axum::http::header;
+use clap::Subcommand;
+use idv_store::EmbeddedRecords;
 use serde::{Deserialize, Serialize};
 
 /// Where a running server announces its admin address, in the data directory.
@@ -68,253 +62,6 @@ impl Drop for Announcement {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
-}
-
-/// The admin routes, behind `Authorization: Bearer TOKEN`.
-pub fn routes(state: Services, token: String) -> Router {
-    Router::new()
-        .route("/admin/v1/tenants", post(create_tenant).get(list_tenants))
-        .route(
-            "/admin/v1/tenants/{id}",
-            get(show_tenant).delete(delete_tenant),
-        )
-        .route("/admin/v1/tenants/{id}/disable", post(disable_tenant))
-        .route("/admin/v1/tenants/{id}/enable", post(enable_tenant))
-        .route(
-            "/admin/v1/tenants/{id}/retention",
-            axum::routing::put(set_retention),
-        )
-        .route("/admin/v1/tenants/{id}/rotate", post(rotate))
-        .route("/admin/v1/sweep", post(sweep))
-        .route("/admin/v1/audit", get(operator_audit))
-        .route(
-            "/admin/v1/reviewers",
-            post(create_reviewer).get(list_reviewers),
-        )
-        .route("/admin/v1/reviewers/{user}/disable", post(disable_reviewer))
-        .layer(axum::middleware::from_fn(
-            move |headers: HeaderMap, req, next: axum::middleware::Next| {
-                let allowed = bearer_matches(&headers, &token);
-                async move {
-                    if allowed {
-                        next.run(req).await
-                    } else {
-                        ApiError::unauthorized().into_response()
-                    }
-                }
-            },
-        ))
-        .with_state(state)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewTenantRequest {
-    name: String,
-    callback_url: Option<String>,
-}
-
-/// A name an operator gives: 1–100 characters, no control characters.
-fn check_name(name: &str) -> Result<&str, ApiError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidField,
-            "name: 1 to 100 characters, no control characters",
-        ));
-    }
-    Ok(name)
-}
-
-async fn create_tenant(
-    State(state): State<Services>,
-    JsonBody(req): JsonBody<NewTenantRequest>,
-) -> Result<Response, ApiError> {
-    let name = check_name(&req.name)?;
-    idv_core::callbacks::check_requested(&state, req.callback_url.as_deref()).await?;
-    let t = idv_core::accounts::create_tenant(
-        state.records.as_ref(),
-        name,
-        req.callback_url.as_deref(),
-    )
-    .await?;
-    tracing::info!(tenant = %t.tenant, "tenant created (admin API)");
-    Ok((StatusCode::CREATED, Json(t)).into_response())
-}
-
-/// A tenant as listed: no secrets.
-#[derive(Serialize)]
-pub struct TenantSummary {
-    tenant: String,
-    name: String,
-    callback_url: Option<String>,
-    disabled: bool,
-}
-
-/// Every tenant, as listed.
-pub async fn tenant_list(
-    records: &dyn idv_store::RecordStore,
-) -> Result<serde_json::Value, ApiError> {
-    let tenants = idv_core::records::TENANTS
-        .list(records, "")
-        .await?
-        .into_iter()
-        .map(|(_, t)| TenantSummary {
-            tenant: t.id,
-            name: t.name,
-            callback_url: t.callback_url,
-            disabled: t.disabled,
-        })
-        .collect::<Vec<_>>();
-    Ok(serde_json::json!({ "tenants": tenants }))
-}
-
-/// A tenant as shown: no secrets, with its retention periods.
-pub async fn tenant_view(
-    records: &dyn idv_store::RecordStore,
-    id: &str,
-) -> Result<serde_json::Value, ApiError> {
-    let t = idv_core::records::TENANTS
-        .get(records, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("tenant"))?
-        .value;
-    let r = t.retention;
-    Ok(serde_json::json!({
-        "tenant": t.id,
-        "name": t.name,
-        "callback_url": t.callback_url,
-        "disabled": t.disabled,
-        "retention": {
-            "images_days": r.images_seconds as f64 / 86_400.0,
-            "personal_data_days": r.personal_data_seconds as f64 / 86_400.0,
-            "decisions_days": r.decisions_seconds as f64 / 86_400.0,
-            "seconds": r,
-        },
-    }))
-}
-
-async fn show_tenant(
-    State(state): State<Services>,
-    UrlPath(id): UrlPath<String>,
-) -> Result<Response, ApiError> {
-    Ok(Json(tenant_view(state.records.as_ref(), &id).await?).into_response())
-}
-
-async fn set_retention(
-    State(state): State<Services>,
-    UrlPath(id): UrlPath<String>,
-    JsonBody(change): JsonBody<idv_core::retention::PolicyChange>,
-) -> Result<Response, ApiError> {
-    idv_core::retention::set_policy(state.records.as_ref(), &id, &change).await?;
-    Ok(Json(tenant_view(state.records.as_ref(), &id).await?).into_response())
-}
-
-async fn rotate(
-    State(state): State<Services>,
-    UrlPath(id): UrlPath<String>,
-) -> Result<Response, ApiError> {
-    let t = idv_core::accounts::rotate_credentials_in(
-        state.records.as_ref(),
-        &id,
-        Some(state.verified.as_ref()),
-    )
-    .await?;
-    tracing::info!(tenant = %t.tenant, "credentials rotated (admin API)");
-    Ok(Json(t).into_response())
-}
-
-/// The operator's audit trail (tenant deletions), in `GET /v1/audit`'s shape.
-async fn operator_audit(State(state): State<Services>) -> Result<Response, ApiError> {
-    let entries =
-        idv_core::audit::entries(state.records.as_ref(), idv_core::audit::OPERATOR).await?;
-    Ok(Json(serde_json::json!({ "entries": entries, "next": null })).into_response())
-}
-
-async fn sweep(State(state): State<Services>) -> Result<Response, ApiError> {
-    let report = idv_core::retention::sweep(&state, idv_store::now_ms()).await?;
-    Ok(Json(report).into_response())
-}
-
-async fn list_tenants(State(state): State<Services>) -> Result<Response, ApiError> {
-    Ok(Json(tenant_list(state.records.as_ref()).await?).into_response())
-}
-
-async fn disable_tenant(
-    State(state): State<Services>,
-    UrlPath(id): UrlPath<String>,
-) -> Result<Response, ApiError> {
-    set_disabled(&state, &id, true).await
-}
-
-async fn enable_tenant(
-    State(state): State<Services>,
-    UrlPath(id): UrlPath<String>,
-) -> Result<Response, ApiError> {
-    set_disabled(&state, &id, false).await
-}
-
-async fn set_disabled(state: &Services, id: &str, disabled: bool) -> Result<Response, ApiError> {
-    idv_core::tenants::set_disabled(state.records.as_ref(), id, disabled).await?;
-    // Refused (or accepted again) from the next request on.
-    state.verified.forget_tenant(id);
-    Ok(Json(tenant_view(state.records.as_ref(), id).await?).into_response())
-}
-
-async fn delete_tenant(
-    State(state): State<Services>,
-    UrlPath(id): UrlPath<String>,
-) -> Result<Response, ApiError> {
-    let deleted = idv_core::tenants::delete(
-        state.records.as_ref(),
-        state.blobs.as_ref(),
-        &state.dialects,
-        &id,
-    )
-    .await?;
-    state.verified.forget_tenant(&id);
-    Ok(Json(deleted).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewReviewerRequest {
-    tenant: String,
-    name: String,
-}
-
-async fn create_reviewer(
-    State(state): State<Services>,
-    JsonBody(req): JsonBody<NewReviewerRequest>,
-) -> Result<Response, ApiError> {
-    let name = check_name(&req.name)?;
-    let r =
-        idv_core::accounts::create_reviewer_in(state.records.as_ref(), &req.tenant, name).await?;
-    tracing::info!(tenant = %r.tenant, "reviewer created (admin API)");
-    Ok((StatusCode::CREATED, Json(r)).into_response())
-}
-
-#[derive(Deserialize)]
-struct ReviewersQuery {
-    tenant: String,
-}
-
-async fn list_reviewers(
-    State(state): State<Services>,
-    axum::extract::Query(q): axum::extract::Query<ReviewersQuery>,
-) -> Result<Response, ApiError> {
-    let reviewers = idv_core::accounts::reviewers_in(state.records.as_ref(), &q.tenant).await?;
-    Ok(Json(serde_json::json!({ "reviewers": reviewers })).into_response())
-}
-
-async fn disable_reviewer(
-    State(state): State<Services>,
-    UrlPath(user): UrlPath<String>,
-) -> Result<Response, ApiError> {
-    let tenant = idv_core::accounts::disable_reviewer_in(state.records.as_ref(), &user).await?;
-    // No sign-in from the credential cache either.
-    state.verified.forget_tenant(&tenant);
-    Ok(Json(serde_json::json!({ "user": user, "disabled": true })).into_response())
 }
 
 /// A client of the admin API of the server that holds `data`, if one announced itself.
@@ -407,18 +154,49 @@ impl Client {
     }
 }
 
-/// Whether `headers` carry `Authorization: Bearer TOKEN`. Every byte is compared, whatever
-/// differs first: the time taken tells nothing.
-pub fn bearer_matches(headers: &axum::http::HeaderMap, token: &str) -> bool {
-    let given = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    given.len() == token.len()
-        && given
-            .bytes()
-            .zip(token.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+/// `idv admin`.
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Print the admin token of DATA (created on first use; the admin API of `idv serve`
+    /// takes it as `Authorization: Bearer TOKEN`).
+    Token {
+        #[arg(long, default_value = "idv-data")]
+        data: PathBuf,
+    },
+}
+
+/// `idv admin`.
+pub fn admin(cmd: AdminCommand) -> Result<()> {
+    let AdminCommand::Token { data } = cmd;
+    idv_store::private_dir(&data)?;
+    println!("{}", crate::admin::token(&data)?);
+    Ok(())
+}
+
+/// The records of a data directory: its database, or the server that holds it.
+pub enum Target {
+    Database(EmbeddedRecords),
+    Server(Client),
+}
+
+/// Opens `data`'s database; when a running `idv serve` holds it, its admin API instead.
+pub fn target(data: &Path) -> Result<Target> {
+    idv_store::private_dir(data)?;
+    match EmbeddedRecords::open(&data.join("idv.redb")) {
+        Ok(records) => Ok(Target::Database(records)),
+        Err(idv_store::StoreError::InUse) => match Client::find(data)? {
+            Some(client) => Ok(Target::Server(client)),
+            None => crate::datadir::open_database(data).map(Target::Database),
+        },
+        // Said as `open_database` says it (damaged, unreadable, …).
+        Err(_) => crate::datadir::open_database(data).map(Target::Database),
+    }
+}
+
+/// Runs `f` on a current-thread runtime.
+pub fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(f)
 }

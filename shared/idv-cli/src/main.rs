@@ -10,13 +10,18 @@ mod alloc;
 mod audit;
 mod bench;
 mod capacity;
+mod certs;
 mod datadir;
 mod document;
 mod face;
 mod listener;
 mod liveness_eval;
 mod receipt;
+mod reviewer;
 mod serve;
+mod store;
+mod tenant;
+mod verify;
 
 #[derive(Parser)]
 #[command(name = "idv", version, about = "Self-hostable identity verification")]
@@ -40,21 +45,21 @@ enum Command {
     /// Run every function in one process on embedded backends (files + redb + queue).
     Serve(Box<serve::ServeArgs>),
     /// Verify a document and selfie without a server; prints the Kairos `response_data`.
-    Verify(serve::VerifyArgs),
+    Verify(verify::VerifyArgs),
     /// Reviewers of the manual-review console.
     Reviewer {
         #[command(subcommand)]
-        command: serve::ReviewerCommand,
+        command: reviewer::ReviewerCommand,
     },
     /// Signing and timestamping certificates.
     Certs {
         #[command(subcommand)]
-        command: serve::CertsCommand,
+        command: certs::CertsCommand,
     },
     /// Tenants and their credentials.
     Tenant {
         #[command(subcommand)]
-        command: serve::TenantCommand,
+        command: tenant::TenantCommand,
     },
     /// Signed receipts of verifications: check one offline.
     Receipt {
@@ -69,12 +74,12 @@ enum Command {
     /// The admin API of `idv serve`: its token.
     Admin {
         #[command(subcommand)]
-        command: serve::AdminCommand,
+        command: admin::AdminCommand,
     },
     /// The data directory's database.
     Store {
         #[command(subcommand)]
-        command: serve::StoreCommand,
+        command: store::StoreCommand,
     },
     /// Benchmarks that print their figures.
     Bench {
@@ -88,15 +93,15 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Face { command } => face::run(command),
-        Command::Store { command } => serve::store_cmd(command),
+        Command::Store { command } => store::store_cmd(command),
         Command::Document { command } => document::run(command),
         Command::Bench { command } => bench::run(command),
         Command::Serve(args) => serve::serve(*args),
-        Command::Verify(args) => serve::verify(args),
-        Command::Tenant { command } => serve::tenant(command),
-        Command::Certs { command } => serve::certs_cmd(command),
-        Command::Reviewer { command } => serve::reviewer(command),
-        Command::Admin { command } => serve::admin(command),
+        Command::Verify(args) => verify::verify(args),
+        Command::Tenant { command } => tenant::tenant(command),
+        Command::Certs { command } => certs::certs_cmd(command),
+        Command::Reviewer { command } => reviewer::reviewer(command),
+        Command::Admin { command } => admin::admin(command),
         Command::Audit { command } => audit::run(command),
         Command::Receipt { command } => receipt::run(command),
     }

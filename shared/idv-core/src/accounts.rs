@@ -9,7 +9,7 @@ use crate::error::{Error, on_conflict};
 use crate::records::{CREDENTIALS, Credential, TENANTS, TenantRecord};
 
 /// A tenant's new credentials, shown once at creation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NewTenant {
     pub tenant: String,
     pub app_id: String,
@@ -134,19 +134,95 @@ pub async fn rotate_credentials_in(
 pub async fn reviewers_in(
     records: &dyn idv_store::RecordStore,
     tenant: &str,
-) -> Result<Vec<serde_json::Value>, Error> {
+) -> Result<Vec<ReviewerSummary>, Error> {
     Ok(CREDENTIALS
         .list(records, "reviewer:")
         .await?
         .into_iter()
         .filter(|(_, c)| c.tenant == tenant)
-        .map(|(k, c)| {
-            serde_json::json!({
-                "user": k.trim_start_matches("reviewer:"),
-                "disabled": c.disabled,
-            })
+        .map(|(k, c)| ReviewerSummary {
+            user: k.trim_start_matches("reviewer:").to_string(),
+            disabled: c.disabled,
         })
         .collect())
+}
+
+/// A reviewer as listed.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReviewerSummary {
+    pub user: String,
+    pub disabled: bool,
+}
+
+/// A tenant as listed: no secrets.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TenantSummary {
+    pub tenant: String,
+    pub name: String,
+    pub callback_url: Option<String>,
+    pub disabled: bool,
+}
+
+/// Every tenant, as listed.
+pub async fn tenant_list(
+    records: &dyn idv_store::RecordStore,
+) -> Result<Vec<TenantSummary>, Error> {
+    Ok(TENANTS
+        .list(records, "")
+        .await?
+        .into_iter()
+        .map(|(_, t)| TenantSummary {
+            tenant: t.id,
+            name: t.name,
+            callback_url: t.callback_url,
+            disabled: t.disabled,
+        })
+        .collect())
+}
+
+/// A tenant as shown: no secrets, with its retention periods.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TenantView {
+    pub tenant: String,
+    pub name: String,
+    pub callback_url: Option<String>,
+    pub disabled: bool,
+    pub retention: RetentionView,
+}
+
+/// A tenant's retention periods, in days and as set (seconds).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RetentionView {
+    pub images_days: f64,
+    pub personal_data_days: f64,
+    pub decisions_days: f64,
+    pub seconds: crate::records::RetentionPolicy,
+}
+
+/// Tenant `id` as shown, or 404.
+pub async fn tenant_view(
+    records: &dyn idv_store::RecordStore,
+    id: &str,
+) -> Result<TenantView, Error> {
+    let t = TENANTS
+        .get(records, id)
+        .await?
+        .ok_or_else(|| Error::not_found("tenant"))?
+        .value;
+    let r = t.retention;
+    let days = |s: u64| s as f64 / 86_400.0;
+    Ok(TenantView {
+        tenant: t.id,
+        name: t.name,
+        callback_url: t.callback_url,
+        disabled: t.disabled,
+        retention: RetentionView {
+            images_days: days(r.images_seconds),
+            personal_data_days: days(r.personal_data_seconds),
+            decisions_days: days(r.decisions_seconds),
+            seconds: r,
+        },
+    })
 }
 
 /// Disables reviewer `user`: sign-in and sessions already open are refused from now on.
@@ -166,7 +242,7 @@ pub async fn disable_reviewer_in(
 }
 
 /// A reviewer's credentials, created by `idv reviewer create`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NewReviewer {
     pub tenant: String,
     pub user: String,

@@ -1,14 +1,14 @@
 //! Background jobs: each queue's consumer is a [`Job`] (its queue and how to handle one
 //! message); the same jobs run in `idv serve`'s loops ([`run`]) and behind the SQS-triggered
 //! functions ([`handle`]). A new job is one type implementing [`Job`], registered beside the
-//! others.
+//! others; the core's own is [`Callbacks`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::Error;
 pub use crate::messages::Next;
-use crate::messages::{self, CALLBACKS_QUEUE, CERTIFY_QUEUE};
+use crate::messages::{self, CALLBACKS_QUEUE};
 use crate::services::Services;
 
 /// The consumer of one queue.
@@ -62,36 +62,6 @@ impl Job for Callbacks {
                 messages::decode::<messages::Callback>(CALLBACKS_QUEUE, body).map(|c| c.tenant)
             },
         })
-    }
-}
-
-/// Certificates rendered, signed and sent ([`crate::certify::run`]); the last failed attempt
-/// sends the `Error` callback.
-pub struct Certify;
-
-#[async_trait::async_trait]
-impl Job for Certify {
-    fn queue(&self) -> &'static str {
-        CERTIFY_QUEUE
-    }
-
-    fn enabled(&self, s: &Services) -> bool {
-        s.certifier.is_some()
-    }
-
-    async fn handle(&self, s: &Services, body: &str, attempt: u32) -> Result<Next, Error> {
-        let Some(c) = s.certifier.clone() else {
-            return Err(Error::internal("certification is not configured"));
-        };
-        match crate::certify::run(s, &c, body).await {
-            Ok(()) => Ok(Next::Done),
-            // The last attempt: tell the client with an Error callback.
-            Err(e) if attempt >= crate::certify::MAX_ATTEMPTS => {
-                crate::certify::failed(s, body, &e).await?;
-                Ok(Next::Done)
-            }
-            Err(e) => Err(e),
-        }
     }
 }
 

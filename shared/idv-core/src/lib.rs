@@ -1,6 +1,7 @@
 //! idv's core: everything a verification service does apart from speaking HTTP — services
 //! and their builder, records and queue messages, tenants, sign-in, audit, receipts,
-//! callbacks, certification, review, erasure and retention, and the background jobs. It
+//! callbacks, the certificate's layout and signer, review, erasure and retention, and the
+//! background jobs. It
 //! names no dialect: each API reaches it through [`Dialect`] and [`jobs::Job`].
 
 #![deny(clippy::unwrap_used)]
@@ -10,7 +11,6 @@ pub mod audit;
 pub mod beats;
 pub mod callbacks;
 pub mod certificate;
-pub mod certify;
 pub mod clock;
 pub mod credentials;
 pub mod digest;

@@ -10,7 +10,6 @@ pub use idv_pipeline::profile::Band;
 use idv_store::{RecordStore, StoreError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use crate::error::Error;
 
@@ -28,7 +27,8 @@ pub struct Stored<T> {
 }
 
 impl<T> Table<T> {
-    pub(crate) const fn new(name: &'static str) -> Table<T> {
+    /// The table called `name`.
+    pub const fn new(name: &'static str) -> Table<T> {
         Table {
             name,
             record: PhantomData,
@@ -141,10 +141,6 @@ pub fn outcome_label(v: &idv_pipeline::Verification) -> String {
 pub const TENANTS: Table<TenantRecord> = Table::new("tenants");
 /// Hashed credentials, keyed `KIND:ID` (`app_id:…`, `api_key:…`, `link_user:…`, `reviewer:…`).
 pub const CREDENTIALS: Table<Credential> = Table::new("credentials");
-/// Kairos async jobs, keyed by job id.
-pub const JOBS: Table<JobRecord> = Table::new("jobs");
-/// LINK verifications, keyed `TENANT/ID`.
-pub const VERIFICATIONS: Table<LinkRecord> = Table::new("link");
 /// Manual-review cases, keyed `TENANT/ID`.
 pub const CASES: Table<ReviewCase> = Table::new("reviews");
 /// Callbacks and their delivery attempts, keyed `TENANT/EVENT`.
@@ -207,156 +203,6 @@ pub struct Credential {
     /// Refused from now on (a reviewer who left); the record stays for the audit trail.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
-}
-
-/// What an async job runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobKind {
-    FullId,
-    Document,
-}
-
-/// Where a job is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobState {
-    Queued,
-    Done,
-    /// Ended without a result: its stored input cannot be processed (see `last_error`).
-    Failed,
-    /// Erased by `DELETE /v1/verifications/{id}`: inputs and response gone.
-    Deleted,
-}
-
-/// One stored input image of a job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobInput {
-    /// `document`, `document_back` or `selfie`.
-    pub name: String,
-    /// Its blob key.
-    pub key: String,
-}
-
-/// Why the last attempt at a job failed (for operators: the message may be dead-lettered).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobError {
-    pub code: String,
-    pub message: String,
-    pub attempt: u32,
-}
-
-/// A Kairos async job.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct JobRecord {
-    pub tenant: String,
-    pub kind: JobKind,
-    pub state: JobState,
-    pub profile: String,
-    pub requested_at: String,
-    pub inputs: Vec<JobInput>,
-    pub callback_url: Option<String>,
-    /// The finished response, as served to every poll.
-    pub response: Option<Box<RawValue>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_error: Option<JobError>,
-}
-
-/// Where a LINK request is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LinkState {
-    /// Holds its id while it runs.
-    Processing,
-    /// Failed: its id may be used again.
-    Failed,
-    /// Answered (records of earlier versions say nothing).
-    #[default]
-    Done,
-}
-
-/// Where a certificate or a manual review is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub enum Progress {
-    Processing,
-    Completed,
-    Error,
-}
-
-/// A LINK verification.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LinkRecord {
-    pub id: String,
-    #[serde(default)]
-    pub tenant: String,
-    #[serde(default)]
-    pub state: LinkState,
-    #[serde(default)]
-    pub certify: bool,
-    pub certify_callback: Option<String>,
-    #[serde(default)]
-    pub manual_verification: bool,
-    pub manual_verification_callback: Option<String>,
-    /// What the certificate will show, recorded when the request is answered.
-    pub certification: Option<CertificationMaterial>,
-    pub certification_progress: Option<Progress>,
-    /// The signed PDF's blob key, once issued.
-    pub certificate_key: Option<String>,
-    /// The reviewer's decision, once made.
-    pub manual: Option<ReviewOutcome>,
-    /// SHA-256 (hex) of the request body: a replay with the same body gets [`answer`](Self::answer).
-    pub request_sha256: Option<String>,
-    /// The answer as sent.
-    pub answer: Option<Box<RawValue>>,
-    /// When the request came (records of earlier versions say nothing).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub received_at: Option<String>,
-    /// When the verification was erased (`DELETE /v1/verifications/{id}`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deleted_at: Option<String>,
-}
-
-impl LinkRecord {
-    /// The placeholder that holds `id` while its request (body digest `request_sha256`) runs.
-    pub fn processing(tenant: &str, id: &str, request_sha256: &str) -> LinkRecord {
-        LinkRecord {
-            id: id.to_string(),
-            tenant: tenant.to_string(),
-            state: LinkState::Processing,
-            certify: false,
-            certify_callback: None,
-            manual_verification: false,
-            manual_verification_callback: None,
-            certification: None,
-            certification_progress: None,
-            certificate_key: None,
-            manual: None,
-            request_sha256: Some(request_sha256.to_string()),
-            answer: None,
-            received_at: Some(crate::clock::timestamp()),
-            deleted_at: None,
-        }
-    }
-}
-
-/// One-call verifications (`POST /v1/verify-identity`), keyed `TENANT/ID`: one-call answers
-/// at once and keeps no result; this is what deletion and retention need.
-pub const ONECALL: Table<OneCallRecord> = Table::new("onecall");
-
-/// What is kept of a one-call verification: no image, no field read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OneCallRecord {
-    pub received_at: String,
-    /// `APPROVED`, `REVIEW` or `REJECTED`.
-    pub outcome: String,
-    /// The decision's detail codes.
-    pub codes: Vec<String>,
-    /// SHA-256 of each input image as received.
-    pub inputs: Vec<InputDigest>,
-    /// Keys of the presigned uploads the images came from (the tenant's blobs).
-    #[serde(default)]
-    pub uploads: Vec<String>,
 }
 
 /// An input's name and the SHA-256 of its bytes as received.
@@ -704,9 +550,6 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(tenant.callback(), None);
-        let link: LinkRecord =
-            serde_json::from_value(serde_json::json!({"id": "r1", "state": "processing"})).unwrap();
-        assert_eq!(link.state, LinkState::Processing);
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub async fn set_disabled(
 }
 
 /// What deleting a tenant removed.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct DeletedTenant {
     pub tenant: String,
     /// Blobs: images, thumbnails, certificates, uploads.

@@ -197,3 +197,19 @@ impl<C: Credentials, L: Line> FromRequest<Services> for Form<C, L> {
         })
     }
 }
+
+/// Whether `headers` carry `Authorization: Bearer TOKEN`. Every byte is compared, whatever
+/// differs first: the time taken tells nothing.
+pub fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    given.len() == token.len()
+        && given
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}

@@ -14,7 +14,7 @@ pub mod routes;
 
 use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -39,18 +39,56 @@ fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(openapi::health))
 }
 
-/// The OpenAPI document of [`router`].
+/// The OpenAPI document of [`router`] and of [`server_router`]'s admin API.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut doc = routes().into_openapi();
+    doc.merge(routes::admin::routes().into_openapi());
     openapi::add_error_responses(&mut doc);
     doc
 }
 
-/// The router with every route of every dialect.
+/// The router with every route of every dialect (what the Lambda functions serve).
 pub fn router(state: Services) -> Router {
-    let (router, mut doc) = routes().split_for_parts();
+    build(state, None)
+}
+
+/// [`router`] plus what `idv serve` alone serves: the admin API behind `admin_token`, and
+/// `/metrics` (behind `metrics_token` when one is set).
+pub fn server_router(
+    state: Services,
+    admin_token: String,
+    metrics_token: Option<String>,
+) -> Router {
+    build(state, Some((admin_token, metrics_token)))
+}
+
+fn build(state: Services, server: Option<(String, Option<String>)>) -> Router {
+    let (mut router, mut doc) = routes().split_for_parts();
+    let (admin, admin_doc) = routes::admin::routes().split_for_parts();
+    doc.merge(admin_doc);
     openapi::add_error_responses(&mut doc);
     openapi::publish(&doc);
+    if let Some((admin_token, metrics_token)) = server {
+        let admin = admin.route_layer(middleware::from_fn(
+            move |headers: axum::http::HeaderMap, req: Request, next: middleware::Next| {
+                let allowed = extract::bearer_matches(&headers, &admin_token);
+                async move {
+                    match allowed {
+                        true => next.run(req).await,
+                        false => ApiError::unauthorized().into_response(),
+                    }
+                }
+            },
+        ));
+        router = router.merge(admin).route(
+            "/metrics",
+            axum::routing::get(
+                move |State(s): State<Services>, headers: axum::http::HeaderMap| {
+                    routes::metrics::metrics(s, metrics_token.clone(), headers)
+                },
+            ),
+        );
+    }
     router
         // Upload keys hold slashes: a wildcard, documented in `openapi::ApiDoc`.
         .route("/v1/uploads/{*key}", put(routes::uploads::receive))

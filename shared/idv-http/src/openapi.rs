@@ -35,6 +35,7 @@ use utoipa::{Modify, OpenApi};
         (name = "Data", description = "Erasing a verification's images and personal data"),
         (name = "Audit", description = "The tenant's tamper-evident audit trail (`idv audit verify` checks it)"),
         (name = "Service", description = "Health and this document"),
+        (name = "Admin", description = "The operator's API on `idv serve` (`Authorization: Bearer` the admin token, `idv admin token`): tenants, reviewers, retention"),
     )
 )]
 pub struct ApiDoc;
@@ -56,6 +57,10 @@ impl Modify for SecuritySchemes {
                     .bearer_format("JWT")
                     .build(),
             ),
+        );
+        c.add_security_scheme(
+            "admin_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
         c.add_security_scheme(
             "review_session",

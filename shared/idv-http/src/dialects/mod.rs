@@ -39,9 +39,10 @@ pub fn dialects() -> Vec<Arc<dyn Dialect>> {
     all().into_iter().map(|api| api.dialect).collect()
 }
 
-/// Every background job: the core's (callbacks, certification) and each API's.
+/// Every background job: the core's (callbacks) and each API's (Kairos jobs, LINK
+/// certification).
 pub fn jobs() -> Vec<Arc<dyn Job>> {
-    let mut out: Vec<Arc<dyn Job>> = vec![Arc::new(jobs::Callbacks), Arc::new(jobs::Certify)];
+    let mut out: Vec<Arc<dyn Job>> = vec![Arc::new(jobs::Callbacks)];
     out.extend(all().into_iter().flat_map(|api| api.jobs));
     out
 }

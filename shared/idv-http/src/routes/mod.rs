@@ -1,13 +1,15 @@
 //! The routes every dialect shares: uploads, audit, callbacks, receipts, erasure, the reviewer
-//! console and readiness.
+//! console and readiness; and `idv serve`'s admin API and metrics.
 
 use idv_core::Services;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub mod admin;
 pub mod audit;
 pub mod callbacks;
 pub mod erase;
+pub mod metrics;
 pub mod ready;
 pub mod receipts;
 pub mod review;

@@ -4,11 +4,11 @@ use idv_image::Limits;
 use serde_json::value::RawValue;
 
 use super::wire::{self, Envelope};
+use crate::dialects::kairos::records::{JOBS, JobError, JobKind, JobState};
 use crate::error::ApiError;
 use idv_core::ErrorCode;
 use idv_core::Services;
 use idv_core::messages::{self, JOBS_QUEUE};
-use idv_core::records::{JOBS, JobError, JobKind, JobState};
 use idv_core::services::{self, OwnedInputs};
 
 /// The consumer of the Kairos jobs queue.
@@ -162,8 +162,8 @@ mod tests {
     use idv_store::BlobKey;
 
     use super::*;
+    use crate::dialects::kairos::records::{JobInput, JobKind, JobRecord};
     use idv_core::credentials::Tenant;
-    use idv_core::records::{JobInput, JobKind, JobRecord};
 
     #[tokio::test]
     async fn a_job_whose_stored_input_is_corrupt_ends_with_the_error() {

@@ -1,7 +1,8 @@
 //! How the core's data lifecycle reaches Kairos jobs: erasure, image purges, retention and
 //! tenant deletion.
 
-use idv_core::records::{InputDigest, JOBS, JobState, Tombstone};
+use crate::dialects::kairos::records::{JOBS, JobState};
+use idv_core::records::{InputDigest, Tombstone};
 use idv_core::{Dialect, Error, Seen, Services};
 use idv_store::RecordStore;
 

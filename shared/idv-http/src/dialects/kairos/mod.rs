@@ -4,6 +4,7 @@
 pub mod forms;
 mod jobs;
 mod lifecycle;
+pub mod records;
 pub mod wire;
 
 use axum::Json;
@@ -15,6 +16,7 @@ use idv_store::BlobKey;
 pub use jobs::run_job;
 pub use wire::full_response;
 
+use crate::dialects::kairos::records::{JOBS, JobInput, JobKind, JobRecord, JobState};
 use crate::error::ApiError;
 use crate::extract::{Authed, Form, KairosKeys};
 use idv_core::ErrorCode;
@@ -22,7 +24,6 @@ use idv_core::Services;
 use idv_core::credentials::Tenant;
 use idv_core::images::{self, Fields};
 use idv_core::messages::{self, JOBS_QUEUE};
-use idv_core::records::{JOBS, JobInput, JobKind, JobRecord, JobState};
 use idv_core::services::{self, OwnedInputs};
 use wire::{DocumentSubmitted, Envelope, Submitted};
 
@@ -203,11 +204,13 @@ async fn poll(
         .ok_or_else(|| ApiError::not_found("verification"))?;
     if job.state == JobState::Failed {
         // The job ended on its input: the poll answers why, with the input error's code.
-        let e = job.last_error.unwrap_or(idv_core::records::JobError {
-            code: ErrorCode::InternalError.as_str().into(),
-            message: "the job failed".into(),
-            attempt: 0,
-        });
+        let e = job
+            .last_error
+            .unwrap_or(crate::dialects::kairos::records::JobError {
+                code: ErrorCode::InternalError.as_str().into(),
+                message: "the job failed".into(),
+                attempt: 0,
+            });
         let code = ErrorCode::parse(&e.code).unwrap_or(ErrorCode::InternalError);
         return Err(ApiError::new(code, e.message));
     }

@@ -2,7 +2,8 @@
 //! certificate expiry and tenant deletion, and what a manual review's decision sets off (the
 //! `ManualIDVerification` callback, then the certificate).
 
-use idv_core::records::{ReviewOutcome, Tombstone, VERIFICATIONS, remove_prefixed};
+use crate::dialects::link::records::VERIFICATIONS;
+use idv_core::records::{ReviewOutcome, Tombstone, remove_prefixed};
 use idv_core::review::ManualCallback;
 use idv_core::{Dialect, Error, Seen, Services};
 use idv_store::RecordStore;
@@ -117,7 +118,7 @@ impl Dialect for Link {
         }
         if updated.certify {
             // The certificate states this decision; its callback follows the one above.
-            idv_core::certify::enqueue(s, tenant, id).await?;
+            super::certify::enqueue(s, tenant, id).await?;
         }
         Ok(())
     }

@@ -1,7 +1,9 @@
 //! The LINK dialect: `/auth/token`, `/ping`, `/identity/verify`, `/certificate/{id}`.
 //! Errors are `{id, code, message}` as the seed shows.
 
+pub mod certify;
 mod lifecycle;
+pub mod records;
 pub mod wire;
 
 use std::marker::PhantomData;
@@ -17,13 +19,13 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
+use crate::dialects::link::records::{LinkRecord, LinkState, Progress, VERIFICATIONS};
 use crate::error::ApiError;
 use crate::extract;
 use idv_core::ErrorCode;
 use idv_core::Services;
 use idv_core::credentials::Tenant;
 use idv_core::images;
-use idv_core::records::{LinkRecord, LinkState, Progress, VERIFICATIONS};
 use idv_core::services::{self, OwnedInputs};
 use wire::{CertificateFile, CertificationStatus, IdVerification, Ping, Token, VerifyAnswer};
 pub use wire::{LinkError, charset, id_verification};
@@ -496,7 +498,7 @@ async fn run_verification(
         let inputs: Vec<(&str, &[u8], &image::RgbImage)> =
             kept.iter().map(|(n, b, i)| (*n, b.as_slice(), i)).collect();
         let expeditor = req.expeditor_country.as_deref();
-        Some(idv_core::certify::record_material(state, tenant, id, &v, &inputs, expeditor).await?)
+        Some(certify::record_material(state, tenant, id, &v, &inputs, expeditor).await?)
     } else {
         None
     };
@@ -542,7 +544,7 @@ async fn run_verification(
     // With a manual review the certificate states the reviewer's decision: it is queued
     // when the decision is made.
     if req.certify && !req.manual_verification {
-        idv_core::certify::enqueue(state, tenant, id).await?;
+        certify::enqueue(state, tenant, id).await?;
     }
     Ok((answer, receipt))
 }
@@ -614,6 +616,6 @@ pub fn api() -> super::Api {
     super::Api {
         dialect: std::sync::Arc::new(lifecycle::Link),
         routes,
-        jobs: Vec::new(),
+        jobs: vec![std::sync::Arc::new(certify::CertifyJob)],
     }
 }

@@ -9,8 +9,8 @@ use idv_pipeline::Verification;
 use idv_pipeline::decision::Outcome;
 use serde::Serialize;
 
+use crate::dialects::link::records::Progress;
 use crate::error::ApiError;
-use idv_core::records::Progress;
 
 /// An error in LINK's shape.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -153,7 +153,7 @@ pub struct CertificateFile {
 pub struct VerificationState {
     pub id: String,
     /// `processing` while it runs, `failed` (the id may be used again), `done`.
-    pub state: idv_core::records::LinkState,
+    pub state: crate::dialects::link::records::LinkState,
     /// The answer as `POST /identity/verify` sent it.
     #[schema(value_type = Option<VerifyAnswer>)]
     pub answer: Option<Box<serde_json::value::RawValue>>,
@@ -255,6 +255,20 @@ fn data_fields(d: &DocumentData) -> Vec<(&'static str, String)> {
     .collect()
 }
 
+/// Whether the country the client says issued the document (`expeditorCountry`, alpha-2 or
+/// alpha-3) is the one it names; `None` when either is unknown.
+pub(crate) fn expeditor_agrees(expeditor: Option<&str>, d: &DocumentData) -> Option<bool> {
+    let said = expeditor
+        .map(str::trim)
+        .filter(|c| !c.is_empty())?
+        .to_ascii_uppercase();
+    let read = d.country_iso3.as_ref()?.value.as_str();
+    Some(match said.len() {
+        2 => idv_document::data::alpha2(read) == Some(said.as_str()),
+        _ => read == said,
+    })
+}
+
 /// `IQ_GOOD n%` / `IQ_BAD n%`: the blur of the document photo against the profile's
 /// sharpness threshold `limit`: 50 % at the limit, less for sharper photos, at most 100 %.
 fn image_quality(sharpness: f32, limit: f32) -> String {
@@ -336,7 +350,7 @@ pub fn id_verification(v: &Verification, sides: usize, expeditor: Option<&str>) 
             selfie.liveness.is_some() && selfie.capture.is_none() && !has("FAILED_SELFIE_LIVENESS");
         fields.push(field("Validation", "TEST_LIVENESS", test(live)));
     }
-    let expeditor = idv_core::certify::expeditor_agrees(expeditor, &d.data);
+    let expeditor = expeditor_agrees(expeditor, &d.data);
     if let Some(agrees) = expeditor {
         fields.push(field("Validation", "TEST_EXPEDITOR_COUNTRY", test(agrees)));
     }

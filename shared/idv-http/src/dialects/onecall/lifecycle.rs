@@ -1,7 +1,8 @@
 //! How the core's data lifecycle reaches one-call verifications: erasure (with the uploads
 //! their images came from), image purges, retention and tenant deletion.
 
-use idv_core::records::{ONECALL, Tombstone, remove_prefixed};
+use crate::dialects::onecall::records::ONECALL;
+use idv_core::records::{Tombstone, remove_prefixed};
 use idv_core::{Dialect, Error, Seen, Services};
 use idv_store::RecordStore;
 

@@ -3,6 +3,7 @@
 
 pub mod forms;
 mod lifecycle;
+pub mod records;
 pub mod wire;
 
 use axum::Json;
@@ -10,13 +11,14 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use idv_image::Limits;
 
+use crate::dialects::onecall::records::{ONECALL, OneCallRecord};
 use crate::error::ApiError;
 use crate::extract::{ApiKey, Form};
 use idv_core::ErrorCode;
 use idv_core::Services;
 use idv_core::credentials::Tenant;
 use idv_core::images::{self, Fields};
-use idv_core::records::{InputDigest, ONECALL, OneCallRecord};
+use idv_core::records::InputDigest;
 use idv_core::services::{self, OwnedInputs};
 
 /// One-call's statuses where they differ from idv's: an unsupported format and an image over

@@ -1,6 +1,7 @@
-//! Certification (LINK `certify`): at verification time the material is recorded (fields,
-//! scores, thresholds, SHA-256 of each input, PNG thumbnails); the certification worker
-//! renders, signs and timestamps the PDF, stores it, and enqueues the `Certification` callback.
+//! LINK's certification (`certify`): at verification time the material is recorded (fields,
+//! scores, thresholds, SHA-256 of each input, PNG thumbnails); the certification job renders,
+//! signs and timestamps the PDF with the core's [`Certifier`], stores it, and enqueues the
+//! `Certification` callback.
 
 use std::sync::Arc;
 
@@ -9,14 +10,16 @@ use idv_store::BlobKey;
 use image::RgbImage;
 use serde::Serialize;
 
-use crate::certificate::{Certifier, certificate, thumbnail};
-use crate::digest::sha256_hex;
-use crate::error::Error;
-use crate::messages::{self, CERTIFY_QUEUE, Certify};
-use crate::records::{
-    CertificationMaterial, InputDigest, Progress, Thresholds, Thumbnail, VERIFICATIONS,
-};
-use crate::services::Services;
+use crate::dialects::link::records::{Progress, VERIFICATIONS};
+use idv_core::Services;
+use idv_core::digest::sha256_hex;
+
+use super::wire::expeditor_agrees;
+use idv_core::Error;
+use idv_core::certificate::{Certifier, certificate, thumbnail};
+use idv_core::jobs::{Job, Next};
+use idv_core::messages::{self, CERTIFY_QUEUE, Certify};
+use idv_core::records::{CertificationMaterial, InputDigest, Thresholds, Thumbnail};
 
 /// The certification material of a verification, recorded when it is accepted; `inputs`
 /// are (caption, bytes as received, decoded image); `expeditor` the issuing country the
@@ -49,8 +52,8 @@ pub async fn record_material(
         });
     }
     Ok(CertificationMaterial {
-        received_at: crate::clock::timestamp(),
-        outcome: crate::records::outcome_label(v),
+        received_at: idv_core::clock::timestamp(),
+        outcome: idv_core::records::outcome_label(v),
         decision: v.decision.clone(),
         data: data.cloned(),
         expeditor_country: expeditor.map(str::to_string),
@@ -71,20 +74,6 @@ pub async fn record_material(
             .collect(),
         thumbnails,
         models: state.models_used(),
-    })
-}
-
-/// Whether the country the client says issued the document (`expeditorCountry`, alpha-2 or
-/// alpha-3) is the one it names; `None` when either is unknown.
-pub fn expeditor_agrees(expeditor: Option<&str>, d: &idv_document::DocumentData) -> Option<bool> {
-    let said = expeditor
-        .map(str::trim)
-        .filter(|c| !c.is_empty())?
-        .to_ascii_uppercase();
-    let read = d.country_iso3.as_ref()?.value.as_str();
-    Some(match said.len() {
-        2 => idv_document::data::alpha2(read) == Some(said.as_str()),
-        _ => read == said,
     })
 }
 
@@ -118,7 +107,7 @@ pub async fn enqueue(state: &Services, tenant: &str, id: &str) -> Result<(), Err
 }
 
 /// Processes one certification message; returns once it may be deleted.
-pub async fn run(state: &Services, c: &Arc<Certifier>, body: &str) -> Result<(), Error> {
+async fn run(state: &Services, c: &Arc<Certifier>, body: &str) -> Result<(), Error> {
     let Some(msg) = messages::decode::<Certify>(CERTIFY_QUEUE, body) else {
         return Ok(());
     };
@@ -145,7 +134,7 @@ pub async fn run(state: &Services, c: &Arc<Certifier>, body: &str) -> Result<(),
         }
     }
     // The customer's name, not the internal id.
-    let name = crate::records::TENANTS
+    let name = idv_core::records::TENANTS
         .get(state.records.as_ref(), tenant)
         .await?
         .map_or_else(|| tenant.to_string(), |t| t.value.name);
@@ -156,10 +145,10 @@ pub async fn run(state: &Services, c: &Arc<Certifier>, body: &str) -> Result<(),
         &material,
         manual.as_ref(),
         thumbnails,
-        crate::clock::timestamp(),
+        idv_core::clock::timestamp(),
     );
     let signer = c.signer.clone();
-    let signed_at = crate::clock::pdf_date();
+    let signed_at = idv_core::clock::pdf_date();
     let pdf = tokio::task::spawn_blocking(move || {
         let pdf = idv_certify::render(&cert)?;
         signer.sign_pdf(pdf, &signed_at)
@@ -184,7 +173,8 @@ pub async fn run(state: &Services, c: &Arc<Certifier>, body: &str) -> Result<(),
         return Ok(());
     };
     if let Some(url) =
-        crate::callbacks::url_or_default(state, tenant, updated.certify_callback.as_deref()).await?
+        idv_core::callbacks::url_or_default(state, tenant, updated.certify_callback.as_deref())
+            .await?
     {
         let callback = CertificationCallback {
             id: id.to_string(),
@@ -194,8 +184,8 @@ pub async fn run(state: &Services, c: &Arc<Certifier>, body: &str) -> Result<(),
                 url_certificate_file: Some(format!("{}/certificate/{id}", c.public_url)),
             },
         };
-        let event = crate::callbacks::event_id(tenant, id, "certification");
-        crate::callbacks::enqueue(state, tenant, &event, &url, &callback).await?;
+        let event = idv_core::callbacks::event_id(tenant, id, "certification");
+        idv_core::callbacks::enqueue(state, tenant, &event, &url, &callback).await?;
     }
     tracing::info!(request = %id, "certificate issued");
     Ok(())
@@ -205,7 +195,7 @@ pub async fn run(state: &Services, c: &Arc<Certifier>, body: &str) -> Result<(),
 pub const MAX_ATTEMPTS: u32 = 3;
 
 /// Records a certification that could not be produced and sends the `Error` callback.
-pub async fn failed(state: &Services, body: &str, e: &Error) -> Result<(), Error> {
+async fn failed(state: &Services, body: &str, e: &Error) -> Result<(), Error> {
     let Some(msg) = messages::decode::<Certify>(CERTIFY_QUEUE, body) else {
         return Ok(());
     };
@@ -222,7 +212,8 @@ pub async fn failed(state: &Services, body: &str, e: &Error) -> Result<(), Error
         return Ok(());
     };
     if let Some(url) =
-        crate::callbacks::url_or_default(state, tenant, updated.certify_callback.as_deref()).await?
+        idv_core::callbacks::url_or_default(state, tenant, updated.certify_callback.as_deref())
+            .await?
     {
         let callback = CertificationCallback {
             id: id.to_string(),
@@ -232,8 +223,38 @@ pub async fn failed(state: &Services, body: &str, e: &Error) -> Result<(), Error
                 url_certificate_file: None,
             },
         };
-        let event = crate::callbacks::event_id(tenant, id, "certification");
-        crate::callbacks::enqueue(state, tenant, &event, &url, &callback).await?;
+        let event = idv_core::callbacks::event_id(tenant, id, "certification");
+        idv_core::callbacks::enqueue(state, tenant, &event, &url, &callback).await?;
     }
     Ok(())
+}
+
+/// The consumer of the certification queue: certificates rendered, signed and sent; the last
+/// failed attempt sends the `Error` callback. Runs where a signer is configured.
+pub struct CertifyJob;
+
+#[async_trait::async_trait]
+impl Job for CertifyJob {
+    fn queue(&self) -> &'static str {
+        CERTIFY_QUEUE
+    }
+
+    fn enabled(&self, s: &Services) -> bool {
+        s.certifier.is_some()
+    }
+
+    async fn handle(&self, s: &Services, body: &str, attempt: u32) -> Result<Next, Error> {
+        let Some(c) = s.certifier.clone() else {
+            return Err(Error::internal("certification is not configured"));
+        };
+        match run(s, &c, body).await {
+            Ok(()) => Ok(Next::Done),
+            // The last attempt: tell the client with an Error callback.
+            Err(e) if attempt >= MAX_ATTEMPTS => {
+                failed(s, body, &e).await?;
+                Ok(Next::Done)
+            }
+            Err(e) => Err(e),
+        }
+    }
 }

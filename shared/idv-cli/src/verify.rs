@@ -1,0 +1,51 @@
+//! `idv verify`: one verification from the command line, without a server.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use idv_pipeline::{Engines, Inputs};
+
+use crate::load_image;
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The document's front (or only) side.
+    #[arg(long)]
+    document: PathBuf,
+    /// The document's back (a TD1 ID card's MRZ is there).
+    #[arg(long)]
+    document_back: Option<PathBuf>,
+    /// The selfie.
+    #[arg(long)]
+    selfie: PathBuf,
+    /// permissive-v0, optimal-v0 (default) or strict-v0.
+    #[arg(long, default_value = idv_pipeline::DEFAULT_PROFILE)]
+    profile: String,
+}
+
+/// `idv verify`.
+pub fn verify(args: VerifyArgs) -> Result<()> {
+    let profile = idv_pipeline::profile::find(&args.profile)
+        .with_context(|| format!("unknown profile {:?}", args.profile))?;
+    let document = load_image(&args.document)?;
+    let back = args.document_back.as_ref().map(load_image).transpose()?;
+    let selfie = load_image(&args.selfie)?;
+    let engines = Engines::load_default()?;
+    let v = engines.verify(&Inputs {
+        document: Some(&document),
+        document_back: back.as_ref(),
+        document_hint: idv_document::Hint::Auto,
+        reference: None,
+        selfie: Some(&selfie),
+        multiface: false,
+        profile: &profile,
+        today: idv_document::Ymd::today(),
+    });
+    eprintln!("{:?} in {:.0} ms", v.decision.outcome(), v.elapsed_ms);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&idv_http::dialects::kairos::full_response(&v))?
+    );
+    Ok(())
+}
