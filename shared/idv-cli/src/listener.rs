@@ -1,7 +1,7 @@
 //! The TCP listener of `idv serve`: a cap on open connections, and connections closed when the
 //! client goes quiet, so slow or stalled clients (unfinished headers, stalled uploads, idle
 //! keep-alives) cost a socket each, briefly. A client waiting for its answer while the
-//! server works (`idv_core::turn`) is not quiet.
+//! server works (`idv_http::turn`) is not quiet.
 
 use std::io;
 use std::net::SocketAddr;
@@ -15,7 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 
-use idv_core::turn::ServerTurn;
+use idv_http::turn::ServerTurn;
 
 /// Accepts at most `max` connections open at once (the next waits in the kernel's backlog);
 /// each is closed after `idle` without a byte either way.
@@ -185,7 +185,7 @@ mod tests {
         let (mut conn, _) = guarded.accept().await;
         // The server's turn: the client's silence does not count, however long.
         let turn = conn.turn.clone();
-        let held = idv_core::turn::TURN.sync_scope(Some(turn), idv_core::turn::Held::current);
+        let held = idv_http::turn::TURN.sync_scope(Some(turn), idv_http::turn::Held::current);
         let waited = tokio::time::timeout(Duration::from_millis(900), read(&mut conn)).await;
         assert!(
             waited.is_err(),

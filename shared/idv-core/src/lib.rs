@@ -29,7 +29,6 @@ pub mod review;
 pub mod services;
 pub mod signin;
 pub mod tenants;
-pub mod turn;
 pub mod webhooks;
 
 pub use error::{Error, ErrorCode};

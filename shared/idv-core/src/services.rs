@@ -132,14 +132,11 @@ impl Services {
     /// most the line's running count of requests hold decoded images. `None` (a queued job,
     /// whose queue is its bound) waits in the verification line without a bound.
     pub async fn running(&self, place: Option<Admitted>) -> Result<Running, Error> {
-        // The client has sent its request: from here the wait is the server's.
-        let held = crate::turn::Held::current();
         let place = place.unwrap_or_else(|| self.inference.wait());
         let permit = place.run().await?;
         Ok(Running {
             _permit: permit,
             _place: place,
-            _held: held,
         })
     }
 
@@ -185,7 +182,6 @@ impl Services {
 pub struct Running {
     _permit: tokio::sync::OwnedSemaphorePermit,
     _place: Admitted,
-    _held: crate::turn::Held,
 }
 
 /// [`Inputs`] that own their images, to cross into the blocking pool.

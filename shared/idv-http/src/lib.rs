@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod routes;
+pub mod turn;
 
 use std::time::Instant;
 
@@ -137,14 +138,11 @@ async fn envelope(req: Request, next: middleware::Next) -> Response {
     let mut res = if declared.is_some_and(|n| n > MAX_BODY as u64) {
         body::too_large_body().into_response()
     } else {
-        let turn = req
-            .extensions()
-            .get::<idv_core::turn::ServerTurn>()
-            .cloned();
+        let turn = req.extensions().get::<turn::ServerTurn>().cloned();
         // Every line logged while the request runs carries its id.
         let span = tracing::info_span!("request", request_id = %id);
         use tracing::Instrument;
-        idv_core::turn::TURN
+        turn::TURN
             .scope(turn, extract::CLIENT.scope(client, next.run(req)))
             .instrument(span)
             .await

@@ -69,7 +69,7 @@ async fn submit(
     }
     check_backlog(state).await?;
     // Images are checked under a running slot of the intake line: one submission at a time.
-    let slot = state.running(place).await?;
+    let (_turn, slot) = crate::turn::running(&state, place).await?;
     let mut images = Vec::new();
     for (name, required) in names {
         let limits = if name == "selfie" {
@@ -294,7 +294,7 @@ pub async fn biometric_verification(
 ) -> Result<Response, ApiError> {
     let requested_at = idv_core::clock::timestamp();
     let mut job = OwnedInputs::new(services::profile(fields.text("profile").as_deref())?);
-    let slot = state.running(place).await?;
+    let (_turn, slot) = crate::turn::running(&state, place).await?;
     let digests =
         idv_core::images::digests(state.blobs.as_ref(), &tenant, &fields, &["selfie", "image"])
             .await?;
@@ -385,7 +385,7 @@ pub async fn liveness_verification(
     }
     let used = profile.clone();
     let mut job = OwnedInputs::new(profile);
-    let slot = state.running(place).await?;
+    let (_turn, slot) = crate::turn::running(&state, place).await?;
     let digests =
         idv_core::images::digests(state.blobs.as_ref(), &tenant, &fields, &["selfie"]).await?;
     job.selfie = selfie(&state, &tenant, &mut fields).await?;

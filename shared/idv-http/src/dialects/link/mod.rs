@@ -293,7 +293,7 @@ pub async fn verify(
         sha256: idv_core::digest::sha256_hex(bytes),
     };
     // Images are decoded and verified under a running slot: a few requests at once.
-    let slot = state.running(Some(place)).await?;
+    let (_turn, slot) = crate::turn::running(&state, Some(place)).await?;
     let (bytes, img) = decode_b64(&id, "images[0].content", front, Limits::DOCUMENT).await?;
     digests.push(digest("Document front", &bytes));
     if keep {

@@ -111,7 +111,7 @@ pub async fn verify_identity(
     let threshold = profile.face_match.review_below;
     let mut job = OwnedInputs::new(profile);
     job.document_hint = hint(&fields);
-    let slot = state.running(place).await?;
+    let (_turn, slot) = crate::turn::running(&state, place).await?;
     let names = ["documentImage", "documentBackImage", "faceImage"];
     let uploads: Vec<String> = names
         .iter()
@@ -201,7 +201,7 @@ pub async fn document_scan(
     check_document_type(&fields)?;
     let mut job = OwnedInputs::new(services::profile(fields.text("profile").as_deref())?);
     job.document_hint = hint(&fields);
-    let slot = state.running(place).await?;
+    let (_turn, slot) = crate::turn::running(&state, place).await?;
     document_images(&state, &tenant, &mut fields, &mut job).await?;
     let v = state.verify_in(&slot, job).await?;
     Ok(Json(wire::document(&v.document).0).into_response())
@@ -224,7 +224,7 @@ pub async fn face_detect(
         "faceImage"
     };
     let mut job = OwnedInputs::new(services::profile(None)?);
-    let slot = state.running(place).await?;
+    let (_turn, slot) = crate::turn::running(&state, place).await?;
     job.selfie = images::image(
         state.blobs.as_ref(),
         &tenant,
@@ -259,7 +259,7 @@ pub async fn face_compare(
     let mut job = OwnedInputs::new(profile);
     let source = pick("sourceImage", "documentImage");
     let target = pick("targetImage", "faceImage");
-    let slot = state.running(place).await?;
+    let (_turn, slot) = crate::turn::running(&state, place).await?;
     job.reference = images::image(
         state.blobs.as_ref(),
         &tenant,

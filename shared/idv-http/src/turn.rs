@@ -2,6 +2,9 @@
 //! quiet must not close one whose client is waiting, its request sent, for the server's work
 //! (a place in the verification line, the models running).
 
+use idv_core::limits::Admitted;
+use idv_core::services::Running;
+use idv_core::{Error, Services};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -44,6 +47,13 @@ impl Drop for Held {
             t.0.fetch_sub(1, Ordering::AcqRel);
         }
     }
+}
+
+/// Waits for a running slot ([`Services::running`]) with the connection marked as the
+/// server's turn: the client has sent its request, so from here the wait is the server's.
+pub async fn running(s: &Services, place: Option<Admitted>) -> Result<(Held, Running), Error> {
+    let held = Held::current();
+    Ok((held, s.running(place).await?))
 }
 
 #[cfg(test)]
