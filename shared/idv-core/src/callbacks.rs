@@ -18,16 +18,17 @@ use crate::error::{Error, ErrorCode};
 use crate::messages::Next;
 use crate::messages::{self, CALLBACKS_DEAD_LETTERS, CALLBACKS_QUEUE};
 use crate::records::{Attempt, CALLBACKS, CallbackRecord, CallbackStatus, TENANTS};
-use crate::services::Services;
+use crate::services::Config;
 use crate::webhooks::{TargetError, check_target, signature};
+use idv_store::{JobQueue, RecordStore};
 
 /// Checks a callback URL a request names, before accepting the request (400 if refused).
 /// Delivery checks again: where a host resolves can change.
-pub async fn check_requested(state: &Services, url: Option<&str>) -> Result<(), Error> {
+pub async fn check_requested(allow_private: bool, url: Option<&str>) -> Result<(), Error> {
     let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
         return Ok(());
     };
-    let (url, allow) = (url.to_string(), state.config.allow_private_callbacks);
+    let (url, allow) = (url.to_string(), allow_private);
     tokio::task::spawn_blocking(move || check_target(&url, allow).map(drop))
         .await
         .map_err(Error::internal)?
@@ -64,7 +65,8 @@ pub fn new_event_id() -> String {
 /// recorded is not queued again, unless it was never attempted (a crash between the record
 /// and the message).
 pub async fn enqueue(
-    state: &Services,
+    records: &dyn RecordStore,
+    queue: &dyn JobQueue,
     tenant: &str,
     event: &str,
     url: &str,
@@ -80,18 +82,12 @@ pub async fn enqueue(
         next_attempt_at: None,
         next_attempt_ms: None,
     };
-    match CALLBACKS
-        .insert(state.records.as_ref(), &key, &record)
-        .await
-    {
+    match CALLBACKS.insert(records, &key, &record).await {
         Ok(()) => {}
         Err(idv_store::StoreError::Conflict { .. }) => {
-            let queued_before = CALLBACKS
-                .get(state.records.as_ref(), &key)
-                .await?
-                .is_some_and(|r| {
-                    r.value.status != CallbackStatus::Pending || !r.value.attempts.is_empty()
-                });
+            let queued_before = CALLBACKS.get(records, &key).await?.is_some_and(|r| {
+                r.value.status != CallbackStatus::Pending || !r.value.attempts.is_empty()
+            });
             if queued_before {
                 return Ok(());
             }
@@ -104,41 +100,46 @@ pub async fn enqueue(
         url: url.to_owned(),
         body: serde_json::to_string(body).map_err(Error::internal)?,
     };
-    state
-        .queue
-        .send(CALLBACKS_QUEUE, &messages::encode(&msg))
-        .await?;
+    queue.send(CALLBACKS_QUEUE, &messages::encode(&msg)).await?;
     Ok(())
 }
 
 /// The tenant's default callback URL, for requests that name none.
-pub async fn tenant_default(state: &Services, tenant: &str) -> Result<Option<String>, Error> {
+pub async fn tenant_default(
+    records: &dyn RecordStore,
+    tenant: &str,
+) -> Result<Option<String>, Error> {
     Ok(TENANTS
-        .get(state.records.as_ref(), tenant)
+        .get(records, tenant)
         .await?
         .and_then(|t| t.value.callback().map(str::to_string)))
 }
 
 /// `requested` when the request named a URL, else the tenant's default callback URL.
 pub async fn url_or_default(
-    state: &Services,
+    records: &dyn RecordStore,
     tenant: &str,
     requested: Option<&str>,
 ) -> Result<Option<String>, Error> {
     match requested.map(str::trim).filter(|u| !u.is_empty()) {
         Some(u) => Ok(Some(u.to_string())),
-        None => tenant_default(state, tenant).await,
+        None => tenant_default(records, tenant).await,
     }
 }
 
 /// One delivery attempt of a callback message.
-pub async fn deliver(state: &Services, body: &str) -> Result<Next, Error> {
+pub async fn deliver(
+    records: &dyn RecordStore,
+    queue: &dyn JobQueue,
+    config: &Config,
+    body: &str,
+) -> Result<Next, Error> {
     let Some(msg) = messages::decode::<messages::Callback>(CALLBACKS_QUEUE, body) else {
         return Ok(Next::Done);
     };
     let (url, event, tenant) = (msg.url.as_str(), msg.event_id.as_str(), msg.tenant.as_str());
     let key = format!("{tenant}/{event}");
-    let Some(rec) = CALLBACKS.get(state.records.as_ref(), &key).await? else {
+    let Some(rec) = CALLBACKS.get(records, &key).await? else {
         return Ok(Next::Done);
     };
     if !matches!(
@@ -154,7 +155,7 @@ pub async fn deliver(state: &Services, body: &str) -> Result<Next, Error> {
         return Ok(Next::RetryIn(Duration::from_millis(due - now)));
     }
     let secrets = TENANTS
-        .get(state.records.as_ref(), tenant)
+        .get(records, tenant)
         .await?
         .map(|t| t.value.webhook_secrets)
         .unwrap_or_default();
@@ -162,8 +163,8 @@ pub async fn deliver(state: &Services, body: &str) -> Result<Next, Error> {
     let t = idv_store::now_ms() / 1000;
     let sig = signature(&secrets, t, &payload);
     let (url_s, event_s) = (url.to_string(), event.to_string());
-    let allow = state.config.allow_private_callbacks;
-    let client = state.config.webhooks.clone();
+    let allow = config.allow_private_callbacks;
+    let client = config.webhooks.clone();
     let started = std::time::Instant::now();
     let result = tokio::task::spawn_blocking(move || -> Result<u16, String> {
         // A host that does not resolve now is a failed attempt, retried on the schedule;
@@ -196,7 +197,7 @@ pub async fn deliver(state: &Services, body: &str) -> Result<Next, Error> {
         error: result.as_ref().err().cloned(),
     });
     let attempts = record.attempts.len();
-    let schedule = &state.config.callback_schedule;
+    let schedule = &config.callback_schedule;
     (record.next_attempt_at, record.next_attempt_ms) = (None, None);
     let next = match &result {
         Ok(code) if (200..300).contains(code) => {
@@ -214,7 +215,7 @@ pub async fn deliver(state: &Services, body: &str) -> Result<Next, Error> {
             tracing::warn!(event = %event, attempts, "callback dead-lettered");
             record.status = CallbackStatus::DeadLettered;
             crate::metrics::callback("dead_lettered");
-            state.queue.send(CALLBACKS_DEAD_LETTERS, body).await?;
+            queue.send(CALLBACKS_DEAD_LETTERS, body).await?;
             Next::Done
         }
         _ => {
@@ -235,7 +236,7 @@ pub async fn deliver(state: &Services, body: &str) -> Result<Next, Error> {
     // A conflict means another delivery of this message is recording its own attempt: this
     // one fails and the message comes back (at-least-once; receivers dedupe by event id).
     CALLBACKS
-        .replace(state.records.as_ref(), &key, rec.version, &record)
+        .replace(records, &key, rec.version, &record)
         .await?;
     Ok(next)
 }
@@ -308,7 +309,8 @@ mod tests {
         ));
         let event = new_event_id();
         enqueue(
-            &state,
+            state.records.as_ref(),
+            state.queue.as_ref(),
             "t_1",
             &event,
             "https://no-such-host.invalid/cb",
@@ -322,7 +324,14 @@ mod tests {
             .await
             .unwrap()
             .remove(0);
-        let next = deliver(&state, &msg.body).await.unwrap();
+        let next = deliver(
+            state.records.as_ref(),
+            state.queue.as_ref(),
+            &state.config,
+            &msg.body,
+        )
+        .await
+        .unwrap();
         assert!(matches!(next, Next::RetryIn(_)), "{next:?}");
         let rec = CALLBACKS
             .get(state.records.as_ref(), &format!("t_1/{event}"))
@@ -343,7 +352,14 @@ mod tests {
         // delivery of the same message before it makes no attempt and waits for the rest.
         let due = rec.next_attempt_ms.expect("next attempt time");
         assert!(rec.next_attempt_at.is_some());
-        let Next::RetryIn(wait) = deliver(&state, &msg.body).await.unwrap() else {
+        let Next::RetryIn(wait) = deliver(
+            state.records.as_ref(),
+            state.queue.as_ref(),
+            &state.config,
+            &msg.body,
+        )
+        .await
+        .unwrap() else {
             panic!("an early delivery must wait");
         };
         assert!(

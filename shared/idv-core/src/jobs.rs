@@ -51,7 +51,7 @@ impl Job for Callbacks {
     }
 
     async fn handle(&self, s: &Services, body: &str, _attempt: u32) -> Result<Next, Error> {
-        crate::callbacks::deliver(s, body).await
+        crate::callbacks::deliver(s.records.as_ref(), s.queue.as_ref(), &s.config, body).await
     }
 
     fn parallel(&self) -> Option<Parallel> {

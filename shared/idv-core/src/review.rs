@@ -4,7 +4,7 @@
 
 use idv_document::{DocumentData, Field};
 use idv_pipeline::Verification;
-use idv_store::BlobKey;
+use idv_store::{BlobKey, BlobStore, RecordStore};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::timestamp;
@@ -151,7 +151,8 @@ pub type NewImage<'a> = (&'a str, Vec<u8>, (u32, u32), Vec<[f32; 4]>);
 
 /// Opens a review case for a verification sent to manual review.
 pub async fn open_case(
-    state: &Services,
+    blobs: &dyn BlobStore,
+    records: &dyn RecordStore,
     tenant: &str,
     id: &str,
     v: &Verification,
@@ -160,10 +161,7 @@ pub async fn open_case(
     let mut stored = Vec::new();
     for (i, (caption, bytes, (width, height), faces)) in images.into_iter().enumerate() {
         let key = BlobKey::temporary(format!("{tenant}/review/{id}/{i}"))?;
-        state
-            .blobs
-            .put(&key, bytes, "application/octet-stream")
-            .await?;
+        blobs.put(&key, bytes, "application/octet-stream").await?;
         stored.push(CaseImage {
             caption: caption.to_string(),
             key: key.to_string(),
@@ -194,29 +192,29 @@ pub async fn open_case(
         result: None,
     };
     CASES
-        .insert(state.records.as_ref(), &format!("{tenant}/{id}"), &case)
+        .insert(records, &format!("{tenant}/{id}"), &case)
         .await?;
     Ok(())
 }
 
 pub async fn load(
-    state: &Services,
+    records: &dyn RecordStore,
     tenant: &str,
     id: &str,
 ) -> Result<crate::records::Stored<ReviewCase>, Error> {
     CASES
-        .get(state.records.as_ref(), &format!("{tenant}/{id}"))
+        .get(records, &format!("{tenant}/{id}"))
         .await?
         .ok_or_else(|| Error::not_found("case"))
 }
 
 /// A case not decided yet, or 409 `CASE_DECIDED`.
 pub async fn load_open(
-    state: &Services,
+    records: &dyn RecordStore,
     tenant: &str,
     id: &str,
 ) -> Result<crate::records::Stored<ReviewCase>, Error> {
-    let rec = load(state, tenant, id).await?;
+    let rec = load(records, tenant, id).await?;
     if rec.value.status == CaseStatus::Decided {
         return Err(Error::new(
             ErrorCode::CaseDecided,
@@ -229,7 +227,7 @@ pub async fn load_open(
 /// Writes case `id` over the version read; `lost` is the answer when another writer got in
 /// between.
 pub async fn save(
-    state: &Services,
+    records: &dyn RecordStore,
     tenant: &str,
     id: &str,
     version: u64,
@@ -237,12 +235,7 @@ pub async fn save(
     lost: impl FnOnce() -> Error,
 ) -> Result<(), Error> {
     let key = format!("{tenant}/{id}");
-    on_conflict(
-        CASES
-            .replace(state.records.as_ref(), &key, version, case)
-            .await,
-        lost,
-    )
+    on_conflict(CASES.replace(records, &key, version, case).await, lost)
 }
 
 /// The reviewer's decision (`POST /review/api/cases/{id}/decision` body), as the console sends
@@ -541,7 +534,7 @@ pub async fn decide(
     id: &str,
     body: DecisionBody,
 ) -> Result<ManualCallback, Error> {
-    let rec = load_open(state, tenant, id).await?;
+    let rec = load_open(state.records.as_ref(), tenant, id).await?;
     let outcome = outcome(body.into_decision(), &rec.value.extracted_data)?;
     if !rec.value.held_by(Some(me), now()) {
         return Err(Error::new(
@@ -555,7 +548,7 @@ pub async fn decide(
     c.decided_by = Some(me.to_string());
     c.decided_at = Some(timestamp());
     c.result = Some(outcome.clone());
-    save(state, tenant, id, rec.version, &c, || {
+    save(state.records.as_ref(), tenant, id, rec.version, &c, || {
         Error::new(ErrorCode::CaseChanged, "the case changed; reload it")
     })
     .await?;

@@ -64,7 +64,11 @@ pub async fn create_tenant(
     JsonBody(req): JsonBody<NewTenantRequest>,
 ) -> Result<(StatusCode, Json<NewTenant>), ApiError> {
     let name = check_name(&req.name)?;
-    idv_core::callbacks::check_requested(&s, req.callback_url.as_deref()).await?;
+    idv_core::callbacks::check_requested(
+        s.config.allow_private_callbacks,
+        req.callback_url.as_deref(),
+    )
+    .await?;
     let t = accounts::create_tenant(s.records.as_ref(), name, req.callback_url.as_deref()).await?;
     tracing::info!(tenant = %t.tenant, "tenant created (admin API)");
     Ok((StatusCode::CREATED, Json(t)))

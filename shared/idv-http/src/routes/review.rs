@@ -178,7 +178,7 @@ pub async fn claim(
     Reviewer { tenant, name: me }: Reviewer,
     Path(id): Path<String>,
 ) -> Result<Json<Claimed>, ApiError> {
-    let rec = load_open(&state, &tenant, &id).await?;
+    let rec = load_open(state.records.as_ref(), &tenant, &id).await?;
     let now = now();
     if rec.value.held_by(None, now) && !rec.value.held_by(Some(&me), now) {
         return Err(ApiError::new(
@@ -191,9 +191,14 @@ pub async fn claim(
     c.status = CaseStatus::Claimed;
     c.claimed_by = Some(me.clone());
     c.lease_until = Some(lease_until);
-    save(&state, &tenant, &id, rec.version, &c, || {
-        idv_core::Error::new(ErrorCode::CaseClaimed, "another reviewer took this case")
-    })
+    save(
+        state.records.as_ref(),
+        &tenant,
+        &id,
+        rec.version,
+        &c,
+        || idv_core::Error::new(ErrorCode::CaseClaimed, "another reviewer took this case"),
+    )
     .await?;
     let actor = format!("reviewer:{me}");
     idv_core::audit::record(
@@ -257,7 +262,7 @@ pub async fn show(
     Reviewer { tenant, name }: Reviewer,
     Path(id): Path<String>,
 ) -> Result<Json<CaseView>, ApiError> {
-    let c = load(&state, &tenant, &id).await?.value;
+    let c = load(state.records.as_ref(), &tenant, &id).await?.value;
     let actor = format!("reviewer:{name}");
     idv_core::audit::record(
         state.records.as_ref(),
@@ -308,7 +313,7 @@ pub async fn image(
     Reviewer { tenant, name }: Reviewer,
     Path((id, n)): Path<(String, usize)>,
 ) -> Result<Response, ApiError> {
-    let c = load(&state, &tenant, &id).await?.value;
+    let c = load(state.records.as_ref(), &tenant, &id).await?.value;
     let (actor, target) = (format!("reviewer:{name}"), format!("{id}/images/{n}"));
     idv_core::audit::record(
         state.records.as_ref(),

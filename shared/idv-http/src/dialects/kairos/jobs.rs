@@ -137,7 +137,15 @@ async fn process_job(state: &Services, id: &str) -> Result<(), ApiError> {
     // are at least once; receivers dedupe by the result's `api_req_uid`).
     if let Some(url) = &job.callback_url {
         let event = idv_core::callbacks::event_id(&job.tenant, id, "result");
-        idv_core::callbacks::enqueue(state, &job.tenant, &event, url, &response).await?;
+        idv_core::callbacks::enqueue(
+            state.records.as_ref(),
+            state.queue.as_ref(),
+            &job.tenant,
+            &event,
+            url,
+            &response,
+        )
+        .await?;
     }
     // Re-read on a conflict: if another delivery finished first, keep its result.
     JOBS.update(state.records.as_ref(), id, |job| {

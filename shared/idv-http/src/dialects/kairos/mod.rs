@@ -62,7 +62,8 @@ async fn submit(
     } = form;
     let profile = services::profile(fields.text("profile").as_deref())?;
     let callback = fields.text("callback_url").filter(|u| !u.trim().is_empty());
-    idv_core::callbacks::check_requested(state, callback.as_deref()).await?;
+    idv_core::callbacks::check_requested(state.config.allow_private_callbacks, callback.as_deref())
+        .await?;
     let mut names = vec![("document", true), ("document_back", false)];
     if kind == JobKind::FullId {
         names.push(("selfie", true));

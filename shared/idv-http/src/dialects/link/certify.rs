@@ -172,9 +172,12 @@ async fn run(state: &Services, c: &Arc<Certifier>, body: &str) -> Result<(), Err
     let Some(updated) = updated else {
         return Ok(());
     };
-    if let Some(url) =
-        idv_core::callbacks::url_or_default(state, tenant, updated.certify_callback.as_deref())
-            .await?
+    if let Some(url) = idv_core::callbacks::url_or_default(
+        state.records.as_ref(),
+        tenant,
+        updated.certify_callback.as_deref(),
+    )
+    .await?
     {
         let callback = CertificationCallback {
             id: id.to_string(),
@@ -185,7 +188,15 @@ async fn run(state: &Services, c: &Arc<Certifier>, body: &str) -> Result<(), Err
             },
         };
         let event = idv_core::callbacks::event_id(tenant, id, "certification");
-        idv_core::callbacks::enqueue(state, tenant, &event, &url, &callback).await?;
+        idv_core::callbacks::enqueue(
+            state.records.as_ref(),
+            state.queue.as_ref(),
+            tenant,
+            &event,
+            &url,
+            &callback,
+        )
+        .await?;
     }
     tracing::info!(request = %id, "certificate issued");
     Ok(())
@@ -211,9 +222,12 @@ async fn failed(state: &Services, body: &str, e: &Error) -> Result<(), Error> {
     let Some(updated) = updated else {
         return Ok(());
     };
-    if let Some(url) =
-        idv_core::callbacks::url_or_default(state, tenant, updated.certify_callback.as_deref())
-            .await?
+    if let Some(url) = idv_core::callbacks::url_or_default(
+        state.records.as_ref(),
+        tenant,
+        updated.certify_callback.as_deref(),
+    )
+    .await?
     {
         let callback = CertificationCallback {
             id: id.to_string(),
@@ -224,7 +238,15 @@ async fn failed(state: &Services, body: &str, e: &Error) -> Result<(), Error> {
             },
         };
         let event = idv_core::callbacks::event_id(tenant, id, "certification");
-        idv_core::callbacks::enqueue(state, tenant, &event, &url, &callback).await?;
+        idv_core::callbacks::enqueue(
+            state.records.as_ref(),
+            state.queue.as_ref(),
+            tenant,
+            &event,
+            &url,
+            &callback,
+        )
+        .await?;
     }
     Ok(())
 }

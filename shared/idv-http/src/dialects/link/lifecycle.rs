@@ -111,10 +111,20 @@ impl Dialect for Link {
             return Ok(()); // not a LINK verification
         };
         let requested = updated.manual_verification_callback.as_deref();
-        if let Some(url) = idv_core::callbacks::url_or_default(s, tenant, requested).await? {
+        if let Some(url) =
+            idv_core::callbacks::url_or_default(s.records.as_ref(), tenant, requested).await?
+        {
             let event = idv_core::callbacks::event_id(tenant, id, "manual");
             let callback = ManualCallback::new(id, outcome);
-            idv_core::callbacks::enqueue(s, tenant, &event, &url, &callback).await?;
+            idv_core::callbacks::enqueue(
+                s.records.as_ref(),
+                s.queue.as_ref(),
+                tenant,
+                &event,
+                &url,
+                &callback,
+            )
+            .await?;
         }
         if updated.certify {
             // The certificate states this decision; its callback follows the one above.

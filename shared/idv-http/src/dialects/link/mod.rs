@@ -256,7 +256,7 @@ pub async fn verify(
         ));
     }
     for url in [&req.certify_callback, &req.manual_verification_callback] {
-        idv_core::callbacks::check_requested(&state, url.as_deref())
+        idv_core::callbacks::check_requested(state.config.allow_private_callbacks, url.as_deref())
             .await
             .map_err(|e| LinkError::validation(Some(&id), &e.message))?;
     }
@@ -265,7 +265,7 @@ pub async fn verify(
     let needs_default = (req.certify && unset(&req.certify_callback))
         || (req.manual_verification && unset(&req.manual_verification_callback));
     if needs_default
-        && idv_core::callbacks::tenant_default(&state, &tenant.0)
+        && idv_core::callbacks::tenant_default(state.records.as_ref(), &tenant.0)
             .await?
             .is_none()
     {
@@ -539,7 +539,15 @@ async fn run_verification(
                 (caption, bytes, img.dimensions(), faces)
             })
             .collect();
-        idv_core::review::open_case(state, tenant, id, &v, images).await?;
+        idv_core::review::open_case(
+            state.blobs.as_ref(),
+            state.records.as_ref(),
+            tenant,
+            id,
+            &v,
+            images,
+        )
+        .await?;
     }
     // With a manual review the certificate states the reviewer's decision: it is queued
     // when the decision is made.

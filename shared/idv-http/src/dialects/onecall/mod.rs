@@ -106,7 +106,8 @@ pub async fn verify_identity(
 ) -> Result<Response, ApiError> {
     check_document_type(&fields)?;
     let callback = fields.text("callbackUrl").filter(|u| !u.trim().is_empty());
-    idv_core::callbacks::check_requested(&state, callback.as_deref()).await?;
+    idv_core::callbacks::check_requested(state.config.allow_private_callbacks, callback.as_deref())
+        .await?;
     let profile = services::profile(fields.text("profile").as_deref())?;
     let threshold = profile.face_match.review_below;
     let mut job = OwnedInputs::new(profile);
@@ -179,7 +180,15 @@ pub async fn verify_identity(
         None => Json(&result).into_response(),
         Some(url) => {
             let event = idv_core::callbacks::new_event_id();
-            idv_core::callbacks::enqueue(&state, &tenant.0, &event, &url, &result).await?;
+            idv_core::callbacks::enqueue(
+                state.records.as_ref(),
+                state.queue.as_ref(),
+                &tenant.0,
+                &event,
+                &url,
+                &result,
+            )
+            .await?;
             ([(idv_core::callbacks::EVENT_HEADER, event)], Json(&result)).into_response()
         }
     };
