@@ -268,7 +268,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             idv_http::jobs(),
             stopped,
         ));
-        tokio::spawn(sweeps(
+        tokio::spawn(idv_core::jobs::sweeps(
             state.clone(),
             std::time::Duration::from_secs(args.sweep_seconds.max(1)),
         ));
@@ -317,26 +317,6 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         }
         Ok(())
     })
-}
-
-/// Retention sweeps every `every`, from one period after the start.
-async fn sweeps(state: Services, every: std::time::Duration) {
-    loop {
-        tokio::time::sleep(every).await;
-        match idv_core::retention::sweep(&state, idv_store::now_ms()).await {
-            Ok(r) if r.images_purged + r.erased + r.expired > 0 => tracing::info!(
-                images_purged = r.images_purged,
-                erased = r.erased,
-                expired = r.expired,
-                "retention sweep"
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(
-                code = e.code.as_str(),
-                "retention sweep failed; retried next period"
-            ),
-        }
-    }
 }
 
 /// `GET /ca.crl`: a CRL of the CA revoking nothing, issued now, next update in 7 days (DER,

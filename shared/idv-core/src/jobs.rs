@@ -1,7 +1,7 @@
 //! Background jobs: each queue's consumer is a [`Job`] (its queue and how to handle one
 //! message); the same jobs run in `idv serve`'s loops ([`run`]) and behind the SQS-triggered
 //! functions ([`handle`]). A new job is one type implementing [`Job`], registered beside the
-//! others; the core's own is [`Callbacks`].
+//! others; the core's own is [`Callbacks`]. [`sweeps`] is `idv serve`'s retention timer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +62,27 @@ impl Job for Callbacks {
                 messages::decode::<messages::Callback>(CALLBACKS_QUEUE, body).map(|c| c.tenant)
             },
         })
+    }
+}
+
+/// The retention timer of `idv serve`: a sweep every `every`, from one period after the start
+/// (on AWS a scheduled function runs each sweep).
+pub async fn sweeps(state: Services, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        match crate::retention::sweep(&state, idv_store::now_ms()).await {
+            Ok(r) if r.images_purged + r.erased + r.expired > 0 => tracing::info!(
+                images_purged = r.images_purged,
+                erased = r.erased,
+                expired = r.expired,
+                "retention sweep"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(
+                code = e.code.as_str(),
+                "retention sweep failed; retried next period"
+            ),
+        }
     }
 }
 

@@ -32,27 +32,17 @@ pub async fn sweep(state: &Services, now_ms: u64) -> Result<SweepReport, Error> 
             seen.extend(d.verifications(state, &tenant).await?);
         }
         let prefix = format!("{tenant}/");
-        for (key, c) in CASES.list(records, &prefix).await? {
-            let id = key.strip_prefix(&prefix).unwrap_or_default();
-            if let Some(at_ms) = crate::clock::parse(&c.received_at)
-                && !seen.iter().any(|s| s.id == id)
-            {
-                seen.push(Seen {
-                    id: id.to_string(),
-                    at_ms,
-                });
-            }
-        }
-        // Erased one-call verifications are left only as tombstones.
-        for (key, t) in TOMBSTONES.list(records, &prefix).await? {
-            let id = key.strip_prefix(&prefix).unwrap_or_default();
-            if let Some(at_ms) = t.requested_at.as_deref().and_then(crate::clock::parse)
-                && !seen.iter().any(|s| s.id == id)
-            {
-                seen.push(Seen {
-                    id: id.to_string(),
-                    at_ms,
-                });
+        // Review cases, and erased verifications left only as tombstones, that no dialect
+        // lists any more.
+        let cases = Seen::all(CASES.list(records, &prefix).await?, &prefix, |c| {
+            Some(c.received_at.as_str())
+        });
+        let tombs = Seen::all(TOMBSTONES.list(records, &prefix).await?, &prefix, |t| {
+            t.requested_at.as_deref()
+        });
+        for s in cases.into_iter().chain(tombs) {
+            if !seen.iter().any(|x| x.id == s.id) {
+                seen.push(s);
             }
         }
         for s in seen {

@@ -297,6 +297,25 @@ pub struct Seen {
     pub at_ms: u64,
 }
 
+impl Seen {
+    /// The verifications among `rows` of a table keyed `TENANT/ID` (listed under `prefix`,
+    /// `TENANT/`), each with when it came as `at` reads it; rows without a time are left out.
+    pub fn all<T>(
+        rows: Vec<(String, T)>,
+        prefix: &str,
+        at: impl Fn(&T) -> Option<&str>,
+    ) -> Vec<Seen> {
+        rows.iter()
+            .filter_map(|(key, row)| {
+                Some(Seen {
+                    id: key.strip_prefix(prefix)?.to_string(),
+                    at_ms: crate::clock::parse(at(row)?)?,
+                })
+            })
+            .collect()
+    }
+}
+
 /// One API idv speaks, as the core sees it: where its verifications are kept, so that
 /// erasure and retention reach them without naming its tables. Each dialect implements it
 /// beside its routes; [`Builder::dialects`] registers them.

@@ -19,21 +19,10 @@ impl Dialect for Link {
 
     async fn verifications(&self, s: &Services, tenant: &str) -> Result<Vec<Seen>, Error> {
         let prefix = format!("{tenant}/");
-        Ok(VERIFICATIONS
-            .list(s.records.as_ref(), &prefix)
-            .await?
-            .into_iter()
-            .filter_map(|(key, r)| {
-                let at = r
-                    .received_at
-                    .as_deref()
-                    .or(r.certification.as_ref().map(|m| m.received_at.as_str()))?;
-                Some(Seen {
-                    at_ms: idv_core::clock::parse(at)?,
-                    id: key.strip_prefix(&prefix)?.to_string(),
-                })
-            })
-            .collect())
+        let rows = VERIFICATIONS.list(s.records.as_ref(), &prefix).await?;
+        Ok(Seen::all(rows, &prefix, |r| {
+            (r.received_at.as_deref()).or(r.certification.as_ref().map(|m| m.received_at.as_str()))
+        }))
     }
 
     async fn erase(

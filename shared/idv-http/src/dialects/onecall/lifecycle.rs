@@ -17,17 +17,8 @@ impl Dialect for OneCall {
 
     async fn verifications(&self, s: &Services, tenant: &str) -> Result<Vec<Seen>, Error> {
         let prefix = format!("{tenant}/");
-        Ok(ONECALL
-            .list(s.records.as_ref(), &prefix)
-            .await?
-            .into_iter()
-            .filter_map(|(key, r)| {
-                Some(Seen {
-                    at_ms: idv_core::clock::parse(&r.received_at)?,
-                    id: key.strip_prefix(&prefix)?.to_string(),
-                })
-            })
-            .collect())
+        let rows = ONECALL.list(s.records.as_ref(), &prefix).await?;
+        Ok(Seen::all(rows, &prefix, |r| Some(r.received_at.as_str())))
     }
 
     async fn erase(
