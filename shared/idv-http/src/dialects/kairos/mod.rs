@@ -70,7 +70,7 @@ async fn submit(
     }
     check_backlog(state).await?;
     // Images are checked under a running slot of the intake line: one submission at a time.
-    let (_turn, slot) = crate::turn::running(&state, place).await?;
+    let (_turn, slot) = crate::turn::running(state, place).await?;
     let mut images = Vec::new();
     for (name, required) in names {
         let limits = if name == "selfie" {
