@@ -68,6 +68,15 @@ pub const FAILURE_BURST: f64 = 10.0;
 /// principal, since many people may share one address.
 pub const ADDRESS_FAILURE_BURST: f64 = 30.0;
 
+/// 429 for a throttled sign-in, logged by the kind of credential only.
+fn throttled(key: &str) -> Error {
+    tracing::warn!(principal = %key.split(':').next().unwrap_or(""), "sign-in throttled after failures");
+    Error::new(
+        crate::error::ErrorCode::RateLimited,
+        "too many failed sign-ins; retry later",
+    )
+}
+
 impl AuthGuard {
     /// `at_once` verifications running, `waiting` more in line.
     pub fn new(at_once: usize, waiting: usize) -> AuthGuard {
@@ -83,19 +92,33 @@ impl AuthGuard {
 
     /// Refuses (429) a principal or an address that spent its failure budget.
     pub fn admit(&self, key: &str, client: Option<std::net::IpAddr>) -> Result<(), Error> {
-        let address = client.map(|c| c.to_string());
-        if !self.principals.allows(key)
-            || address
-                .as_deref()
-                .is_some_and(|a| !self.addresses.allows(a))
-        {
-            tracing::warn!(principal = %key.split(':').next().unwrap_or(""), "sign-in throttled after failures");
-            return Err(Error::new(
-                crate::error::ErrorCode::RateLimited,
-                "too many failed sign-ins; retry later",
-            ));
+        // The address first: a client over its budget leaves no entry for what it named.
+        self.admit_address(client)?;
+        match self.principals.allows(key) {
+            true => Ok(()),
+            false => Err(throttled(key)),
         }
-        Ok(())
+    }
+
+    /// Refuses (429) an address that spent its failure budget.
+    pub fn admit_address(&self, client: Option<std::net::IpAddr>) -> Result<(), Error> {
+        match client.is_some_and(|c| !self.addresses.allows(&c.to_string())) {
+            true => Err(throttled("")),
+            false => Ok(()),
+        }
+    }
+
+    /// Counts a failed sign-in against the address alone (it named no possible principal).
+    pub fn failed_address(&self, client: Option<std::net::IpAddr>) {
+        if let Some(c) = client {
+            self.addresses.spend(&c.to_string());
+        }
+    }
+
+    /// Bytes of the principal names the failure budgets hold (tests).
+    #[cfg(test)]
+    pub(crate) fn principal_bytes(&self) -> usize {
+        self.principals.key_bytes()
     }
 
     /// Counts a failed sign-in against the principal and the address.

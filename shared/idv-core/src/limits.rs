@@ -58,6 +58,13 @@ impl RateLimiter {
         before
     }
 
+    /// Bytes of the keys held (tests).
+    #[cfg(test)]
+    pub(crate) fn key_bytes(&self) -> usize {
+        let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        buckets.keys().map(String::len).sum()
+    }
+
     /// Whether `key` has a token left (none is taken).
     pub fn allows(&self, key: &str) -> bool {
         self.per_second <= 0.0 || self.tokens(key, 0.0) >= 1.0

@@ -103,6 +103,7 @@ fn emit(dimensions: &[(&str, &str)], figures: &[Figure]) {
 /// One answered request: its method, route template (e.g. `/v0.2/full-id-verification/{id}`;
 /// `unmatched` for unknown routes), status and time.
 pub fn request(method: &str, route: &str, status: u16, elapsed: Duration) {
+    let method = method_label(method);
     with(|r| {
         *r.requests
             .entry((method.to_string(), route.to_string(), status))
@@ -119,6 +120,15 @@ pub fn request(method: &str, route: &str, status: u16, elapsed: Duration) {
             ("Latency", "Milliseconds", elapsed.as_secs_f64() * 1000.0),
         ],
     );
+}
+
+/// A request method as a label: the standard methods by name, any other `OTHER` (a made-up
+/// method, which anyone may send, must not add a series).
+fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    ];
+    KNOWN.into_iter().find(|m| *m == method).unwrap_or("OTHER")
 }
 
 /// One finished verification: its outcome, its detail codes and its model time.
@@ -285,6 +295,25 @@ pub fn render(gauges: &[Gauge]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn made_up_methods_add_no_series() {
+        let before = with(|r| r.requests.len());
+        for i in 0..1000 {
+            request(
+                &format!("X{i:04}{}", "y".repeat(1000)),
+                "unmatched",
+                405,
+                Duration::ZERO,
+            );
+        }
+        request("PATCH", "unmatched", 405, Duration::ZERO);
+        let after = with(|r| r.requests.len());
+        assert!(after <= before + 2, "{} series added", after - before);
+        let text = render(&[]);
+        assert!(text.contains("method=\"OTHER\",route=\"unmatched\",status=\"405\"} 1000"));
+        assert!(!text.contains("X0001"));
+    }
 
     #[test]
     fn emf_lines_follow_the_specification() {

@@ -21,6 +21,12 @@ pub const SCOPES: [&str; 5] = [
     "kyc.certification",
 ];
 
+/// The longest credential `KIND:ID` any credential has (a LINK user is a name of at most 100
+/// characters and a short id): a longer one is refused before it is looked up or budgeted.
+pub const MAX_CREDENTIAL_ID: usize = 160;
+/// The longest secret any credential has (an API key is under 100 characters).
+pub const MAX_SECRET: usize = 1024;
+
 /// The tenant of credential `key` (e.g. `app_id:ID`) when `secret` is its secret, or 401;
 /// `client` is the caller's address where known, for its failure budget.
 pub async fn check(
@@ -29,6 +35,12 @@ pub async fn check(
     key: &str,
     secret: &str,
 ) -> Result<Tenant, Error> {
+    if key.len() > MAX_CREDENTIAL_ID || secret.len() > MAX_SECRET {
+        // Names no credential: only the client's budget is charged, nothing of it is kept.
+        state.auth.admit_address(client)?;
+        state.auth.failed_address(client);
+        return Err(Error::unauthorized());
+    }
     if let Some(t) = state.verified.get(key, secret) {
         return Ok(t);
     }
@@ -122,4 +134,33 @@ pub async fn bearer(state: &Services, token: &str, scope: &str) -> Result<Tenant
         return Err(Error::unauthorized());
     }
     tenant_in_good_standing(state, Tenant(claims.sub)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn huge_names_are_refused_without_being_kept() {
+        let dir = std::env::temp_dir().join(format!("idv-signin-{}", std::process::id()));
+        let s = Services::embedded(&dir, Vec::new());
+        let client = Some(IpAddr::from([192, 0, 2, 7]));
+        let huge = format!("link_user:{}", "a".repeat(1 << 20));
+        for _ in 0..5 {
+            let e = check(&s, client, &huge, "pw").await.err().unwrap();
+            assert_eq!(e.code, ErrorCode::Unauthorized);
+        }
+        assert!(
+            s.auth.principal_bytes() < 1024,
+            "a failure budget kept the name"
+        );
+        // An ordinary unknown name is still budgeted per principal.
+        let e = check(&s, client, "link_user:nobody", "pw")
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(e.code, ErrorCode::Unauthorized);
+        assert!(s.auth.principal_bytes() > 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -13,7 +13,8 @@ use std::time::Duration;
 /// Whether an address is outside the globally reachable Internet: every block of the IANA
 /// IPv4 and IPv6 special-purpose registries that is not globally reachable (loopback,
 /// private, shared CGNAT, link-local, documentation, benchmarking, multicast, reserved, …),
-/// and IPv4 addresses embedded in IPv6 (mapped, compatible, NAT64, 6to4) judged as IPv4.
+/// and IPv4 addresses embedded in IPv6 (mapped, translated, compatible, NAT64, 6to4) judged
+/// as IPv4.
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v) => {
@@ -48,6 +49,8 @@ pub fn is_private(ip: IpAddr) -> bool {
                 || v.to_ipv4_mapped().is_some_and(|m| is_private(IpAddr::V4(m)))
                 // IPv4-compatible (deprecated) ::a.b.c.d
                 || (s[..6] == [0; 6] && embedded(s[6], s[7]))
+                // IPv4-translated ::ffff:0:a.b.c.d (::ffff:0:0:0/96, SIIT)
+                || (s[..6] == [0, 0, 0, 0, 0xffff, 0] && embedded(s[6], s[7]))
                 // NAT64 64:ff9b::/96 and the local-use 64:ff9b:1::/48
                 || (s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] && embedded(s[6], s[7]))
                 || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1)
@@ -56,6 +59,7 @@ pub fn is_private(ip: IpAddr) -> bool {
                 || (s[0] == 0x2001 && s[1] == 0xdb8) // documentation
                 || (s[0] == 0x2002 && embedded(s[1], s[2])) // 6to4
                 || (s[0] == 0x3fff && s[1] < 0x1000) // documentation 3fff::/20
+                || s[0] == 0x5f00 // segment routing (SRv6) SIDs 5f00::/16
                 || (s[0] & 0xfe00) == 0xfc00 // unique local
                 || (s[0] & 0xffc0) == 0xfe80 // link-local
                 || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
@@ -259,6 +263,8 @@ mod tests {
             "::1",
             "::ffff:10.0.0.1",
             "::127.0.0.1",
+            "::ffff:0:7f00:1",
+            "::ffff:0:a00:1",
             "64:ff9b::a9fe:a9fe",
             "64:ff9b:1::1",
             "100::1",
@@ -266,6 +272,8 @@ mod tests {
             "2001:10::1",
             "2002:a9fe:a9fe::1",
             "3fff::1",
+            "5f00::1",
+            "5f00:ffff::1",
             "fc00::1",
             "fd12:3456::1",
             "fe80::1",

@@ -50,6 +50,9 @@ fn every_router_route_is_in_the_template() {
         if r.1 == "/v1/uploads/{key}" {
             continue; // the local store's presigned-upload receiver; S3 on AWS
         }
+        if r.1.starts_with("/admin/") {
+            continue; // idv serve's admin API; on AWS there is no admin function
+        }
         assert!(template.contains(r), "{r:?} has no route in template.yaml");
     }
     for r in &template {
