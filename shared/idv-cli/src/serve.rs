@@ -284,6 +284,12 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         let metrics_token = (args.metrics_token.clone())
             .or_else(|| std::env::var("IDV_METRICS_TOKEN").ok())
             .filter(|t| !t.is_empty());
+        if metrics_token.is_none() {
+            tracing::warn!(
+                "/metrics is open to anyone who reaches this address (request volumes and \
+                 outcomes across tenants); set --metrics-token or IDV_METRICS_TOKEN"
+            );
+        }
         // The CA's CRL, where the certificates it issued say it is (their CRL distribution
         // point): issued afresh on each request, valid a week.
         let pems = certs(&args.data, &crl_url(&public))?;

@@ -6,11 +6,117 @@ use axum::http::{StatusCode, header};
 use idv_core::ErrorCode;
 use idv_core::images::{FieldValue, Fields, too_large};
 use idv_image::MAX_BYTES;
-use serde_json::Value;
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::error::ApiError;
 
 pub use idv_core::limits::MAX_BODY;
+
+/// Most fields (multipart parts or JSON members) a body may have: every form has fewer than
+/// 30. Beyond it the body is read on (bounded by [`MAX_BODY`]) but nothing more is kept.
+pub const MAX_FIELDS: usize = 100;
+
+const TOO_MANY: &str = "too many fields";
+
+/// 400: more than [`MAX_FIELDS`] fields.
+fn too_many_fields(code: ErrorCode) -> ApiError {
+    ApiError::new(code, format!("the body has more than {MAX_FIELDS} fields"))
+}
+
+/// A JSON object's members with a scalar value (strings, booleans, numbers) as text, read
+/// without building a tree: at most [`MAX_FIELDS`] members are accepted and nested values
+/// are skipped unread, so a body of millions of tiny members costs no more than its bytes.
+struct JsonFields(HashMap<String, FieldValue>);
+
+impl<'de> Deserialize<'de> for JsonFields {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<JsonFields, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = JsonFields;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonFields, A::Error> {
+                let mut out = HashMap::new();
+                let mut seen = 0;
+                while let Some(key) = map.next_key::<String>()? {
+                    seen += 1;
+                    if seen > MAX_FIELDS {
+                        return Err(de::Error::custom(TOO_MANY));
+                    }
+                    if let Scalar(Some(text)) = map.next_value()? {
+                        out.insert(key, FieldValue::Text(text));
+                    }
+                }
+                Ok(JsonFields(out))
+            }
+        }
+        d.deserialize_map(Members)
+    }
+}
+
+/// A member's value as text when it is a scalar (as `serde_json` prints it); `None` for null,
+/// arrays and objects, which are skipped without being kept.
+struct Scalar(Option<String>);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
+        struct Value;
+        impl<'de> Visitor<'de> for Value {
+            type Value = Scalar;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v.to_string())))
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v)))
+            }
+
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v.to_string())))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v.to_string())))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v.to_string())))
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(
+                    serde_json::Number::from_f64(v).map(|n| n.to_string()),
+                ))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar(None))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar(None))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scalar(None))
+            }
+        }
+        d.deserialize_any(Value)
+    }
+}
 
 /// A JSON body (under the body limit) as `T`. A body that does not parse is 400
 /// `INVALID_JSON` in the usual error envelope (axum's own rejection is plain text).
@@ -56,7 +162,9 @@ pub async fn read_fields(req: Request) -> Result<Fields, ApiError> {
             .map_err(|e| ApiError::new(ErrorCode::InvalidBody, e.body_text()))?;
         let mut fields = Fields::default();
         let mut oversized: Option<String> = None;
+        let mut parts = 0usize;
         while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
+            parts += 1;
             let name = field.name().unwrap_or_default().to_string();
             let is_file = field.file_name().is_some();
             let mut bytes = Vec::new();
@@ -71,7 +179,7 @@ pub async fn read_fields(req: Request) -> Result<Fields, ApiError> {
                     }
                 }
             }
-            if oversized.is_some() {
+            if oversized.is_some() || parts > MAX_FIELDS {
                 continue;
             }
             let value = if is_file {
@@ -86,31 +194,26 @@ pub async fn read_fields(req: Request) -> Result<Fields, ApiError> {
         }
         match oversized {
             Some(name) => Err(too_large(&name).into()),
+            None if parts > MAX_FIELDS => Err(too_many_fields(ErrorCode::InvalidMultipart)),
             None => Ok(fields),
         }
     } else if ct.starts_with("application/json") || ct.is_empty() {
         let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
             .await
             .map_err(body_error)?;
-        let json: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("invalid JSON: {e}")))?;
-        let mut fields = Fields::default();
-        if let Value::Object(map) = &json {
-            for (k, v) in map {
-                let text = match v {
-                    Value::String(s) => s.clone(),
-                    Value::Bool(b) => b.to_string(),
-                    Value::Number(n) => n.to_string(),
-                    _ => continue,
-                };
-                fields.values.insert(k.clone(), FieldValue::Text(text));
-            }
-        } else {
+        // Kept when the body is not an object at all, to say so.
+        let object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        if !object {
             return Err(ApiError::new(
                 ErrorCode::InvalidJson,
                 "the body must be a JSON object",
             ));
         }
+        let parsed: JsonFields = serde_json::from_slice(&bytes).map_err(|e| match e.is_data() {
+            true if e.to_string().starts_with(TOO_MANY) => too_many_fields(ErrorCode::InvalidJson),
+            _ => ApiError::new(ErrorCode::InvalidJson, format!("invalid JSON: {e}")),
+        })?;
+        let fields = Fields { values: parsed.0 };
         Ok(fields)
     } else {
         Err(ApiError::new(
@@ -146,5 +249,63 @@ pub fn body_error(e: axum::Error) -> ApiError {
         too_large_body()
     } else {
         ApiError::new(ErrorCode::InvalidBody, "the request body could not be read")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(body: String) -> Request {
+        Request::builder()
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn json_members_read_as_before_and_bombs_refused() {
+        let f = read_fields(json(
+            r#"{"a": "x", "b": true, "c": 2, "d": 1.0, "e": null, "f": [1, {"g": 2}], "h": {"i": "j"}}"#
+                .into(),
+        ))
+        .await
+        .unwrap();
+        let text = |k: &str| f.text(k);
+        assert_eq!(
+            (text("a"), text("b"), text("c"), text("d")),
+            (
+                Some("x".into()),
+                Some("true".into()),
+                Some("2".into()),
+                Some("1.0".into())
+            )
+        );
+        assert!(!f.has("e") && !f.has("f") && !f.has("h") && !f.has("i"));
+        let bomb: Vec<String> = (0..200_000).map(|i| format!("\"{i}\":1")).collect();
+        let e = read_fields(json(format!("{{{}}}", bomb.join(","))))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidJson);
+        assert!(e.message.contains("more than 100 fields"), "{}", e.message);
+        let e = read_fields(json("[1]".into())).await.unwrap_err();
+        assert_eq!(e.message, "the body must be a JSON object");
+    }
+
+    #[tokio::test]
+    async fn multipart_bodies_of_many_parts_are_refused() {
+        let mut body = String::new();
+        for i in 0..1000 {
+            body.push_str(&format!(
+                "--b\r\nContent-Disposition: form-data; name=\"f{i}\"\r\n\r\n1\r\n"
+            ));
+        }
+        body.push_str("--b--\r\n");
+        let req = Request::builder()
+            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=b")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let e = read_fields(req).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidMultipart);
     }
 }

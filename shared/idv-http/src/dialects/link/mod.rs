@@ -122,12 +122,26 @@ pub struct TokenRequest {
 #[utoipa::path(post, operation_id = "link_token", path = "/auth/token", tag = "LINK", request_body = TokenRequest, responses((status = 200, description = "A bearer token", body = wire::Token), (status = 401, description = "Invalid credentials (no body)")))]
 pub async fn token(
     State(state): State<Services>,
-    body: Option<Json<TokenRequest>>,
+    headers: axum::http::HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Token>, LinkError> {
-    let Some(Json(TokenRequest {
+    // Read by hand: axum's own JSON rejections are plain text, LINK's errors are `003`.
+    let body = body.map_err(|e| LinkError::validation(None, &e.body_text()))?;
+    let json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
+    let request = match !json || body.iter().all(u8::is_ascii_whitespace) {
+        true => None,
+        false => Some(
+            serde_json::from_slice::<TokenRequest>(&body)
+                .map_err(|e| LinkError::validation(None, &format!("invalid JSON body: {e}")))?,
+        ),
+    };
+    let Some(TokenRequest {
         user: Some(user),
         password: Some(password),
-    })) = body
+    }) = request
     else {
         return Err(LinkError::validation(
             None,
@@ -625,5 +639,38 @@ pub fn api() -> super::Api {
         dialect: std::sync::Arc::new(lifecycle::Link),
         routes,
         jobs: vec![std::sync::Arc::new(certify::CertifyJob)],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::extract::Request;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn token_requests_that_do_not_parse_get_links_envelope() {
+        let dir = std::env::temp_dir().join(format!("idv-link-token-{}", std::process::id()));
+        let app = crate::router(crate::dialects::for_tests(&dir));
+        for (ct, body) in [
+            ("application/json", "{not json"),
+            ("application/json", "[]"),
+            ("application/json", r#"{"user": 1}"#),
+            ("application/json", ""),
+            ("text/plain", "user=a"),
+        ] {
+            let req = Request::post("/auth/token")
+                .header("content-type", ct)
+                .body(Body::from(body))
+                .unwrap();
+            let res = app.clone().oneshot(req).await.unwrap();
+            assert_eq!(res.status(), 400, "{body}");
+            let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(v["code"], "003", "{body}: {v}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
