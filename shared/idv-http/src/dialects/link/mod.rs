@@ -111,6 +111,17 @@ impl<S: Scope, T: DeserializeOwned> FromRequest<Services> for BearerJson<S, T> {
     }
 }
 
+/// Whether a request id can name its records, blobs and URLs as it is: 1–128 ASCII letters,
+/// digits, `-`, `_`, `.` or `=`, and not `.` or `..`.
+fn valid_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.=".contains(&b))
+        && id != "."
+        && id != ".."
+}
+
 /// `POST /auth/token` body.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
@@ -243,8 +254,15 @@ pub async fn verify(
     let id = req
         .id
         .clone()
-        .filter(|i| !i.trim().is_empty() && i.len() <= 128)
+        .filter(|i| !i.trim().is_empty())
         .ok_or_else(|| LinkError::validation(None, "id is required"))?;
+    // Checked once, before anything is stored under it: the id names blobs and URLs.
+    if !valid_id(&id) {
+        return Err(LinkError::validation(
+            None,
+            "id: 1 to 128 letters, digits, '-', '_', '.' or '='",
+        ));
+    }
     let images = req.images.as_deref().unwrap_or_default();
     if images.is_empty() || images.len() > 2 {
         return Err(LinkError::validation(
@@ -647,6 +665,52 @@ mod tests {
     use axum::body::Body;
     use axum::extract::Request;
     use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn ids_that_cannot_name_storage_are_refused_before_anything_is_kept() {
+        let dir = std::env::temp_dir().join(format!("idv-link-id-{}", std::process::id()));
+        let state = crate::dialects::for_tests(&dir);
+        let t = idv_core::accounts::create_tenant(state.records.as_ref(), "acme", None)
+            .await
+            .unwrap();
+        let app = crate::router(state.clone());
+        let login = serde_json::json!({"user": t.link_user, "password": t.link_password});
+        let req = Request::post("/auth/token")
+            .header("content-type", "application/json")
+            .body(Body::from(login.to_string()))
+            .unwrap();
+        let res = app.clone().oneshot(req).await.unwrap();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let token: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let token = token["token"].as_str().unwrap().to_string();
+        for id in ["a b", "a/b", "..", &"x".repeat(129)] {
+            let body = serde_json::json!({
+                "id": id, "manualVerification": true,
+                "images": [{"content": "aGk="}],
+            });
+            let req = Request::post("/identity/verify")
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            let res = app.clone().oneshot(req).await.unwrap();
+            assert_eq!(res.status(), 400, "{id}");
+            let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(v["code"], "003", "{id}: {v}");
+            assert!(v["message"].as_str().unwrap().contains("id:"), "{id}: {v}");
+        }
+        let kept = super::records::VERIFICATIONS
+            .list(state.records.as_ref(), "")
+            .await
+            .unwrap();
+        assert!(kept.is_empty(), "{} records kept", kept.len());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[tokio::test]
     async fn token_requests_that_do_not_parse_get_links_envelope() {
