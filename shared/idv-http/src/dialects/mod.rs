@@ -16,8 +16,9 @@ pub mod onecall;
 pub struct Api {
     /// What the core's data lifecycle needs of it.
     pub dialect: Arc<dyn Dialect>,
-    /// Its routes, each with its OpenAPI operation.
-    pub routes: OpenApiRouter<Services>,
+    /// Builds its routes, each with its OpenAPI operation (built only where they are
+    /// served, not for [`dialects`] and [`jobs`]).
+    pub routes: fn() -> OpenApiRouter<Services>,
     /// The background jobs it adds.
     pub jobs: Vec<Arc<dyn Job>>,
 }
@@ -31,7 +32,7 @@ fn all() -> [Api; 3] {
 pub fn routes() -> OpenApiRouter<Services> {
     all()
         .into_iter()
-        .fold(OpenApiRouter::new(), |r, api| r.merge(api.routes))
+        .fold(OpenApiRouter::new(), |r, api| r.merge((api.routes)()))
 }
 
 /// Every API's [`Dialect`], for [`idv_core::Builder::dialects`].

@@ -404,9 +404,9 @@ pub async fn liveness_verification(
         .await
 }
 
-/// The Kairos API: its routes (with its statuses), its lifecycle and its job worker.
-pub fn api() -> super::Api {
-    let routes = utoipa_axum::router::OpenApiRouter::new()
+/// The Kairos routes, with its statuses.
+fn routes() -> utoipa_axum::router::OpenApiRouter<Services> {
+    utoipa_axum::router::OpenApiRouter::new()
         .routes(utoipa_axum::routes!(full_submit))
         .routes(utoipa_axum::routes!(full_poll))
         .routes(utoipa_axum::routes!(full_submit_v01))
@@ -415,7 +415,11 @@ pub fn api() -> super::Api {
         .routes(utoipa_axum::routes!(document_poll))
         .routes(utoipa_axum::routes!(biometric_verification))
         .routes(utoipa_axum::routes!(liveness_verification))
-        .route_layer(axum::middleware::map_response(statuses));
+        .route_layer(axum::middleware::map_response(statuses))
+}
+
+/// The Kairos API: its routes (with its statuses), its lifecycle and its job worker.
+pub fn api() -> super::Api {
     super::Api {
         dialect: std::sync::Arc::new(lifecycle::Kairos),
         routes,

@@ -644,15 +644,19 @@ pub async fn certificate(
     }))
 }
 
-/// The LINK API: its routes (with its charset) and its lifecycle.
-pub fn api() -> super::Api {
-    let routes = utoipa_axum::router::OpenApiRouter::new()
+/// The LINK routes, with its charset.
+fn routes() -> utoipa_axum::router::OpenApiRouter<Services> {
+    utoipa_axum::router::OpenApiRouter::new()
         .routes(utoipa_axum::routes!(token))
         .routes(utoipa_axum::routes!(ping, ping_get))
         .routes(utoipa_axum::routes!(verify))
         .routes(utoipa_axum::routes!(verification))
         .routes(utoipa_axum::routes!(certificate))
-        .route_layer(axum::middleware::map_response(charset));
+        .route_layer(axum::middleware::map_response(charset))
+}
+
+/// The LINK API: its routes (with its charset), its lifecycle and its certification job.
+pub fn api() -> super::Api {
     super::Api {
         dialect: std::sync::Arc::new(lifecycle::Link),
         routes,

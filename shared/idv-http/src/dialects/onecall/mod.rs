@@ -291,14 +291,18 @@ pub async fn face_compare(
     Ok(Json(wire::face_match(&v, threshold).0))
 }
 
-/// The one-call API: its routes (with its statuses) and its lifecycle.
-pub fn api() -> super::Api {
-    let routes = utoipa_axum::router::OpenApiRouter::new()
+/// The one-call routes, with its statuses.
+fn routes() -> utoipa_axum::router::OpenApiRouter<Services> {
+    utoipa_axum::router::OpenApiRouter::new()
         .routes(utoipa_axum::routes!(verify_identity))
         .routes(utoipa_axum::routes!(document_scan))
         .routes(utoipa_axum::routes!(face_detect))
         .routes(utoipa_axum::routes!(face_compare))
-        .route_layer(axum::middleware::map_response(statuses));
+        .route_layer(axum::middleware::map_response(statuses))
+}
+
+/// The one-call API: its routes (with its statuses) and its lifecycle.
+pub fn api() -> super::Api {
     super::Api {
         dialect: std::sync::Arc::new(lifecycle::OneCall),
         routes,
