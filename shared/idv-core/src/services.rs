@@ -321,9 +321,6 @@ impl Seen {
 /// beside its routes; [`Builder::dialects`] registers them.
 #[async_trait::async_trait]
 pub trait Dialect: Send + Sync {
-    /// The name its tombstones carry, e.g. `kairos`.
-    fn name(&self) -> &'static str;
-
     /// Every verification of `tenant` this dialect keeps, with when it came (retention).
     async fn verifications(&self, s: &Services, tenant: &str) -> Result<Vec<Seen>, Error>;
 

@@ -11,10 +11,6 @@ pub struct Kairos;
 
 #[async_trait::async_trait]
 impl Dialect for Kairos {
-    fn name(&self) -> &'static str {
-        "kairos"
-    }
-
     async fn verifications(&self, s: &Services, tenant: &str) -> Result<Vec<Seen>, Error> {
         Ok(JOBS
             .list(s.records.as_ref(), "")

@@ -13,10 +13,6 @@ pub struct Link;
 
 #[async_trait::async_trait]
 impl Dialect for Link {
-    fn name(&self) -> &'static str {
-        "link"
-    }
-
     async fn verifications(&self, s: &Services, tenant: &str) -> Result<Vec<Seen>, Error> {
         let prefix = format!("{tenant}/");
         let rows = VERIFICATIONS.list(s.records.as_ref(), &prefix).await?;

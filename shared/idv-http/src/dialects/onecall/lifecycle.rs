@@ -11,10 +11,6 @@ pub struct OneCall;
 
 #[async_trait::async_trait]
 impl Dialect for OneCall {
-    fn name(&self) -> &'static str {
-        "onecall"
-    }
-
     async fn verifications(&self, s: &Services, tenant: &str) -> Result<Vec<Seen>, Error> {
         let prefix = format!("{tenant}/");
         let rows = ONECALL.list(s.records.as_ref(), &prefix).await?;
