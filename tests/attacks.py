@@ -9,12 +9,17 @@ it grows beyond its bound:
   - a 62 MB JSON body of 5.3 million tiny members with a valid key: answered 400, peak
     RSS +200 MB and +60 MB kept at most.
 
+and one that must not shut others out: with `--max-connections 20 --idle-timeout 10`, 20
+clients trickling a header line every 6 s (reconnecting a second after they are closed) while
+fresh `GET /health` requests come: each fresh one answered within 3 s.
+
 Usage: tests/attacks.py path/to/idv   (models found as `idv serve` finds them)
 """
 import json
 import os
 import socket
 import subprocess
+import threading
 import sys
 import tempfile
 import time
@@ -39,19 +44,71 @@ def send(addr, raw):
             return b""
 
 
+def start(data, *flags):
+    """`idv serve` on a free loopback port: the process and its address."""
+    server = subprocess.Popen([IDV, "serve", "--data", data, "--addr", "127.0.0.1:0", *flags],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    url = server.stdout.readline().strip().removeprefix("idv listening on http://")
+    host, port = url.rsplit(":", 1)
+    time.sleep(2)
+    return server, (host, int(port))
+
+
+def slow_headers(data, failures):
+    """20 trickling clients must not keep a fresh request from its answer."""
+    server, addr = start(data, "--max-connections", "20", "--idle-timeout", "10")
+    stop = threading.Event()
+    reconnects = [0]
+
+    def trickle(i):
+        while not stop.is_set():
+            try:
+                # Each from its own loopback address, as from many clients.
+                s = socket.create_connection(addr, timeout=5, source_address=(f"127.0.0.{i + 2}", 0))
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+                while not stop.wait(6):
+                    s.sendall(b"X-Slow: 1\r\n")
+            except OSError:
+                reconnects[0] += 1
+                stop.wait(1)
+
+    threads = [threading.Thread(target=trickle, args=(i,), daemon=True) for i in range(20)]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(3)
+        waits = []
+        for _ in range(4):
+            t0 = time.monotonic()
+            try:
+                with socket.create_connection(addr, timeout=3) as s:
+                    s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    answer = s.recv(64)[:12]
+            except OSError:
+                answer = b""
+            waits.append(time.monotonic() - t0)
+            if not answer.startswith(b"HTTP/1.1 200"):
+                failures.append(f"a fresh request beside 20 trickling clients got {answer!r} "
+                                f"after {waits[-1]:.1f} s")
+            time.sleep(5)
+        print(f"attack: 20 trickling clients: fresh requests answered in "
+              f"{', '.join(f'{w:.2f}' for w in waits)} s; tricklers closed and back "
+              f"{reconnects[0]} times")
+    finally:
+        stop.set()
+        server.terminate()
+        server.wait()
+
+
 def main():
     data = tempfile.mkdtemp(prefix="idv-attacks-")
     out = subprocess.run([IDV, "tenant", "create", "acme", "--data", data],
                          check=True, capture_output=True, text=True).stdout
     api_key = json.loads(out)["api_key"]
-    server = subprocess.Popen([IDV, "serve", "--data", data, "--addr", "127.0.0.1:0"],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     failures = []
+    slow_headers(data, failures)
+    server, addr = start(data)
     try:
-        url = server.stdout.readline().strip().removeprefix("idv listening on http://")
-        host, port = url.rsplit(":", 1)
-        addr = (host, int(port))
-        time.sleep(2)
 
         before, _ = status_of(server)
         answers = []

@@ -41,13 +41,18 @@ pub struct ServeArgs {
     /// Seconds before each retry of a failed callback, comma-separated (attempts = count + 1).
     #[arg(long, value_delimiter = ',', default_values_t = idv_core::callbacks::DEFAULT_SCHEDULE)]
     callback_schedule: Vec<u64>,
-    /// Connections open at once; the next ones wait in the kernel's backlog.
+    /// Connections open at once; beyond, a new one closes the connection that has waited
+    /// longest for a request (never one being answered), or waits in the kernel's backlog.
     #[arg(long, default_value_t = 4096)]
     max_connections: usize,
     /// Seconds a connection may stay silent (unfinished headers, a stalled upload, an idle
     /// keep-alive) before the server closes it.
     #[arg(long, default_value_t = 10)]
     idle_timeout: u64,
+    /// Seconds a request's head (request line and headers) may take from its first byte,
+    /// however steadily it trickles.
+    #[arg(long, default_value_t = 10)]
+    head_timeout: u64,
     /// Verifications that run at once (each uses every core through ONNX Runtime's threads).
     /// Default: half the cores (2 to 8), fewer if memory is short (~650 MB each).
     #[arg(long)]
@@ -308,6 +313,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             listener,
             args.max_connections,
             std::time::Duration::from_secs(args.idle_timeout.max(1)),
+            std::time::Duration::from_secs(args.head_timeout.max(1)),
         );
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
