@@ -255,6 +255,8 @@ impl BlobStore for S3Blobs {
             .content_type(content_type)
             .tagging(TEMPORARY)
             .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+            // One PUT per URL: a second would replace an image already kept as evidence.
+            .if_none_match("*")
             .presigned(
                 aws_sdk_s3::presigning::PresigningConfig::expires_in(expires_in)
                     .map_err(backend)?,

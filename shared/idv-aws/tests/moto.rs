@@ -101,3 +101,68 @@ async fn a_deleted_blob_leaves_no_version_behind() {
     );
     blobs.delete(key.as_str()).await.unwrap();
 }
+
+/// `PUT` of `body` to `url` (plain http on loopback) with `headers`; the status.
+fn put(url: &str, headers: &std::collections::BTreeMap<String, String>, body: &[u8]) -> u16 {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("a loopback http URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    let mut head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_presigned_upload_takes_one_put() {
+    use idv_store::BlobStore;
+    let conf = idv_aws::config(Some(&endpoint())).await;
+    let prefix = format!("u{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let s = idv_aws::create_stack(&conf, &prefix, &[]).await.unwrap();
+    let blobs = S3Blobs::new(&conf, &s.bucket, true);
+    let p = blobs
+        .presign_put(
+            "t/uploads/u1",
+            "image/jpeg",
+            1 << 20,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        p.headers.get("if-none-match").map(String::as_str),
+        Some("*"),
+        "{:?}",
+        p.headers
+    );
+    let url = p.url.clone();
+    let headers = p.headers.clone();
+    let (first, second) = tokio::task::spawn_blocking(move || {
+        (
+            put(&url, &headers, b"first"),
+            put(&url, &headers, b"second"),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(first, 200);
+    assert_eq!(second, 412, "a second PUT must not replace the first");
+    assert_eq!(
+        blobs.get("t/uploads/u1").await.unwrap().as_deref(),
+        Some(&b"first"[..])
+    );
+}

@@ -606,6 +606,8 @@ fn every_dialect_end_to_end() {
     assert_eq!(st, 200);
     let (st, _, _) = s.send("PUT", &url, &[], Some("image/png"), Some(read(DOC)));
     assert_eq!(st, 403, "content type other than the signed one");
+    let (st, j, _) = s.send("PUT", &url, &[], Some("image/jpeg"), Some(read(SELFIE)));
+    assert_eq!((st, &j["code"]), (409, &json!("UPLOAD_USED")), "{j}");
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(read(SELFIE));
     let (st, one) = s.json(
         "/v1/verify-identity",

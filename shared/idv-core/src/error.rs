@@ -49,8 +49,11 @@ pub enum ErrorCode {
     KeyNotReadable,
     /// Nothing was uploaded to an upload key.
     UploadNotFound,
-    /// A presigned upload URL is unsigned, expired or used for another key or type.
+    /// A presigned upload URL is unsigned, expired or used for another key or type, or its
+    /// tenant or the credential that asked for it is no longer in force.
     UploadRefused,
+    /// A presigned upload URL already received its image (each takes one PUT).
+    UploadUsed,
     /// A callback URL is not https, or points at a private address.
     InvalidCallbackUrl,
     /// `documentType` is not one idv reads.
@@ -109,6 +112,7 @@ impl ErrorCode {
         ErrorCode::KeyNotReadable,
         ErrorCode::UploadNotFound,
         ErrorCode::UploadRefused,
+        ErrorCode::UploadUsed,
         ErrorCode::InvalidCallbackUrl,
         ErrorCode::InvalidDocumentType,
         ErrorCode::UnknownProfile,
@@ -158,6 +162,7 @@ impl ErrorCode {
             KeyNotReadable => "KEY_NOT_READABLE",
             UploadNotFound => "UPLOAD_NOT_FOUND",
             UploadRefused => "UPLOAD_REFUSED",
+            UploadUsed => "UPLOAD_USED",
             InvalidCallbackUrl => "INVALID_CALLBACK_URL",
             InvalidDocumentType => "INVALID_DOCUMENT_TYPE",
             UnknownProfile => "UNKNOWN_PROFILE",

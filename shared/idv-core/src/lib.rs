@@ -29,6 +29,7 @@ pub mod review;
 pub mod services;
 pub mod signin;
 pub mod tenants;
+pub mod uploads;
 pub mod webhooks;
 
 pub use error::{Error, ErrorCode};

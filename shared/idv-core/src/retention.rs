@@ -1,7 +1,7 @@
 //! Retention: each tenant's [`RetentionPolicy`] applied by a sweep over its verifications.
 //! Past the image period a verification's images go; past the personal-data period it is
 //! erased as by `DELETE /v1/verifications/{id}` (tombstone kept); past the decision period
-//! its tombstone and certificate go too. `idv serve` sweeps on a timer; every step is in the
+//! its tombstone and certificate go too; presigned uploads, used or not, go with the images. `idv serve` sweeps on a timer; every step is in the
 //! audit trail (actor `retention`).
 
 use serde::Serialize;
@@ -19,6 +19,9 @@ pub struct SweepReport {
     pub erased: usize,
     /// Tombstones (and certificates) removed.
     pub expired: usize,
+    /// Presigned uploads removed (used or not).
+    #[serde(default)]
+    pub uploads_purged: usize,
 }
 
 /// Applies every tenant's policy at `now_ms`.
@@ -47,6 +50,11 @@ pub async fn sweep(state: &Services, now_ms: u64) -> Result<SweepReport, Error> 
         }
         for s in seen {
             apply(state, &tenant, &s, &policy, now_ms, &mut report).await?;
+        }
+        let uploads = crate::uploads::sweep(state, &tenant, &policy, now_ms).await?;
+        if uploads > 0 {
+            report.uploads_purged += uploads;
+            crate::audit::record(records, &tenant, "retention", "retention.uploads", None).await?;
         }
     }
     if report.erased + report.expired > 0 {

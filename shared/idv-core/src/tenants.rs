@@ -52,13 +52,14 @@ pub struct DeletedTenant {
     /// Blobs: images, thumbnails, certificates, uploads.
     pub blobs: usize,
     /// Records: the tenant, its credentials and reviewers, jobs, verifications, review cases,
-    /// callbacks, tombstones, receipts and its audit trail.
+    /// callbacks, tombstones, receipts, uploads handed out and its audit trail.
     pub records: usize,
 }
 
 /// Tables whose keys start with `TENANT/`.
-const PREFIXED: [&str; 5] = [
+const PREFIXED: [&str; 6] = [
     crate::receipts::RECEIPTS.name(),
+    crate::uploads::UPLOADS.name(),
     crate::records::CASES.name(),
     crate::records::CALLBACKS.name(),
     crate::records::TOMBSTONES.name(),

@@ -33,6 +33,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         KeyNotReadable => StatusCode::FORBIDDEN,
         UploadNotFound => StatusCode::BAD_REQUEST,
         UploadRefused => StatusCode::FORBIDDEN,
+        UploadUsed => StatusCode::CONFLICT,
         InvalidCallbackUrl => StatusCode::BAD_REQUEST,
         InvalidDocumentType => StatusCode::BAD_REQUEST,
         UnknownProfile => StatusCode::BAD_REQUEST,

@@ -48,9 +48,15 @@ pub async fn kairos(state: &Services, h: &HeaderMap) -> Result<Tenant, ApiError>
 /// One-call: `x-api-key: idv_ID_SECRET`.
 pub async fn api_key(state: &Services, h: &HeaderMap) -> Result<Tenant, ApiError> {
     let key = header(h, &["x-api-key"]).ok_or_else(ApiError::unauthorized)?;
-    let id = key.split('_').nth(1).ok_or_else(ApiError::unauthorized)?;
-    let t = signin::check(state, client(), &format!("api_key:{id}"), key).await?;
+    let credential = api_key_credential(h).ok_or_else(ApiError::unauthorized)?;
+    let t = signin::check(state, client(), &credential, key).await?;
     Ok(signin::tenant_in_good_standing(state, t).await?)
+}
+
+/// The credential (`api_key:ID`) an `x-api-key` header names, checked or not.
+pub fn api_key_credential(h: &HeaderMap) -> Option<String> {
+    let key = header(h, &["x-api-key"])?;
+    Some(format!("api_key:{}", key.split('_').nth(1)?))
 }
 
 /// LINK: `Authorization: Bearer TOKEN` with `scope`.

@@ -1,22 +1,19 @@
 //! Presigned uploads: `POST /v1/uploads` hands out a URL; locally idv receives the PUT itself
 //! (`PUT /v1/uploads/{key}`), checking signature, expiry, size and content type — the
-//! contract S3 presigned PUTs give on AWS.
-
-use std::time::Duration;
+//! contract S3 presigned PUTs give on AWS — and, being idv, also that the URL's tenant and
+//! credential are still in force, that it is used once, and that the bytes are an image.
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use idv_store::{BlobKey, UploadGrant, UploadRefused};
+use idv_store::{UploadGrant, UploadRefused};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::extract::{ApiKey, Authed};
 use idv_core::ErrorCode;
 use idv_core::Services;
-
-const CONTENT_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/webp", "image/bmp"];
 
 /// `POST /v1/uploads` body.
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -46,28 +43,16 @@ pub struct Upload {
 pub async fn create(
     State(state): State<Services>,
     Authed(tenant, ..): Authed<ApiKey>,
+    headers: HeaderMap,
     body: Option<Json<UploadRequest>>,
 ) -> Result<Json<Upload>, ApiError> {
     let ct = body
         .and_then(|b| b.0.content_type)
         .unwrap_or_else(|| "image/jpeg".into());
-    if !CONTENT_TYPES.contains(&ct.as_str()) {
-        return Err(ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            "contentType must be image/jpeg, image/png, image/webp or image/bmp",
-        ));
-    }
-    let key = format!("{}/uploads/{}", tenant.0, uuid::Uuid::new_v4());
+    let credential =
+        crate::extract::api_key_credential(&headers).ok_or_else(ApiError::unauthorized)?;
+    let (key, p) = idv_core::uploads::issue(&state, &tenant.0, &credential, &ct).await?;
     let max = idv_image::MAX_BYTES as u64;
-    let p = state
-        .blobs
-        .presign_put(
-            &key,
-            &ct,
-            max,
-            Duration::from_secs(state.config.upload_seconds),
-        )
-        .await?;
     Ok(Json(Upload {
         key,
         url: p.url,
@@ -117,9 +102,6 @@ pub async fn receive(
     local
         .check_upload(&key, &grant, &ct, bytes.len() as u64)
         .map_err(refused)?;
-    state
-        .blobs
-        .put(&BlobKey::temporary(key)?, bytes.to_vec(), &ct)
-        .await?;
+    idv_core::uploads::receive(&state, &key, &ct, bytes.to_vec()).await?;
     Ok(StatusCode::OK)
 }
