@@ -4,7 +4,7 @@
 Each attack measures the server's resident memory (VmRSS, VmHWM) around it and fails when
 it grows beyond its bound:
   - 300 `POST /auth/token` with distinct 1 MB user names (no valid credential): RSS +40 MB
-    at most;
+    at most, and the throttling warning logged at most once every 10 s;
   - 2,000 requests whose method is made up (`X<uuid>` + 30 KB): RSS +40 MB at most;
   - a 62 MB JSON body of 5.3 million tiny members with a valid key: answered 400, peak
     RSS +200 MB and +60 MB kept at most.
@@ -44,10 +44,10 @@ def send(addr, raw):
             return b""
 
 
-def start(data, *flags):
+def start(data, *flags, log=subprocess.DEVNULL):
     """`idv serve` on a free loopback port: the process and its address."""
     server = subprocess.Popen([IDV, "serve", "--data", data, "--addr", "127.0.0.1:0", *flags],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                              stdout=subprocess.PIPE, stderr=log, text=True)
     url = server.stdout.readline().strip().removeprefix("idv listening on http://")
     host, port = url.rsplit(":", 1)
     time.sleep(2)
@@ -107,8 +107,10 @@ def main():
     api_key = json.loads(out)["api_key"]
     failures = []
     slow_headers(data, failures)
-    server, addr = start(data)
+    log = open(os.path.join(data, "serve.log"), "w+")
+    server, addr = start(data, log=log)
     try:
+        t0 = time.monotonic()
 
         before, _ = status_of(server)
         answers = []
@@ -124,6 +126,14 @@ def main():
         print(f"attack: 300 sign-ins with 1 MB names: RSS {before} -> {after} MB")
         if after - before > 40:
             failures.append(f"sign-ins with huge names kept {after - before} MB")
+        # Throttled sign-ins are logged at most once every 10 s, however many there are.
+        log.seek(0)
+        lines = sum("sign-in throttled" in l for l in log)
+        bound = int((time.monotonic() - t0) / 10) + 1
+        print(f"attack: 'sign-in throttled' logged {lines} times in "
+              f"{time.monotonic() - t0:.0f} s")
+        if lines > bound:
+            failures.append(f"'sign-in throttled' logged {lines} times (at most {bound})")
 
         before = after
         for _ in range(2000):

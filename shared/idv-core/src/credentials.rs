@@ -60,7 +60,16 @@ pub struct AuthGuard {
     memory: std::sync::Mutex<Vec<Vec<argon2::Block>>>,
     principals: crate::limits::RateLimiter,
     addresses: crate::limits::RateLimiter,
+    /// Principals and the addresses they signed in from (SHA-256 of both → Unix seconds of
+    /// the last success): a principal whose budget strangers spent still admits these.
+    known: std::sync::Mutex<std::collections::HashMap<[u8; 32], u64>>,
 }
+
+/// How long a successful sign-in vouches for its address: a client that signed in within
+/// this time is not locked out by others' failures on its principal.
+pub const KNOWN_CLIENT_SECONDS: u64 = 30 * 86_400;
+/// Principal–address pairs remembered at most (32 + 8 bytes each).
+const KNOWN_CLIENTS: usize = 100_000;
 
 /// Failed sign-ins a principal may make at once before waiting (then one per second).
 pub const FAILURE_BURST: f64 = 10.0;
@@ -68,9 +77,24 @@ pub const FAILURE_BURST: f64 = 10.0;
 /// principal, since many people may share one address.
 pub const ADDRESS_FAILURE_BURST: f64 = 30.0;
 
-/// 429 for a throttled sign-in, logged by the kind of credential only.
+/// 429 for a throttled sign-in, logged by the kind of credential only and at most once every
+/// 10 seconds (with how many went unlogged), so a flood does not flood the log.
 fn throttled(key: &str) -> Error {
-    tracing::warn!(principal = %key.split(':').next().unwrap_or(""), "sign-in throttled after failures");
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LOGGED_AT: AtomicU64 = AtomicU64::new(0);
+    static UNLOGGED: AtomicU64 = AtomicU64::new(0);
+    let now = idv_store::now_ms() / 1000;
+    let last = LOGGED_AT.load(Ordering::Relaxed);
+    if now >= last + 10
+        && LOGGED_AT
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        let also = UNLOGGED.swap(0, Ordering::Relaxed);
+        tracing::warn!(principal = %key.split(':').next().unwrap_or(""), also_throttled = also, "sign-in throttled after failures");
+    } else {
+        UNLOGGED.fetch_add(1, Ordering::Relaxed);
+    }
     Error::new(
         crate::error::ErrorCode::RateLimited,
         "too many failed sign-ins; retry later",
@@ -87,17 +111,60 @@ impl AuthGuard {
             memory: std::sync::Mutex::new(Vec::new()),
             principals: crate::limits::RateLimiter::new(1.0, FAILURE_BURST),
             addresses: crate::limits::RateLimiter::new(3.0, ADDRESS_FAILURE_BURST),
+            known: Default::default(),
         }
     }
 
-    /// Refuses (429) a principal or an address that spent its failure budget.
+    fn pair(key: &str, client: std::net::IpAddr) -> [u8; 32] {
+        use sha2::Digest;
+        Sha256::new()
+            .chain_update(key.as_bytes())
+            .chain_update([0])
+            .chain_update(client.to_string().as_bytes())
+            .finalize()
+            .into()
+    }
+
+    /// Refuses (429) an address that spent its failure budget, then a principal that spent
+    /// its own — unless this address signed in as it within [`KNOWN_CLIENT_SECONDS`]: failures
+    /// from elsewhere do not lock out a client that has not failed itself (its address
+    /// budget still bounds it).
     pub fn admit(&self, key: &str, client: Option<std::net::IpAddr>) -> Result<(), Error> {
         // The address first: a client over its budget leaves no entry for what it named.
         self.admit_address(client)?;
-        match self.principals.allows(key) {
+        if self.principals.allows(key) {
+            return Ok(());
+        }
+        let now = idv_store::now_ms() / 1000;
+        let known = client.is_some_and(|c| {
+            self.known
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&Self::pair(key, c))
+                .is_some_and(|at| now < at + KNOWN_CLIENT_SECONDS)
+        });
+        match known {
             true => Ok(()),
             false => Err(throttled(key)),
         }
+    }
+
+    /// Remembers that `client` signed in as `key`.
+    pub fn succeeded(&self, key: &str, client: Option<std::net::IpAddr>) {
+        let Some(c) = client else { return };
+        let now = idv_store::now_ms() / 1000;
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        if known.len() >= KNOWN_CLIENTS {
+            known.retain(|_, at| now < *at + KNOWN_CLIENT_SECONDS);
+            if known.len() >= KNOWN_CLIENTS {
+                // Full of live entries: the oldest half goes.
+                let mut ages: Vec<u64> = known.values().copied().collect();
+                let (_, median, _) = ages.select_nth_unstable(KNOWN_CLIENTS / 2);
+                let cut = *median;
+                known.retain(|_, at| *at > cut);
+            }
+        }
+        known.insert(Self::pair(key, c), now);
     }
 
     /// Refuses (429) an address that spent its failure budget.

@@ -60,6 +60,7 @@ pub async fn check(
         return Err(Error::unauthorized());
     };
     let t = Tenant(tenant);
+    state.auth.succeeded(key, client);
     state.verified.put(key, secret, &t);
     Ok(t)
 }
@@ -161,6 +162,30 @@ mod tests {
             .unwrap();
         assert_eq!(e.code, ErrorCode::Unauthorized);
         assert!(s.auth.principal_bytes() > 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn failures_from_elsewhere_do_not_lock_out_a_client_that_signed_in() {
+        let dir = std::env::temp_dir().join(format!("idv-lockout-{}", std::process::id()));
+        let s = Services::embedded(&dir, Vec::new());
+        let t = crate::accounts::create_tenant(s.records.as_ref(), "acme", None)
+            .await
+            .unwrap();
+        let key = format!("app_id:{}", t.app_id);
+        let real = Some(IpAddr::from([192, 0, 2, 1]));
+        check(&s, real, &key, &t.app_key).await.unwrap();
+        // Wrong keys from 30 rotating addresses spend the principal's budget.
+        for i in 0..30u8 {
+            let _ = check(&s, Some(IpAddr::from([198, 51, 100, i])), &key, "wrong").await;
+        }
+        // The minute's cache of verified credentials gone: a new address is throttled, even
+        // with the right key, and the real client still signs in.
+        s.verified.forget_tenant(&t.tenant);
+        let stranger = Some(IpAddr::from([198, 51, 100, 200]));
+        let e = check(&s, stranger, &key, &t.app_key).await.err().unwrap();
+        assert_eq!(e.code, ErrorCode::RateLimited, "a new address is throttled");
+        assert_eq!(check(&s, real, &key, &t.app_key).await.unwrap().0, t.tenant);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
