@@ -4,7 +4,9 @@ chromium-driver, driven by Selenium/WebDriver).
 
 A LINK verification with manualVerification goes to the review queue; a reviewer signs in to
 the console, opens the case, rejects it with GLARE and NOT_MATCH; a real local HTTP receiver
-must get the matching ManualIDVerification callback. Saves a screenshot of the case page to
+must get the matching ManualIDVerification callback. The page runs under a CSP without
+'unsafe-inline'; signing out ends the session (its cookie is refused afterwards), and the
+cookie is Secure behind a TLS proxy. Saves a screenshot of the case page to
 target/review-case.png.
 
 Usage: tests/review_console.py [path/to/idv]
@@ -19,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 
 from selenium import webdriver
@@ -57,6 +60,17 @@ def call(base, path, body, token=None):
         req.add_header("authorization", "Bearer " + token)
     with urllib.request.urlopen(req, timeout=120) as r:
         return json.load(r)
+
+
+def cases_status(base, session):
+    """The status of the review queue asked for with session cookie `session`."""
+    req = urllib.request.Request(base + "/review/api/cases")
+    req.add_header("cookie", "idv_review=" + session)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
 
 
 def b64(rel):
@@ -112,6 +126,30 @@ def main():
         driver.find_element(By.ID, "submit").click()
         wait.until(EC.text_to_be_present_in_element((By.ID, "msg"), "Decision sent."))
 
+        # No inline script or style may run on the console's page.
+        with urllib.request.urlopen(base + "/review", timeout=30) as r:
+            csp = r.headers["content-security-policy"]
+        assert "unsafe-inline" not in csp and "script-src 'self'" in csp, csp
+        violations = [l for l in driver.get_log("browser") if "Content Security Policy" in l["message"]]
+        assert not violations, violations
+        # Signing out ends the session: its cookie is refused from then on.
+        session = driver.get_cookie("idv_review")["value"]
+        assert cases_status(base, session) == 200
+        driver.find_element(By.ID, "signout").click()
+        wait.until(EC.presence_of_element_located((By.ID, "signin")))
+        assert driver.get_cookie("idv_review") is None
+        assert cases_status(base, session) == 401
+        # Behind a TLS proxy the cookie is Secure; on plain loopback it cannot be.
+        for proto, secure in (("https", True), (None, False)):
+            req = urllib.request.Request(base + "/review/login", method="POST", data=json.dumps(
+                {"user": reviewer["user"], "password": reviewer["password"]}).encode())
+            req.add_header("content-type", "application/json")
+            if proto:
+                req.add_header("x-forwarded-proto", proto)
+            with urllib.request.urlopen(req, timeout=30) as r:
+                cookie = r.headers["set-cookie"]
+            assert ("; Secure" in cookie) == secure, (proto, cookie)
+
         headers, body = received.get(timeout=60)
         cb = json.loads(body)
         assert cb["id"] == "case-1" and cb["service"] == "ManualIDVerification", cb
@@ -122,7 +160,8 @@ def main():
         face = cb["data"]["faceComparisonInfo"]["findings"]
         assert face == {"faceComparisonApproval": "NOT_MATCH", "faceLivenessApproval": "LIVE"}, face
         assert any(k.lower() == "x-idv-signature" for k in headers), headers
-        print(f"review console: case rejected with GLARE and NOT_MATCH in Chromium; callback received; screenshot {shot}")
+        print(f"review console: case rejected with GLARE and NOT_MATCH in Chromium; callback received; "
+              f"strict CSP, sign-out ends the session, Secure cookie behind TLS; screenshot {shot}")
     finally:
         if driver:
             driver.quit()

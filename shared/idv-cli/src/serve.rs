@@ -299,14 +299,14 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         // point): issued afresh on each request, valid a week.
         let pems = certs(&args.data, &crl_url(&public))?;
         let issuer = Arc::new(pems.crl_issuer()?);
-        let app = idv_http::server_router(state, admin_token, metrics_token)
-            .route(
-                "/ca.crl",
-                axum::routing::get(move || {
-                    let issuer = issuer.clone();
-                    async move { ca_crl(&issuer) }
-                }),
-            )
+        let crl = axum::Router::new().route(
+            "/ca.crl",
+            axum::routing::get(move || {
+                let issuer = issuer.clone();
+                async move { ca_crl(&issuer) }
+            }),
+        );
+        let app = idv_http::server_router(state, admin_token, metrics_token, crl)
             .layer(axum::middleware::from_fn(crate::listener::peer))
             .into_make_service_with_connect_info::<crate::listener::Peer>();
         let listener = crate::listener::Guarded::new(

@@ -63,6 +63,7 @@ pub async fn create_tenant(
             tenant: id.clone(),
             hash: hash(secret)?,
             disabled: false,
+            signed_out_at_ms: None,
         };
         on_conflict(CREDENTIALS.insert(records, &key, &value).await, || {
             Error::internal("credential id collision")
@@ -272,6 +273,7 @@ pub async fn create_reviewer_in(
         tenant: tenant.to_string(),
         hash: hash(&r.password)?,
         disabled: false,
+        signed_out_at_ms: None,
     };
     let inserted = CREDENTIALS
         .insert(records, &format!("reviewer:{}", r.user), &value)

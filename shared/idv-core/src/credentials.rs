@@ -346,6 +346,9 @@ pub struct Claims {
     pub sub: String,
     pub scopes: Vec<String>,
     pub exp: u64,
+    /// When it was issued, Unix ms (reviewer sessions: a sign-out ends those issued before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat_ms: Option<u64>,
 }
 
 fn mac(secret: &[u8], data: &str) -> Hmac<Sha256> {
@@ -387,6 +390,7 @@ mod tests {
             sub: "t_1".into(),
             scopes: vec!["a".into()],
             exp: 10,
+            iat_ms: None,
         };
         let t = sign_jwt(b"k1", &c);
         assert_eq!(verify_jwt(b"k1", &t), Some(c));

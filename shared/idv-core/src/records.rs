@@ -203,6 +203,9 @@ pub struct Credential {
     /// Refused from now on (a reviewer who left); the record stays for the audit trail.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
+    /// A reviewer's last sign-out, Unix ms: sessions issued before it are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_out_at_ms: Option<u64>,
 }
 
 /// An input's name and the SHA-256 of its bytes as received.

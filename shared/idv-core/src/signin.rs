@@ -123,6 +123,7 @@ pub async fn issue_token(
         sub: tenant.0,
         scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
         exp,
+        iat_ms: None,
     };
     Ok((sign_jwt(&state.config.token_secret, &claims), TOKEN_SECONDS))
 }

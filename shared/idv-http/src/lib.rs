@@ -53,23 +53,27 @@ pub fn router(state: Services) -> Router {
     build(state, None)
 }
 
-/// [`router`] plus what `idv serve` alone serves: the admin API behind `admin_token`, and
-/// `/metrics` (behind `metrics_token` when one is set).
+/// [`router`] plus what `idv serve` alone serves: the admin API behind `admin_token`,
+/// `/metrics` (behind `metrics_token` when one is set), and the server's `own` routes (its
+/// CA's CRL), all behind the same middleware.
 pub fn server_router(
     state: Services,
     admin_token: String,
     metrics_token: Option<String>,
+    own: Router<Services>,
 ) -> Router {
-    build(state, Some((admin_token, metrics_token)))
+    build(state, Some((admin_token, metrics_token, own)))
 }
 
-fn build(state: Services, server: Option<(String, Option<String>)>) -> Router {
+type ServerParts = (String, Option<String>, Router<Services>);
+
+fn build(state: Services, server: Option<ServerParts>) -> Router {
     let (mut router, mut doc) = routes().split_for_parts();
     let (admin, admin_doc) = routes::admin::routes().split_for_parts();
     doc.merge(admin_doc);
     openapi::add_error_responses(&mut doc);
     openapi::publish(&doc);
-    if let Some((admin_token, metrics_token)) = server {
+    if let Some((admin_token, metrics_token, own)) = server {
         let admin = admin.route_layer(middleware::from_fn(
             move |headers: axum::http::HeaderMap, req: Request, next: middleware::Next| {
                 let allowed = extract::bearer_matches(&headers, &admin_token);
@@ -89,6 +93,7 @@ fn build(state: Services, server: Option<(String, Option<String>)>) -> Router {
                 },
             ),
         );
+        router = router.merge(own);
     }
     router
         // Upload keys hold slashes: a wildcard, documented in `openapi::ApiDoc`.

@@ -29,14 +29,18 @@ impl FromRequestParts<Services> for Reviewer {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Services) -> Result<Self, ApiError> {
-        let (tenant, name) = reviewer(state, &parts.headers)?;
-        // A session outlives nothing: a reviewer disabled since sign-in is refused.
+        let (tenant, name, issued) = reviewer(state, &parts.headers)?;
+        // A session outlives nothing: a reviewer disabled or signed out since is refused.
         let key = format!("reviewer:{name}");
         match idv_core::records::CREDENTIALS
             .get(state.records.as_ref(), &key)
             .await?
         {
-            Some(c) if !c.value.disabled && c.value.tenant == tenant => {
+            Some(c)
+                if !c.value.disabled
+                    && c.value.tenant == tenant
+                    && c.value.signed_out_at_ms.is_none_or(|out| issued > out) =>
+            {
                 signin::active(state, &tenant).await?;
                 Ok(Reviewer { tenant, name })
             }
@@ -45,7 +49,8 @@ impl FromRequestParts<Services> for Reviewer {
     }
 }
 
-fn reviewer(state: &Services, h: &HeaderMap) -> Result<(String, String), ApiError> {
+/// The tenant, reviewer name and issue time (Unix ms) of a request's session cookie.
+fn reviewer(state: &Services, h: &HeaderMap) -> Result<(String, String, u64), ApiError> {
     let token = h
         .get_all(header::COOKIE)
         .iter()
@@ -63,7 +68,7 @@ fn reviewer(state: &Services, h: &HeaderMap) -> Result<(String, String), ApiErro
         .find_map(|s| s.strip_prefix("reviewer:"))
         .unwrap_or_default()
         .to_string();
-    Ok((c.sub, name))
+    Ok((c.sub, name, c.iat_ms.unwrap_or(0)))
 }
 
 /// `POST /review/login` body.
@@ -83,6 +88,7 @@ pub struct Session {
 #[utoipa::path(post, operation_id = "review_login", path = "/review/login", tag = "Review", request_body = Login, responses((status = 200, description = "Signed in; the session cookie is set", body = Session)))]
 pub async fn login(
     State(state): State<Services>,
+    headers: HeaderMap,
     JsonBody(l): JsonBody<Login>,
 ) -> Result<Response, ApiError> {
     let tenant =
@@ -100,13 +106,67 @@ pub async fn login(
         sub: tenant.0,
         scopes: vec!["review".into(), format!("reviewer:{}", l.user)],
         exp: now() + 8 * 3600,
+        iat_ms: Some(idv_store::now_ms()),
     };
     let jwt = sign_jwt(&state.config.token_secret, &claims);
-    let cookie =
-        format!("idv_review={jwt}; HttpOnly; SameSite=Strict; Path=/review; Max-Age=28800");
+    let cookie = format!(
+        "idv_review={jwt}; HttpOnly; SameSite=Strict; Path=/review; Max-Age=28800{}",
+        secure(&headers)
+    );
     Ok((
         [(header::SET_COOKIE, cookie)],
         Json(Session { reviewer: l.user }),
+    )
+        .into_response())
+}
+
+/// `; Secure` when the request reached idv through TLS (a proxy saying so in
+/// `X-Forwarded-Proto` or `Forwarded`): the browser then never sends the cookie in clear.
+fn secure(h: &HeaderMap) -> &'static str {
+    let said = |name: &str, find: &dyn Fn(&str) -> bool| {
+        h.get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| find(&v.to_ascii_lowercase()))
+    };
+    let tls = said("x-forwarded-proto", &|v| {
+        v.split(',').next().is_some_and(|p| p.trim() == "https")
+    }) || said("forwarded", &|v| {
+        v.split([';', ',']).any(|p| p.trim() == "proto=https")
+    });
+    if tls { "; Secure" } else { "" }
+}
+
+/// `POST /review/logout`: ends the reviewer's sessions (every session they hold, on every
+/// device) and clears the cookie. Answers 204 whether or not a session was valid.
+#[utoipa::path(post, operation_id = "review_logout", path = "/review/logout", tag = "Review", responses((status = 204, description = "Signed out; the session cookie is cleared")))]
+pub async fn logout(
+    State(state): State<Services>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Ok((tenant, name, _)) = reviewer(&state, &headers) {
+        let records = state.records.as_ref();
+        let key = format!("reviewer:{name}");
+        let out = idv_core::records::CREDENTIALS
+            .update(records, &key, |c| {
+                if c.tenant != tenant {
+                    return false;
+                }
+                c.signed_out_at_ms = Some(idv_store::now_ms());
+                true
+            })
+            .await?;
+        if out.is_some() {
+            idv_core::audit::record(records, &tenant, &key, "reviewer.logout", None).await?;
+        }
+    }
+    let cookie = format!(
+        "idv_review=; HttpOnly; SameSite=Strict; Path=/review; Max-Age=0{}",
+        secure(&headers)
+    );
+    Ok((
+        axum::http::StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, cookie)],
     )
         .into_response())
 }
@@ -367,8 +427,27 @@ pub async fn console() -> impl IntoResponse {
     (
         [(
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; img-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         )],
         Html(include_str!("review.html")),
+    )
+}
+
+/// `GET /review/console.js`: the console's script (no inline script runs on its page).
+#[utoipa::path(get, operation_id = "review_console_script", path = "/review/console.js", tag = "Review", responses((status = 200, description = "The console's script", content_type = "text/javascript", body = String)))]
+pub async fn console_js() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("review.js"),
+    )
+}
+
+/// `GET /review/console.css`: the console's style sheet.
+#[utoipa::path(get, operation_id = "review_console_style", path = "/review/console.css", tag = "Review", responses((status = 200, description = "The console's style sheet", content_type = "text/css", body = String)))]
+pub async fn console_css() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("review.css"),
     )
 }
