@@ -31,6 +31,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The body is neither multipart/form-data nor JSON.
     UnsupportedContentType,
+    /// The route does not take this method (`Allow` lists those it takes).
+    MethodNotAllowed,
     /// The body could not be read.
     InvalidBody,
     /// The body is not a JSON object.
@@ -102,6 +104,7 @@ impl ErrorCode {
         ErrorCode::ImageCorrupt,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::UnsupportedContentType,
+        ErrorCode::MethodNotAllowed,
         ErrorCode::InvalidBody,
         ErrorCode::InvalidJson,
         ErrorCode::InvalidMultipart,
@@ -152,6 +155,7 @@ impl ErrorCode {
             ImageCorrupt => "IMAGE_CORRUPT",
             UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             UnsupportedContentType => "UNSUPPORTED_CONTENT_TYPE",
+            MethodNotAllowed => "METHOD_NOT_ALLOWED",
             InvalidBody => "INVALID_BODY",
             InvalidJson => "INVALID_JSON",
             InvalidMultipart => "INVALID_MULTIPART",

@@ -23,6 +23,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         ImageCorrupt => StatusCode::BAD_REQUEST,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         UnsupportedContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         InvalidBody => StatusCode::BAD_REQUEST,
         InvalidJson => StatusCode::BAD_REQUEST,
         InvalidMultipart => StatusCode::BAD_REQUEST,

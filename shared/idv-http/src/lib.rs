@@ -16,7 +16,7 @@ pub mod turn;
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::put;
@@ -111,6 +111,39 @@ async fn unknown_route(body: axum::body::Body) -> ApiError {
     ApiError::not_found("route")
 }
 
+/// A client error answered in plain text or with no body by the framework itself (a path or
+/// query that does not parse, a method the route does not take) as idv's error with a stable
+/// code; any other response as it is.
+async fn plain_rejection(res: Response) -> Response {
+    let code = match res.status() {
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::InvalidField,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedContentType,
+        _ => return res,
+    };
+    let plain = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !plain || res.extensions().get::<ApiError>().is_some() {
+        return res;
+    }
+    let allow = res.headers().get(header::ALLOW).cloned();
+    let text = axum::body::to_bytes(res.into_body(), 4096)
+        .await
+        .unwrap_or_default();
+    let message = match String::from_utf8_lossy(&text).trim() {
+        "" if code == ErrorCode::MethodNotAllowed => "this route does not take this method".into(),
+        "" => "the request is malformed".to_string(),
+        t => t.to_string(),
+    };
+    let mut res = ApiError::new(code, message).into_response();
+    if let Some(allow) = allow {
+        res.headers_mut().insert(header::ALLOW, allow);
+    }
+    res
+}
+
 /// Request id, security headers, request ids in error bodies, and an access log without
 /// personal data (method, route, status, time).
 async fn envelope(req: Request, next: middleware::Next) -> Response {
@@ -140,7 +173,7 @@ async fn envelope(req: Request, next: middleware::Next) -> Response {
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
-    let mut res = if declared.is_some_and(|n| n > MAX_BODY as u64) {
+    let res = if declared.is_some_and(|n| n > MAX_BODY as u64) {
         body::too_large_body().into_response()
     } else {
         let turn = req.extensions().get::<turn::ServerTurn>().cloned();
@@ -152,6 +185,7 @@ async fn envelope(req: Request, next: middleware::Next) -> Response {
             .instrument(span)
             .await
     };
+    let mut res = plain_rejection(res).await;
     if let Some(err) = res.extensions().get::<ApiError>().cloned() {
         let status = res.status();
         res = (
@@ -197,4 +231,84 @@ async fn envelope(req: Request, next: middleware::Next) -> Response {
         start.elapsed(),
     );
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    async fn answer(app: &axum::Router, req: Request<Body>) -> (u16, serde_json::Value, String) {
+        let res = app.clone().oneshot(req).await.unwrap();
+        let status = res.status().as_u16();
+        let allow = res
+            .headers()
+            .get("allow")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let v = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (status, v, allow)
+    }
+
+    #[tokio::test]
+    async fn paths_queries_and_methods_that_do_not_parse_get_a_stable_code() {
+        let dir = std::env::temp_dir().join(format!("idv-http-rejections-{}", std::process::id()));
+        let state = crate::dialects::for_tests(&dir);
+        let t = idv_core::accounts::create_tenant(state.records.as_ref(), "acme", None)
+            .await
+            .unwrap();
+        let app = crate::router(state);
+        let get = |uri: &str| {
+            Request::get(uri)
+                .header("x-api-key", &t.api_key)
+                .header("app_id", &t.app_id)
+                .header("app_key", &t.app_key)
+                .body(Body::empty())
+                .unwrap()
+        };
+        // A query that does not parse, a path segment that is not UTF-8.
+        for uri in ["/v1/audit?limit=many", "/v0.2/full-id-verification/%FF"] {
+            let (status, v, _) = answer(&app, get(uri)).await;
+            assert_eq!(
+                (status, &v["code"]),
+                (400, &serde_json::json!("INVALID_FIELD")),
+                "{uri}: {v}"
+            );
+            assert!(v["request_id"].is_string(), "{uri}: {v}");
+        }
+        // A method the route does not take.
+        let req = Request::patch("/health").body(Body::empty()).unwrap();
+        let (status, v, allow) = answer(&app, req).await;
+        assert_eq!(
+            (status, &v["code"]),
+            (405, &serde_json::json!("METHOD_NOT_ALLOWED")),
+            "{v}"
+        );
+        assert!(allow.contains("GET"), "{allow}");
+        // LINK's routes answer in LINK's shape.
+        let login = serde_json::json!({"user": t.link_user, "password": t.link_password});
+        let req = Request::post("/auth/token")
+            .header("content-type", "application/json")
+            .body(Body::from(login.to_string()))
+            .unwrap();
+        let (_, token, _) = answer(&app, req).await;
+        let req = Request::get("/certificate/%FF")
+            .header(
+                "authorization",
+                format!("Bearer {}", token["token"].as_str().unwrap()),
+            )
+            .body(Body::empty())
+            .unwrap();
+        let (status, v, _) = answer(&app, req).await;
+        assert_eq!(
+            (status, &v["code"]),
+            (400, &serde_json::json!("003")),
+            "{v}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

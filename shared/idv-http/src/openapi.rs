@@ -96,6 +96,18 @@ pub fn add_error_responses(doc: &mut Document) {
                 .responses
                 .entry("default".into())
                 .or_insert(response.into());
+            if link {
+                // LINK's 401 and 404 carry no body (the seed's).
+                for (status, what) in [
+                    ("401", "Missing, invalid or expired credentials; no body"),
+                    ("404", "Not found; no body"),
+                ] {
+                    op.responses
+                        .responses
+                        .entry(status.into())
+                        .or_insert(ResponseBuilder::new().description(what).build().into());
+                }
+            }
         }
     }
 }

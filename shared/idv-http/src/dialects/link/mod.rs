@@ -62,6 +62,20 @@ impl<S: Scope> FromRequestParts<Services> for Bearer<S> {
     }
 }
 
+/// A request id in the path, refused in LINK's shape (400 `003`) when it does not parse.
+pub struct IdPath(pub String);
+
+impl FromRequestParts<Services> for IdPath {
+    type Rejection = LinkError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Services) -> Result<Self, LinkError> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(IdPath(id)),
+            Err(e) => Err(LinkError::validation(None, &e.body_text())),
+        }
+    }
+}
+
 /// A JSON body of a verification: its bearer token (scope `S`) checked first, then its place
 /// in the verification line taken ([`Services::inference`]), then the body read under the
 /// limit and parsed. A request refused either way costs no buffer — its body is read and
@@ -595,7 +609,7 @@ async fn run_verification(
 pub async fn verification(
     State(state): State<Services>,
     Bearer(tenant, ..): Bearer<AutoVerification>,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> Result<Json<wire::VerificationState>, LinkError> {
     let key = format!("{}/{id}", tenant.0);
     let rec = VERIFICATIONS
@@ -621,7 +635,7 @@ pub async fn verification(
 pub async fn certificate(
     State(state): State<Services>,
     Bearer(tenant, ..): Bearer<Certification>,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> Result<Json<CertificateFile>, LinkError> {
     let key = format!("{}/{id}", tenant.0);
     let not_found = || LinkError::from(ApiError::not_found("certificate"));
