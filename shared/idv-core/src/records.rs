@@ -535,6 +535,23 @@ pub struct Tombstone {
     pub certificate_kept: bool,
 }
 
+/// A presigned upload handed out, keyed by its blob key `TENANT/uploads/ID`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Upload {
+    /// Unix ms when the URL was issued.
+    pub issued_at_ms: u64,
+    /// The credential (`KIND:ID`) that asked for it.
+    pub credential: String,
+    /// SHA-256 of that credential's hash when it asked: a rotated credential's URLs die.
+    pub credential_digest: String,
+    /// Whether its one PUT was received.
+    #[serde(default)]
+    pub received: bool,
+}
+
+/// Uploads handed out, keyed `TENANT/uploads/ID`.
+pub const UPLOADS: Table<Upload> = Table::new("uploads");
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,7 +59,7 @@ pub struct DeletedTenant {
 /// Tables whose keys start with `TENANT/`.
 const PREFIXED: [&str; 6] = [
     crate::receipts::RECEIPTS.name(),
-    crate::uploads::UPLOADS.name(),
+    crate::records::UPLOADS.name(),
     crate::records::CASES.name(),
     crate::records::CALLBACKS.name(),
     crate::records::TOMBSTONES.name(),

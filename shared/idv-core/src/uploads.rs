@@ -10,28 +10,10 @@
 use std::time::Duration;
 
 use idv_store::{BlobKey, PresignedPut};
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorCode};
-use crate::records::{CREDENTIALS, RetentionPolicy, Table};
+use crate::records::{CREDENTIALS, RetentionPolicy, UPLOADS, Upload};
 use crate::services::Services;
-
-/// A presigned upload handed out, keyed by its blob key `TENANT/uploads/ID`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Upload {
-    /// Unix ms when the URL was issued.
-    pub issued_at_ms: u64,
-    /// The credential (`KIND:ID`) that asked for it.
-    pub credential: String,
-    /// SHA-256 of that credential's hash when it asked: a rotated credential's URLs die.
-    pub credential_digest: String,
-    /// Whether its one PUT was received.
-    #[serde(default)]
-    pub received: bool,
-}
-
-/// Uploads handed out, keyed `TENANT/uploads/ID`.
-pub const UPLOADS: Table<Upload> = Table::new("uploads");
 
 /// The image types an upload may declare.
 pub const CONTENT_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/webp", "image/bmp"];
