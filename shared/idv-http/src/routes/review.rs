@@ -137,9 +137,16 @@ fn secure(h: &HeaderMap) -> &'static str {
     if tls { "; Secure" } else { "" }
 }
 
+/// `POST /review/logout` answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SignedOut {
+    /// Always `true`: whatever the cookie was, no session of it is left.
+    pub signed_out: bool,
+}
+
 /// `POST /review/logout`: ends the reviewer's sessions (every session they hold, on every
-/// device) and clears the cookie. Answers 204 whether or not a session was valid.
-#[utoipa::path(post, operation_id = "review_logout", path = "/review/logout", tag = "Review", responses((status = 204, description = "Signed out; the session cookie is cleared")))]
+/// device) and clears the cookie. Answers 200 whether or not a session was valid.
+#[utoipa::path(post, operation_id = "review_logout", path = "/review/logout", tag = "Review", responses((status = 200, description = "Signed out; the session cookie is cleared", body = SignedOut)))]
 pub async fn logout(
     State(state): State<Services>,
     headers: HeaderMap,
@@ -165,8 +172,8 @@ pub async fn logout(
         secure(&headers)
     );
     Ok((
-        axum::http::StatusCode::NO_CONTENT,
         [(header::SET_COOKIE, cookie)],
+        Json(SignedOut { signed_out: true }),
     )
         .into_response())
 }
