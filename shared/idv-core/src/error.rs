@@ -56,6 +56,8 @@ pub enum ErrorCode {
     UploadRefused,
     /// A presigned upload URL already received its image (each takes one PUT).
     UploadUsed,
+    /// A hosted session is no longer open (submitted, finished, expired or canceled).
+    SessionClosed,
     /// A callback URL is not https, or points at a private address.
     InvalidCallbackUrl,
     /// `documentType` is not one idv reads.
@@ -116,6 +118,7 @@ impl ErrorCode {
         ErrorCode::UploadNotFound,
         ErrorCode::UploadRefused,
         ErrorCode::UploadUsed,
+        ErrorCode::SessionClosed,
         ErrorCode::InvalidCallbackUrl,
         ErrorCode::InvalidDocumentType,
         ErrorCode::UnknownProfile,
@@ -167,6 +170,7 @@ impl ErrorCode {
             UploadNotFound => "UPLOAD_NOT_FOUND",
             UploadRefused => "UPLOAD_REFUSED",
             UploadUsed => "UPLOAD_USED",
+            SessionClosed => "SESSION_CLOSED",
             InvalidCallbackUrl => "INVALID_CALLBACK_URL",
             InvalidDocumentType => "INVALID_DOCUMENT_TYPE",
             UnknownProfile => "UNKNOWN_PROFILE",

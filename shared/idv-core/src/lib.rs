@@ -27,6 +27,7 @@ pub mod records;
 pub mod retention;
 pub mod review;
 pub mod services;
+pub mod sessions;
 pub mod signin;
 pub mod tenants;
 pub mod uploads;

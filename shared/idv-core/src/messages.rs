@@ -12,6 +12,8 @@ pub const JOBS_QUEUE: &str = "jobs";
 pub const CERTIFY_QUEUE: &str = "certify";
 /// Queue of callbacks to deliver ([`Callback`]).
 pub const CALLBACKS_QUEUE: &str = "callbacks";
+/// Queue of hosted sessions whose images are in ([`SessionRun`]).
+pub const SESSIONS_QUEUE: &str = "sessions";
 /// Where callbacks that exhausted their schedule go.
 pub const CALLBACKS_DEAD_LETTERS: &str = "callbacks-dlq";
 
@@ -24,6 +26,13 @@ pub struct Job {
 /// On `certify`: a LINK verification to certify.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Certify {
+    pub tenant: String,
+    pub id: String,
+}
+
+/// On `sessions`: a hosted session to verify (its images are in its record).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRun {
     pub tenant: String,
     pub id: String,
 }

@@ -18,16 +18,43 @@ use crate::services::Services;
 /// The image types an upload may declare.
 pub const CONTENT_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/webp", "image/bmp"];
 
+/// How an upload record names a session owner: `session:TENANT/ID`.
+const SESSION: &str = "session:";
+
 fn digest(hash: &str) -> String {
     crate::digest::sha256_hex(hash.as_bytes())
 }
 
-/// Hands `tenant` (signed in with `credential`) a presigned PUT for one image of type
-/// `content_type`: its key and the URL.
+/// Whether the credential that asked for `up` still exists unchanged for `tenant`.
+async fn credential_unchanged(
+    records: &dyn idv_store::RecordStore,
+    tenant: &str,
+    up: &Upload,
+) -> Result<bool, Error> {
+    Ok(CREDENTIALS
+        .get(records, &up.credential)
+        .await?
+        .is_some_and(|c| {
+            !c.value.disabled
+                && c.value.tenant == tenant
+                && digest(&c.value.hash) == up.credential_digest
+        }))
+}
+
+/// Who asks for an upload URL: the URL lives only as long as they may send images.
+pub enum Owner<'a> {
+    /// A tenant signed in with this credential (`KIND:ID`).
+    Credential(&'a str),
+    /// A hosted session (`TENANT/ID`) through its page link (the link's SHA-256).
+    Session { key: &'a str, link: &'a str },
+}
+
+/// Hands `tenant` (through `owner`) a presigned PUT for one image of type `content_type`: its
+/// key and the URL.
 pub async fn issue(
     state: &Services,
     tenant: &str,
-    credential: &str,
+    owner: Owner<'_>,
     content_type: &str,
 ) -> Result<(String, PresignedPut), Error> {
     if !CONTENT_TYPES.contains(&content_type) {
@@ -37,15 +64,21 @@ pub async fn issue(
         ));
     }
     let records = state.records.as_ref();
-    let cred = CREDENTIALS
-        .get(records, credential)
-        .await?
-        .ok_or_else(Error::unauthorized)?;
+    let (credential, credential_digest) = match owner {
+        Owner::Credential(credential) => {
+            let cred = CREDENTIALS
+                .get(records, credential)
+                .await?
+                .ok_or_else(Error::unauthorized)?;
+            (credential.to_string(), digest(&cred.value.hash))
+        }
+        Owner::Session { key, link } => (format!("{SESSION}{key}"), link.to_string()),
+    };
     let key = format!("{tenant}/uploads/{}", uuid::Uuid::new_v4());
     let upload = Upload {
         issued_at_ms: idv_store::now_ms(),
-        credential: credential.to_string(),
-        credential_digest: digest(&cred.value.hash),
+        credential,
+        credential_digest,
         received: false,
     };
     UPLOADS.insert(records, &key, &upload).await?;
@@ -82,15 +115,15 @@ pub async fn receive(
             ErrorCode::TenantDisabled => refused("this upload URL's tenant is disabled"),
             _ => refused("this upload URL is not in force"),
         })?;
-    let cred = CREDENTIALS.get(records, &up.value.credential).await?;
-    let unchanged = cred.is_some_and(|c| {
-        !c.value.disabled
-            && c.value.tenant == tenant
-            && digest(&c.value.hash) == up.value.credential_digest
-    });
+    let unchanged = match up.value.credential.strip_prefix(SESSION) {
+        Some(session) => {
+            crate::sessions::takes_images(records, session, &up.value.credential_digest).await?
+        }
+        None => credential_unchanged(records, tenant, &up.value).await?,
+    };
     if !unchanged {
         return Err(refused(
-            "the credential that asked for this upload URL was rotated or removed",
+            "the credential or session that asked for this upload URL is no longer in force",
         ));
     }
     if up.value.received {
@@ -186,7 +219,7 @@ mod tests {
             .await
             .unwrap();
         let cred = format!("api_key:{}", t.api_key.split('_').nth(1).unwrap());
-        let issue = || issue(&s, &t.tenant, &cred, "image/jpeg");
+        let issue = || issue(&s, &t.tenant, Owner::Credential(&cred), "image/jpeg");
 
         // One image per URL, and only an image of the signed type.
         let (a, _) = issue().await.unwrap();
@@ -249,7 +282,7 @@ mod tests {
             .await
             .unwrap();
         let cred = format!("api_key:{}", fresh.api_key.split('_').nth(1).unwrap());
-        let (d, _) = super::issue(&s, &t.tenant, &cred, "image/jpeg")
+        let (d, _) = super::issue(&s, &t.tenant, Owner::Credential(&cred), "image/jpeg")
             .await
             .unwrap();
         crate::tenants::set_disabled(records, &t.tenant, true)

@@ -35,6 +35,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         UploadNotFound => StatusCode::BAD_REQUEST,
         UploadRefused => StatusCode::FORBIDDEN,
         UploadUsed => StatusCode::CONFLICT,
+        SessionClosed => StatusCode::CONFLICT,
         InvalidCallbackUrl => StatusCode::BAD_REQUEST,
         InvalidDocumentType => StatusCode::BAD_REQUEST,
         UnknownProfile => StatusCode::BAD_REQUEST,

@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub mod kairos;
 pub mod link;
 pub mod onecall;
+pub mod sessions;
 
 /// One API as the edge serves it.
 pub struct Api {
@@ -24,8 +25,8 @@ pub struct Api {
 }
 
 /// Every API served.
-fn all() -> [Api; 3] {
-    [kairos::api(), onecall::api(), link::api()]
+fn all() -> [Api; 4] {
+    [kairos::api(), onecall::api(), link::api(), sessions::api()]
 }
 
 /// Every API's routes.

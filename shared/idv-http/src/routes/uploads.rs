@@ -51,7 +51,13 @@ pub async fn create(
         .unwrap_or_else(|| "image/jpeg".into());
     let credential =
         crate::extract::api_key_credential(&headers).ok_or_else(ApiError::unauthorized)?;
-    let (key, p) = idv_core::uploads::issue(&state, &tenant.0, &credential, &ct).await?;
+    let (key, p) = idv_core::uploads::issue(
+        &state,
+        &tenant.0,
+        idv_core::uploads::Owner::Credential(&credential),
+        &ct,
+    )
+    .await?;
     let max = idv_image::MAX_BYTES as u64;
     Ok(Json(Upload {
         key,
