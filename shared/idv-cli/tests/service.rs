@@ -350,12 +350,15 @@ fn every_dialect_end_to_end() {
     let onecall: &[(&str, &str)] = &[("x-api-key", api_key)];
 
     // Health and headers (the OpenAPI document is checked by tests/openapi_client.py).
-    let (st, _, h) = s.send("GET", "/health", &[], None, None);
-    assert_eq!(st, 200);
-    assert!(h.contains_key("x-request-id"));
-    assert_eq!(h["x-content-type-options"], "nosniff");
-    assert_eq!(h["x-frame-options"], "DENY");
-    assert!(h.contains_key("strict-transport-security"));
+    // The CA's CRL, served by idv serve itself, passes through the same middleware.
+    for path in ["/health", "/ca.crl"] {
+        let (st, _, h) = s.send("GET", path, &[], None, None);
+        assert_eq!(st, 200, "{path}");
+        assert!(h.contains_key("x-request-id"), "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert!(h.contains_key("strict-transport-security"), "{path}");
+    }
 
     // Kairos async: several jobs at once; the last is still queued when first polled.
     let mut ids = Vec::new();

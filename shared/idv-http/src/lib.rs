@@ -309,6 +309,10 @@ mod tests {
             (400, &serde_json::json!("003")),
             "{v}"
         );
+        // The OpenAPI document promises LINK's 401 no body.
+        let doc = serde_json::to_value(crate::openapi_document()).unwrap();
+        let r401 = &doc["paths"]["/certificate/{id}"]["get"]["responses"]["401"];
+        assert!(r401.is_object() && r401.get("content").is_none(), "{r401}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
