@@ -30,6 +30,17 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         runs: usize,
     },
+    /// Active liveness: the verdict on a 30-frame clip (640×360, rendered to follow its
+    /// challenge), measured and judged as the service does.
+    Liveness {
+        #[arg(
+            long,
+            default_value = "tests/fixtures/faces/face_recognition__obama-720p.jpg"
+        )]
+        face: PathBuf,
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
     /// Document engine latency, per path: the MRZ path on a passport photo (default: the ICAO
     /// specimen TD3 photo, 1334×880), the barcode path on a licence back, the printed-field
     /// path on a licence front.
@@ -111,6 +122,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             cards(&back, &front, runs)
         }
         BenchCommand::Certify { runs } => certify(runs),
+        BenchCommand::Liveness { face, runs } => liveness(&face, runs),
         BenchCommand::Service {
             document,
             selfie,
@@ -125,6 +137,51 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             serve,
         } => overload(clients, tenants, side, kairos, &serve),
     }
+}
+
+fn liveness(path: &PathBuf, runs: usize) -> Result<()> {
+    use idv_vision::active::{self, Challenge, Turn};
+    use idv_vision::render::{self, Kind, Subject};
+    let engine = FaceEngine::load_default()?;
+    let photo = idv_image::decode_rgb(&std::fs::read(path)?, &idv_image::Limits::ANY)?;
+    let h = photo.height() * 640 / photo.width();
+    let photo = image::imageops::resize(&photo, 640, h, image::imageops::FilterType::Triangle);
+    let face = idv_vision::main_face(&engine.detect(&photo)?)
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no face in {}", path.display()))?;
+    let subject = Subject {
+        image: &photo,
+        face: &face,
+    };
+    let ch = Challenge::timed(
+        [Turn::Left, Turn::Right, Turn::Left],
+        [1400, 1400, 1400],
+        &[0, 3, 1, 4, 2, 5, 0, 2, 1, 3],
+    );
+    // 30 frames over the challenge's 5 s.
+    let step = ch.duration_ms().div_ceil(29);
+    let frames: Vec<_> = render::clip(Kind::Live, &ch, &subject, &subject, step)
+        .into_iter()
+        .take(30)
+        .collect();
+    let mut samples = Vec::new();
+    let mut pass = true;
+    for _ in 0..runs.max(1) {
+        let t = Instant::now();
+        let seen = active::measure(&engine, &frames)?;
+        pass &= active::judge(&ch, &seen).pass;
+        samples.push(t.elapsed());
+    }
+    let (p50, p95) = stats(&mut samples);
+    println!(
+        "active liveness, {} frames {}×{}: verdict in {p50:.0} ms median, {p95:.0} ms p95 ({} runs, {} threads); every verdict pass: {pass}",
+        frames.len(),
+        photo.width(),
+        photo.height(),
+        samples.len(),
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    Ok(())
 }
 
 /// Median and 95th percentile of the samples, in milliseconds.

@@ -3498,3 +3498,133 @@ fn every_dialect_signs_a_receipt_that_survives_deletion() {
     );
     assert_eq!(st, 404);
 }
+
+/// Active liveness through a session's page API, against idv serve with its models: a clip
+/// rendered to follow the server's challenge passes and its first frame becomes the selfie;
+/// the same clip again is a reused challenge; a print turned along a fresh challenge fails;
+/// the session then verifies with the liveness verdict in its result.
+#[test]
+fn active_liveness_through_a_session() {
+    use idv_vision::active::Challenge;
+    use idv_vision::render::{self, Kind, Subject};
+    let dir = std::env::temp_dir().join(format!("idv-active-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tenant(&dir, "acme");
+    let server = start_with(&dir, &[]);
+    let s = &server;
+    let key: &[(&str, &str)] = &[("x-api-key", a["api_key"].as_str().unwrap())];
+    let (st, session) = s.json(
+        "/v1/sessions",
+        key,
+        json!({"liveness": "active", "document_types": ["passport"]}),
+    );
+    assert_eq!(st, 201, "{session}");
+    let url = session["url"].as_str().unwrap();
+    let token = url.rsplit('/').next().unwrap().to_string();
+    let page = |p: &str| format!("/s/{token}{p}");
+
+    // The person: the sample selfie's face, lifted onto a head that follows the challenge.
+    let engine = idv_vision::FaceEngine::load_default().expect("models");
+    let photo = idv_image::decode_rgb(&read(SELFIE), &idv_image::Limits::ANY).unwrap();
+    let photo = image::imageops::resize(&photo, 640, 360, image::imageops::FilterType::Triangle);
+    let face = idv_vision::main_face(&engine.detect(&photo).unwrap())
+        .cloned()
+        .unwrap();
+    let subject = Subject {
+        image: &photo,
+        face: &face,
+    };
+    let challenge = |s: &Server| {
+        let (st, c) = s.json(&page("/liveness/challenge"), &[], json!({}));
+        assert_eq!(st, 200, "{c}");
+        let ch = Challenge {
+            neutral_ms: c["neutral_ms"].as_u64().unwrap() as u32,
+            steps: serde_json::from_value(c["steps"].clone()).unwrap(),
+            flashes: serde_json::from_value(c["colours"].clone()).unwrap(),
+        };
+        (c["challenge_id"].as_str().unwrap().to_string(), ch)
+    };
+    let send = |s: &Server, id: &str, frames: &[(u32, image::RgbImage)]| {
+        let mut parts = vec![("challenge_id", Part::Text(id.to_string()))];
+        for (_, f) in frames {
+            let mut jpeg = Vec::new();
+            image::DynamicImage::ImageRgb8(f.clone())
+                .write_to(
+                    &mut std::io::Cursor::new(&mut jpeg),
+                    image::ImageFormat::Jpeg,
+                )
+                .unwrap();
+            parts.push(("frames", Part::File(jpeg)));
+        }
+        let times: Vec<u32> = frames.iter().map(|(t, _)| *t).collect();
+        parts.push(("timestamps", Part::Text(json!(times).to_string())));
+        let (st, v) = s.form(&page("/liveness/frames"), &[], &parts);
+        assert_eq!(st, 200, "{v}");
+        v
+    };
+
+    let (id, ch) = challenge(s);
+    let live = render::clip(Kind::Live, &ch, &subject, &subject, 200);
+    let t = Instant::now();
+    let v = send(s, &id, &live);
+    println!(
+        "active liveness over HTTP: {} frames judged in {:.2} s: {v}",
+        live.len(),
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(v["verdict"], "pass", "{v}");
+    let v = send(s, &id, &live);
+    assert_eq!(v["findings"], json!(["LIVENESS_CHALLENGE_REUSED"]), "{v}");
+    let (id2, ch2) = challenge(s);
+    let print = render::clip(Kind::Flat, &ch2, &subject, &subject, 200);
+    let v = send(s, &id2, &print);
+    assert_eq!(v["verdict"], "fail", "{v}");
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("LIVENESS_CHALLENGE_NOT_FOLLOWED")),
+        "{v}"
+    );
+    // The failed clip replaced the verdict: follow a third challenge, then finish.
+    let (id3, ch3) = challenge(s);
+    let v = send(
+        s,
+        &id3,
+        &render::clip(Kind::Live, &ch3, &subject, &subject, 200),
+    );
+    assert_eq!(v["verdict"], "pass", "{v}");
+    // A selfie cannot be sent around the challenge.
+    let (st, e) = s.json(&page("/uploads"), &[], json!({"name": "selfie"}));
+    assert_eq!(st, 400, "{e}");
+
+    let (st, up) = s.json(
+        &page("/uploads"),
+        &[],
+        json!({"name": "document", "document_type": "passport"}),
+    );
+    assert_eq!(st, 200, "{up}");
+    let put = up["url"].as_str().unwrap().strip_prefix(&s.base).unwrap();
+    let (st, _, _) = s.send("PUT", put, &[], Some("image/jpeg"), Some(read(DOC)));
+    assert_eq!(st, 200);
+    let (st, shot) = s.json(&page("/images/document"), &[], json!({"key": up["key"]}));
+    assert_eq!((st, &shot["accepted"]), (200, &json!(true)), "{shot}");
+    let (st, _) = s.json(&page("/submit"), &[], json!({}));
+    assert_eq!(st, 202);
+    let sid = session["id"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let done = loop {
+        let (_, v) = s.get(&format!("/v1/sessions/{sid}"), key);
+        if v["status"] != "processing" && v["status"] != "in_progress" {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "{v}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(done["result"]["liveness"]["mode"], "active", "{done}");
+    assert_eq!(
+        done["result"]["liveness"]["active"]["verdict"], "pass",
+        "{done}"
+    );
+    assert_eq!(done["status"], "verified", "{done}");
+}

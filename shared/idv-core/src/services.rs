@@ -141,6 +141,29 @@ impl Services {
     }
 
     /// Runs one verification on the blocking pool, in the running slot `_slot`.
+    /// Measures the frames of an active liveness clip (`(ms, frame)` in time order) and
+    /// judges them against `challenge`, in a running slot.
+    pub async fn active_liveness(
+        &self,
+        _slot: &Running,
+        challenge: idv_vision::active::Challenge,
+        frames: Vec<(u32, image::RgbImage)>,
+    ) -> Result<idv_vision::active::Verdict, Error> {
+        let engines = self.engines.clone().ok_or_else(|| {
+            Error::new(
+                ErrorCode::ModelsUnavailable,
+                "this function runs no inference",
+            )
+        })?;
+        tokio::task::spawn_blocking(move || {
+            idv_vision::active::measure(&engines.face, &frames)
+                .map(|seen| idv_vision::active::judge(&challenge, &seen))
+        })
+        .await
+        .map_err(Error::internal)?
+        .map_err(Error::internal)
+    }
+
     pub async fn verify_in(
         &self,
         _slot: &Running,

@@ -87,6 +87,48 @@ pub struct Session {
     /// Why the verification could not run, when it could not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The active liveness challenge last issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<IssuedChallenge>,
+    /// The verdict on the last clip sent for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<serde_json::Value>,
+}
+
+/// An active liveness challenge as issued: single use, short-lived.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IssuedChallenge {
+    pub id: String,
+    pub challenge: idv_vision::active::Challenge,
+    /// Unix ms after which frames for it are refused.
+    pub expires_at_ms: u64,
+    /// Whether frames were sent for it.
+    #[serde(default)]
+    pub used: bool,
+}
+
+/// A random challenge from the bytes of `random` (at least 13): three sideways turns,
+/// alternating from a random side, each lasting 1.1 to 1.7 s at random; ten colours at random
+/// (consecutive ones differ). Looking up is not asked: with five landmarks it did not tell a
+/// head looking up from one turning sideways on the rendered clips.
+pub fn random_challenge(random: &[u8]) -> idv_vision::active::Challenge {
+    use idv_vision::active::{PALETTE, Turn};
+    let byte = |i: usize| random.get(i).copied().unwrap_or(0) as usize;
+    let order = match byte(0) % 2 {
+        0 => [Turn::Left, Turn::Right, Turn::Left],
+        _ => [Turn::Right, Turn::Left, Turn::Right],
+    };
+    let durations = [1, 2, 3].map(|i| 1100 + (byte(i) % 7) as u32 * 100);
+    let mut colours: Vec<usize> = Vec::new();
+    for i in 0..10 {
+        let prev = colours.last().copied();
+        let mut c = byte(3 + i) % PALETTE.len();
+        if Some(c) == prev {
+            c = (c + 1 + byte(i) % (PALETTE.len() - 1)) % PALETTE.len();
+        }
+        colours.push(c);
+    }
+    idv_vision::active::Challenge::timed(order, durations, &colours)
 }
 
 impl Session {

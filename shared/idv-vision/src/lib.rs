@@ -19,6 +19,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod active;
 pub mod align;
 pub mod calibrate;
 pub mod descriptor;
@@ -26,6 +27,7 @@ pub mod detect;
 pub mod embed;
 mod engine;
 pub mod liveness;
+pub mod render;
 pub mod runtime;
 
 pub use detect::{Face, FacePrediction, round4};

@@ -115,12 +115,28 @@ async fn run(state: &Services, msg: &SessionRun) -> Result<(), Error> {
         None,
     )
     .await?;
-    let result = serde_json::to_value(SessionResult::new(&v)).map_err(Error::internal)?;
-    let status = match v.decision.outcome() {
-        idv_pipeline::decision::Outcome::Approved => Status::Verified,
-        idv_pipeline::decision::Outcome::Review => Status::RequiresReview,
-        idv_pipeline::decision::Outcome::Rejected => Status::Rejected,
+    let active = (session.liveness == "active")
+        .then(|| session.active.clone())
+        .flatten();
+    // An active session's clip must have passed (its selfie is a frame of it).
+    let active_failed =
+        session.liveness == "active" && active.as_ref().is_none_or(|a| a["verdict"] != "pass");
+    let mut result = SessionResult::new(&v, active);
+    if active_failed {
+        result.outcome = "rejected".into();
+        result.findings.push(super::wire::Finding {
+            code: "FAILED_SELFIE_LIVENESS".into(),
+            decision: "reject".into(),
+            description: "the active liveness clip did not pass".into(),
+        });
+    }
+    let status = match (active_failed, v.decision.outcome()) {
+        (true, _) => Status::Rejected,
+        (_, idv_pipeline::decision::Outcome::Approved) => Status::Verified,
+        (_, idv_pipeline::decision::Outcome::Review) => Status::RequiresReview,
+        (_, idv_pipeline::decision::Outcome::Rejected) => Status::Rejected,
     };
+    let result = serde_json::to_value(result).map_err(Error::internal)?;
     let now = idv_store::now_ms();
     let mut done = session.clone();
     done.status = status;

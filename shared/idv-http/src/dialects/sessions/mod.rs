@@ -3,6 +3,7 @@
 //! takes a selfie (each shot looked at by the server, retaken when it cannot be used), and the
 //! verification runs on the `sessions` queue; `session.completed` goes to the callback URL.
 
+mod active;
 mod jobs;
 mod lifecycle;
 pub mod wire;
@@ -95,15 +96,11 @@ pub async fn create(
             t
         }
     };
-    match req.liveness.as_deref() {
-        None | Some("passive") => {}
-        Some("active") => {
-            return Err(invalid(
-                "liveness \"active\" (a challenge the user follows) is not served yet; use \"passive\"",
-            ));
-        }
+    let liveness = match req.liveness.as_deref() {
+        None | Some("passive") => "passive",
+        Some("active") => "active",
         Some(_) => return Err(invalid("liveness must be \"passive\" or \"active\"")),
-    }
+    };
     if let Some(l) = &req.locale
         && !wire::LOCALES.contains(&l.as_str())
     {
@@ -125,7 +122,7 @@ pub async fn create(
         redirect_url: req.redirect_url,
         callback_url: req.callback_url.filter(|u| !u.trim().is_empty()),
         document_types,
-        liveness: "passive".into(),
+        liveness: liveness.into(),
         locale: req.locale,
         status: Status::Created,
         link: link.clone(),
@@ -135,6 +132,8 @@ pub async fn create(
         result: None,
         completed_at: None,
         last_error: None,
+        challenge: None,
+        active: None,
     };
     let link_row = SessionLink {
         tenant: tenant.0.clone(),
@@ -282,6 +281,7 @@ pub async fn page_state(
     );
     Ok(Json(PageState {
         status,
+        liveness: s.liveness,
         document_types: s.document_types,
         document_type: s.document_type,
         images: s.images.into_keys().collect(),
@@ -301,6 +301,11 @@ pub async fn page_upload(
     let (key, s) = open_session(&state, &token).await?;
     if !IMAGES.contains(&req.name.as_str()) {
         return Err(invalid("name must be document, document_back or selfie"));
+    }
+    if req.name == "selfie" && s.value.liveness == "active" {
+        return Err(invalid(
+            "this session's selfie comes from its liveness challenge (/liveness/challenge)",
+        ));
     }
     if let Some(t) = &req.document_type {
         if !s.value.document_types.contains(t) {
@@ -342,6 +347,11 @@ pub async fn page_image(
     let (key, s) = open_session(&state, &token).await?;
     if !IMAGES.contains(&name.as_str()) {
         return Err(invalid("name must be document, document_back or selfie"));
+    }
+    if name == "selfie" && s.value.liveness == "active" {
+        return Err(invalid(
+            "this session's selfie comes from its liveness challenge (/liveness/challenge)",
+        ));
     }
     let tenant = key.split('/').next().unwrap_or_default();
     // Only an upload this session's link asked for.
@@ -481,6 +491,7 @@ pub async fn page_submit(
         .await?;
     let view = PageState {
         status: s.status,
+        liveness: s.liveness,
         document_types: s.document_types,
         document_type: s.document_type,
         images: s.images.into_keys().collect(),
@@ -503,6 +514,10 @@ fn routes() -> utoipa_axum::router::OpenApiRouter<Services> {
         .routes(utoipa_axum::routes!(page_upload))
         .routes(utoipa_axum::routes!(page_image))
         .routes(utoipa_axum::routes!(page_submit))
+        .routes(utoipa_axum::routes!(active::challenge))
+        .routes(utoipa_axum::routes!(active::frames))
+        .routes(utoipa_axum::routes!(active::page_challenge))
+        .routes(utoipa_axum::routes!(active::page_frames))
 }
 
 /// The sessions API: its routes and page, its lifecycle, and the job that verifies.
@@ -570,7 +585,7 @@ mod tests {
         for (body, why) in [
             (json!({"document_types": ["visa"]}), "document_types"),
             (json!({"document_types": []}), "empty"),
-            (json!({"liveness": "active"}), "not served yet"),
+            (json!({"liveness": "blinking"}), "liveness"),
             (json!({"expires_in": 0}), "expires_in"),
             (json!({"reference": "x".repeat(201)}), "reference"),
             (json!({"redirect_url": "http://example.com/"}), "https"),

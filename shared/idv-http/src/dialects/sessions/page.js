@@ -29,6 +29,15 @@ const TEXT = {
     continue: "Continue",
     expired: "This link has expired", expired_text: "Ask for a new link to verify your identity.",
     canceled: "This verification was canceled", invalid: "This link is not valid",
+    active: "Show it is really you", active_hint: "Hold the phone at eye level, your face in the oval. For a few seconds the screen changes colour and asks you to turn your head: follow it.",
+    ready: "I am ready", look: "Look at the screen", turn_left: "Turn your head to your left", turn_right: "Turn your head to your right", turn_up: "Look up",
+    again: "Try again",
+    LIVENESS_CHALLENGE_NOT_FOLLOWED: "We could not see you follow the moves. Try again, turning your head when asked.",
+    LIVENESS_FLAT_SURFACE: "This looked like a photo, not a person. Try again with your own face.",
+    LIVENESS_COLOUR_MISMATCH: "The light on your face did not change with the screen. Try again closer to the screen.",
+    LIVENESS_IDENTITY_CHANGED: "More than one person was seen. Try again alone.",
+    LIVENESS_CHALLENGE_EXPIRED: "That took too long. Try again.",
+    LIVENESS_CHALLENGE_REUSED: "Try again.",
   },
   fr: {
     title: "Vérifiez votre identité",
@@ -55,6 +64,15 @@ const TEXT = {
     continue: "Continuer",
     expired: "Ce lien a expiré", expired_text: "Demandez un nouveau lien pour vérifier votre identité.",
     canceled: "Cette vérification a été annulée", invalid: "Ce lien n’est pas valide",
+    active: "Montrez que c’est bien vous", active_hint: "Tenez le téléphone à hauteur des yeux, le visage dans l’ovale. Pendant quelques secondes, l’écran change de couleur et vous demande de tourner la tête : suivez-le.",
+    ready: "Je suis prêt", look: "Regardez l’écran", turn_left: "Tournez la tête vers votre gauche", turn_right: "Tournez la tête vers votre droite", turn_up: "Levez les yeux",
+    again: "Réessayer",
+    LIVENESS_CHALLENGE_NOT_FOLLOWED: "Nous ne vous avons pas vu suivre les mouvements. Réessayez en tournant la tête quand on vous le demande.",
+    LIVENESS_FLAT_SURFACE: "Cela ressemblait à une photo, pas à une personne. Réessayez avec votre propre visage.",
+    LIVENESS_COLOUR_MISMATCH: "La lumière sur votre visage n’a pas suivi l’écran. Réessayez plus près de l’écran.",
+    LIVENESS_IDENTITY_CHANGED: "Plus d’une personne a été vue. Réessayez seul.",
+    LIVENESS_CHALLENGE_EXPIRED: "Cela a pris trop de temps. Réessayez.",
+    LIVENESS_CHALLENGE_REUSED: "Réessayez.",
   },
 };
 
@@ -112,6 +130,7 @@ async function next() {
   const step = todo[0];
   if (step === "consent") return consent();
   if (step === "type") return chooseType();
+  if (step === "selfie" && state.liveness === "active") return active();
   return capture(step);
 }
 
@@ -132,7 +151,74 @@ function chooseType() {
 let chosenType = null;
 function next2() {
   const todo = steps();
-  return todo.length ? capture(todo[0]) : submit();
+  if (!todo.length) return submit();
+  return todo[0] === "selfie" && state.liveness === "active" ? active() : capture(todo[0]);
+}
+
+// Active liveness: the server's challenge, followed in front of the front camera while the
+// screen shows its colours; frames every 200 ms go back with their times.
+function active() {
+  show(`<h1>${esc(t.active)}</h1><p>${esc(t.active_hint)}</p>
+    <div class="viewer selfie" id="viewer"><video id="video" autoplay playsinline muted aria-hidden="true"></video><div class="guide face"></div></div>
+    <button id="go" type="button" disabled>${esc(t.ready)}</button>
+    <p id="msg" class="msg" role="status"></p>`);
+  const video = document.getElementById("video"), go = document.getElementById("go");
+  startCamera("user").then(s => {
+    video.srcObject = s;
+    video.onloadedmetadata = () => { go.disabled = false; };
+  }).catch(() => message(t.no_camera, true));
+  go.onclick = async () => {
+    go.disabled = true;
+    try { follow(await call("/liveness/challenge", {}), video); }
+    catch (e) { if (e.code === "SESSION_CLOSED") return next(); message(t.failed, true); go.disabled = false; }
+  };
+}
+
+async function follow(ch, video) {
+  const stage = document.createElement("div");
+  stage.className = "stage";
+  stage.innerHTML = `<p class="say" id="say" role="status"></p>`;
+  stage.appendChild(video.parentElement);
+  document.body.appendChild(stage);
+  const say = document.getElementById("say");
+  const end = Math.max(...ch.steps.map(s => s.to_ms), ...ch.colours.map(c => c.to_ms)) + 200;
+  const c = document.createElement("canvas");
+  const frames = [], times = [];
+  const t0 = performance.now();
+  let lastShot = -1000;
+  await new Promise(done => {
+    const tick = () => {
+      const now = performance.now() - t0;
+      const colour = ch.colours.find(f => now >= f.from_ms && now < f.to_ms);
+      stage.style.background = colour ? `rgb(${colour.rgb.join(",")})` : "#fff";
+      const step = ch.steps.find(s => now >= s.from_ms && now < s.to_ms);
+      say.textContent = step ? t["turn_" + step.turn] : t.look;
+      if (now - lastShot >= 200 && frames.length < 40 && video.videoWidth) {
+        lastShot = now;
+        const scale = Math.min(1, 640 / video.videoWidth);
+        c.width = Math.round(video.videoWidth * scale); c.height = Math.round(video.videoHeight * scale);
+        c.getContext("2d").drawImage(video, 0, 0, c.width, c.height);
+        times.push(Math.round(now));
+        frames.push(new Promise(r => c.toBlob(r, "image/jpeg", 0.85)));
+      }
+      if (now < end) setTimeout(tick, 50); else done();
+    };
+    tick();
+  });
+  stage.remove();
+  stopCamera();
+  message(t.looking);
+  const form = new FormData();
+  form.append("challenge_id", ch.challenge_id);
+  for (const f of await Promise.all(frames)) form.append("frames", f, "frame.jpg");
+  form.append("timestamps", JSON.stringify(times));
+  try {
+    const r = await fetch(`/s/${encodeURIComponent(token)}/liveness/frames`, {method: "POST", body: form});
+    const v = await r.json();
+    if (r.ok && v.verdict === "pass") return next();
+    active();
+    message(r.ok ? (t[v.findings[0]] || t.failed) : (v.message || t.failed), true);
+  } catch (e) { active(); message(t.failed, true); }
 }
 
 function capture(name) {

@@ -22,7 +22,8 @@ pub struct CreateSession {
     pub callback_url: Option<String>,
     /// Among `passport`, `id_card`, `drivers_license` (default: all three).
     pub document_types: Option<Vec<String>>,
-    /// `passive` (default). `active` (a challenge the user follows) is not served yet.
+    /// `passive` (default: one still selfie) or `active` (the user follows a random challenge
+    /// of head turns and screen colours; the page records it).
     pub liveness: Option<String>,
     /// `en` or `fr`; default: the browser's language.
     pub locale: Option<String>,
@@ -106,15 +107,20 @@ pub struct SessionResult {
 /// The liveness part of a result.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LivenessResult {
-    /// `passive`: one still selfie scored by the presentation-attack model.
+    /// `passive`: one still selfie scored by the presentation-attack model; `active`: a
+    /// clip following a challenge (then `active` holds its verdict).
     pub mode: &'static str,
-    /// The selfie's liveness score in [0, 1].
+    /// The selfie's passive liveness score in [0, 1].
     pub score: Option<f32>,
+    /// The challenge clip's verdict (`verdict`, `findings`, `measures`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub active: Option<serde_json::Value>,
 }
 
 impl SessionResult {
-    /// The result of verification `v`.
-    pub fn new(v: &Verification) -> SessionResult {
+    /// The result of verification `v` (with `active`, the challenge clip's verdict).
+    pub fn new(v: &Verification, active: Option<serde_json::Value>) -> SessionResult {
         SessionResult {
             outcome: format!("{:?}", v.decision.outcome()).to_lowercase(),
             findings: v
@@ -134,8 +140,13 @@ impl SessionResult {
                 .and_then(|m| m.as_ref().ok())
                 .map(|m| m.confidence),
             liveness: LivenessResult {
-                mode: "passive",
+                mode: if active.is_some() {
+                    "active"
+                } else {
+                    "passive"
+                },
                 score: v.selfie_report().and_then(|s| s.liveness),
+                active,
             },
         }
     }
@@ -154,6 +165,8 @@ pub struct Completed {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PageState {
     pub status: Status,
+    /// `passive` (a selfie) or `active` (a challenge to follow).
+    pub liveness: String,
     pub document_types: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document_type: Option<String>,
