@@ -10,6 +10,9 @@ against a real `idv serve` with its models.
    refused with a plain retake message; an identity card's back is skipped; a selfie of
    another person ends the session rejected with FAILED_FACE_MATCH.
 3. An expired link says so.
+4. Active liveness: the camera shows a still photo (the sample selfie) while the page runs the
+   server's challenge (turns, flashed colours); the clip is refused as not following it, and
+   the page asks to try again.
 
 Screenshots of each step go to target/session-*.png (the README shows copies from docs/).
 
@@ -191,6 +194,7 @@ def main():
         c.get(s["url"])
         wait_heading(c, "Vérifiez votre identité")
         c.find_element(By.ID, "start").click()
+        wait_heading(c, "Quelle pièce")
         c.find_element(By.CSS_SELECTOR, "[data-type=id_card]").click()
         wait_heading(c, "Photo de votre pièce")
         WebDriverWait(c, 30).until(EC.text_to_be_present_in_element((By.ID, "msg"), "appareil photo"))
@@ -218,7 +222,31 @@ def main():
         shot(c, "7-expired")
         _, view = api(base, "GET", f"/v1/sessions/{s['id']}", key)
         assert view["status"] == "expired", view
-        print("sessions: an expired link says so; screenshots in target/session-*.png")
+        print("sessions: an expired link says so")
+
+        # 4. Active liveness against a still photo held up to the camera.
+        st, s = api(base, "POST", "/v1/sessions", key,
+                    {"liveness": "active", "document_types": ["passport"], "locale": "en"})
+        assert st == 201, s
+        d = browser(camera=SELFIE)
+        drivers.append(d)
+        d.get(s["url"])
+        wait_heading(d, "Verify your identity")
+        d.find_element(By.ID, "start").click()
+        wait_heading(d, "Photo of your document")
+        upload(d, DOC)
+        wait_heading(d, "Show it is really you", timeout=90)
+        WebDriverWait(d, 30).until(EC.element_to_be_clickable((By.ID, "go")))
+        shot(d, "8-active")
+        d.find_element(By.ID, "go").click()
+        WebDriverWait(d, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".stage")))
+        time.sleep(1.2)
+        shot(d, "9-challenge")
+        WebDriverWait(d, 90).until(EC.text_to_be_present_in_element((By.ID, "msg"), "follow the moves"))
+        _, view = api(base, "GET", f"/v1/sessions/{s['id']}", key)
+        assert view["status"] == "in_progress", view
+        print("sessions: a still photo before the active challenge is refused "
+              "(LIVENESS_CHALLENGE_NOT_FOLLOWED); screenshots in target/session-*.png")
     finally:
         for d in drivers:
             d.quit()

@@ -258,11 +258,12 @@ fn homography(from: [[f32; 2]; 4], to: [[f32; 2]; 4]) -> Option<[f64; 9]> {
             return None;
         }
         a.swap(c, p);
-        for r in 0..8 {
+        let pivot = a[c];
+        for (r, row) in a.iter_mut().enumerate() {
             if r != c {
-                let f = a[r][c] / a[c][c];
-                for k in c..9 {
-                    a[r][k] -= f * a[c][k];
+                let f = row[c] / pivot[c];
+                for (x, p) in row.iter_mut().zip(pivot).skip(c) {
+                    *x -= f * p;
                 }
             }
         }
@@ -528,10 +529,10 @@ pub fn measure(engine: &FaceEngine, frames: &[(u32, RgbImage)]) -> Result<Vec<Se
         };
         if let Some(f) = face {
             seen.colour = face_colour(img, &f);
-            if i % 5 == 0 || i + 1 == n {
+            if i.is_multiple_of(5) || i + 1 == n {
                 seen.embedding = engine.embed(img, std::slice::from_ref(&f))?.pop();
             }
-            if n >= 4 && i % (n / 4) == 0 {
+            if n >= 4 && i.is_multiple_of(n / 4) {
                 seen.passive = Some(engine.liveness(img, &f)?.score);
             }
             seen.face = Some(f);
@@ -611,7 +612,9 @@ mod tests {
     fn follow(ch: &Challenge, t: u32) -> (f32, f32) {
         match ch.steps.iter().find(|s| (s.from_ms..s.to_ms).contains(&t)) {
             Some(s) => {
-                let k = ((t - s.from_ms) as f32 / (s.to_ms - s.from_ms) as f32 * 3.14).sin();
+                let k = ((t - s.from_ms) as f32 / (s.to_ms - s.from_ms) as f32
+                    * std::f32::consts::PI)
+                    .sin();
                 match s.turn {
                     Turn::Left => (0.4 * k, 0.0),
                     Turn::Right => (-0.4 * k, 0.0),
