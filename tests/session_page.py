@@ -2,7 +2,8 @@
 """Hosted sessions end to end: the capture page in headless Chromium on a phone-sized screen,
 against a real `idv serve` with its models.
 
-1. Camera: a fake camera shows the sample passport (Chromium reads it as an MJPEG stream); the
+1. On a computer, the first page shows the link as a QR code for the phone. Camera: a fake
+   camera shows the sample passport (Chromium reads it as an MJPEG stream); the
    user starts, picks the passport, takes the photo; a second browser whose camera shows the
    selfie opens the same link, resumes at the selfie and takes it. The session verifies, and
    a signed `session.completed` callback reaches a local receiver.
@@ -71,16 +72,19 @@ def api(base, method, path, key, body=None):
         return e.code, json.load(e)
 
 
-def browser(camera=None):
-    """Headless Chromium as a phone: `camera` (an image file) as its camera, or none allowed."""
+def browser(camera=None, phone=True):
+    """Headless Chromium as a phone (or a computer): `camera` (an image file) as its camera,
+    or none allowed."""
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=390,844"):
+    size = "390,844" if phone else "1280,800"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", f"--window-size={size}"):
         options.add_argument(arg)
-    options.add_experimental_option("mobileEmulation", {
-        "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 1.0},
-        "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
-                     "(KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"})
+    if phone:
+        options.add_experimental_option("mobileEmulation", {
+            "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 1.0},
+            "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
+                         "(KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"})
     if camera:
         # Chromium reads an .mjpeg file as a stream of JPEG frames: one frame, looped.
         stream = os.path.join(tempfile.mkdtemp(prefix="idv-camera-"), "camera.mjpeg")
@@ -103,9 +107,9 @@ def shot(driver, name):
 
 
 def wait_heading(driver, text, timeout=60):
-    WebDriverWait(driver, timeout).until(
-        lambda d: text in (d.find_elements(By.TAG_NAME, "h1") or [None])[0].text
-        if d.find_elements(By.TAG_NAME, "h1") else False)
+    # Read in the page itself: the page replaces its heading as it moves on.
+    WebDriverWait(driver, timeout).until(lambda d: text in d.execute_script(
+        "const h = document.querySelector('h1'); return h ? h.textContent : ''"))
 
 
 def take_photo(driver):
@@ -147,6 +151,16 @@ def main():
         st, s = api(base, "POST", "/v1/sessions", key,
                     {"reference": "user-42", "callback_url": hook, "locale": "en"})
         assert st == 201 and s["status"] == "created" and s["url"].startswith(base + "/s/"), s
+        # On a computer the first page offers the link as a QR code for the phone.
+        pc = browser(phone=False)
+        drivers.append(pc)
+        pc.get(s["url"])
+        wait_heading(pc, "Verify your identity")
+        WebDriverWait(pc, 30).until(lambda d: d.execute_script(
+            "const i = document.getElementById('qr'); return i && i.complete && i.naturalWidth > 0"))
+        pc.save_screenshot(os.path.join(SHOTS, "session-0-computer.png"))
+        pc.quit()
+        drivers.remove(pc)
         a = browser(camera=DOC)
         drivers.append(a)
         a.get(s["url"])

@@ -291,6 +291,28 @@ pub async fn page_state(
     }))
 }
 
+/// `GET /s/{token}/qr.svg`: the page's link as a QR code, for a user who opened it on a
+/// computer to continue on their phone.
+#[utoipa::path(get, operation_id = "session_page_qr", path = "/s/{token}/qr.svg", tag = "Sessions", params(("token" = String, Path, description = "The page link's token")), responses((status = 200, description = "The link as a QR code", content_type = "image/svg+xml", body = String)))]
+pub async fn page_qr(
+    State(state): State<Services>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    idv_core::sessions::by_token(state.records.as_ref(), &token)
+        .await?
+        .ok_or_else(|| ApiError::not_found("session"))?;
+    let url = format!("{}/s/{token}", public_base(&headers));
+    let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| ApiError::from(idv_core::Error::internal(e)))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(240, 240)
+        .quiet_zone(true)
+        .build();
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}
+
 /// `POST /s/{token}/uploads`: a presigned PUT for one of the session's images.
 #[utoipa::path(post, operation_id = "session_page_upload", path = "/s/{token}/uploads", tag = "Sessions", params(("token" = String, Path, description = "The page link's token")), request_body = PageUpload, responses((status = 200, description = "A presigned PUT", body = crate::routes::uploads::Upload)))]
 pub async fn page_upload(
@@ -511,6 +533,7 @@ fn routes() -> utoipa_axum::router::OpenApiRouter<Services> {
         .routes(utoipa_axum::routes!(page_js))
         .routes(utoipa_axum::routes!(page_css))
         .routes(utoipa_axum::routes!(page_state))
+        .routes(utoipa_axum::routes!(page_qr))
         .routes(utoipa_axum::routes!(page_upload))
         .routes(utoipa_axum::routes!(page_image))
         .routes(utoipa_axum::routes!(page_submit))
@@ -623,6 +646,25 @@ mod tests {
         let (st, _) = send(
             &app,
             page("GET", &format!("/s/{}/state", "A".repeat(43)), None),
+        )
+        .await;
+        assert_eq!(st, 404);
+
+        // Its link as a QR code, for a computer to hand over to a phone.
+        let res = app
+            .clone()
+            .oneshot(page("GET", &format!("/s/{token}/qr.svg"), None))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "image/svg+xml");
+        let svg = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        assert!(svg.starts_with(b"<?xml") && svg.ends_with(b"</svg>"));
+        let (st, _) = send(
+            &app,
+            page("GET", &format!("/s/{}/qr.svg", "B".repeat(43)), None),
         )
         .await;
         assert_eq!(st, 404);

@@ -8,6 +8,8 @@ const TEXT = {
     title: "Verify your identity",
     consent: "To confirm who you are, take a photo of an identity document and a selfie. Your photos are used for this check only.",
     start: "Start",
+    handoff: "On a computer? Scan this code with your phone's camera to continue there: phones take better photos.",
+    qr_alt: "QR code of this page's link", here: "Continue on this computer",
     which: "Which document will you use?",
     passport: "Passport", id_card: "Identity card", drivers_license: "Driving licence",
     document: "Photo of your document", document_hint: "Lay the document flat in good light and fill the frame. Avoid glare.",
@@ -43,6 +45,8 @@ const TEXT = {
     title: "Vérifiez votre identité",
     consent: "Pour confirmer votre identité, prenez en photo une pièce d’identité, puis un selfie. Vos photos ne servent qu’à cette vérification.",
     start: "Commencer",
+    handoff: "Sur un ordinateur ? Scannez ce code avec l’appareil photo de votre téléphone pour continuer dessus : il prend de meilleures photos.",
+    qr_alt: "QR code du lien de cette page", here: "Continuer sur cet ordinateur",
     which: "Quelle pièce allez-vous utiliser ?",
     passport: "Passeport", id_card: "Carte d’identité", drivers_license: "Permis de conduire",
     document: "Photo de votre pièce", document_hint: "Posez la pièce à plat, bien éclairée, et remplissez le cadre. Évitez les reflets.",
@@ -134,8 +138,13 @@ async function next() {
   return capture(step);
 }
 
+// On a computer (no touch screen), the link as a QR code to continue on a phone.
+const desktop = !matchMedia("(pointer: coarse)").matches && innerWidth > 700;
+
 function consent() {
-  show(`<h1>${esc(t.title)}</h1><p>${esc(t.consent)}</p><button id="start" type="button">${esc(t.start)}</button>`);
+  const qr = desktop ? `<div class="handoff"><img id="qr" src="/s/${encodeURIComponent(token)}/qr.svg" width="200" height="200" alt="${esc(t.qr_alt)}">
+    <p>${esc(t.handoff)}</p></div>` : "";
+  show(`<h1>${esc(t.title)}</h1><p>${esc(t.consent)}</p>${qr}<button id="start" type="button">${esc(desktop ? t.here : t.start)}</button>`);
   document.getElementById("start").onclick = () => { consented = true; next(); };
 }
 
