@@ -25,7 +25,7 @@ DOC = os.path.join(FIXTURES, "documents/synthetic-td3-obama.jpg")
 SELFIE = os.path.join(FIXTURES, "faces/face_recognition__obama-720p.jpg")
 # Operations the generator may not fully type: their responses are images (a media type the
 # generator does not handle), not JSON.
-BINARY_RESPONSES = {"GET /review/api/cases/{id}/images/{n}"}
+BINARY_RESPONSES = {"GET /review/api/cases/{id}/images/{n}", "GET /s/{token}/qr.svg"}
 
 
 def run(*args):
