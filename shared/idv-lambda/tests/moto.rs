@@ -46,9 +46,18 @@ async fn put_secret(conf: &aws_config::SdkConfig, values: &Value) -> String {
 /// test short), its token secret read from Secrets Manager by ARN as a function reads it.
 async fn resources(conf: &aws_config::SdkConfig) -> Settings {
     let p = format!("l{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let s = idv_aws::create_stack(conf, &p, &[("jobs", 2), ("certify", 5), ("callbacks", 12)])
-        .await
-        .unwrap();
+    let s = idv_aws::create_stack(
+        conf,
+        &p,
+        &[
+            ("jobs", 2),
+            ("certify", 5),
+            ("callbacks", 12),
+            ("sessions", 3),
+        ],
+    )
+    .await
+    .unwrap();
     let arn = put_secret(conf, &json!({"token_secret": "test-token-secret"})).await;
     let secrets = idv_lambda::Secrets::fetch(conf, &arn).await.unwrap();
     Settings {
@@ -480,4 +489,131 @@ async fn functions_on_aws_backends() {
     submit.verified.forget_tenant(tenant);
     let (st, _) = invoke(&submit, apigw("GET", &kept_path, &kairos, None)).await;
     assert_eq!(st, 401, "its credentials are gone");
+}
+
+/// `PUT` of `body` to the presigned `url` (moto, plain http on loopback) with `headers`; the
+/// status.
+fn put(url: &str, headers: &serde_json::Map<String, Value>, body: &[u8]) -> u16 {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("a loopback http URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    let mut head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {}\r\n", v.as_str().unwrap()));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A hosted session on the AWS backends: created by the sessions function, its photos PUT to
+/// S3 by presigned URLs and looked at from there, verified by the sessions worker from the
+/// real SQS queue, its result read back from DynamoDB.
+#[tokio::test]
+async fn a_session_on_aws_backends() {
+    let conf = idv_aws::config(Some(&endpoint())).await;
+    let settings = resources(&conf).await;
+    let sessions = idv_lambda::state(&settings, true, None).await.unwrap();
+    let t = idv_core::accounts::create_tenant(sessions.records.as_ref(), "acme", None)
+        .await
+        .unwrap();
+    let key = [("x-api-key", t.api_key.as_str())];
+    let body = json!({"document_types": ["passport"]}).to_string();
+    let (st, s) = invoke(
+        &sessions,
+        apigw(
+            "POST",
+            "/v1/sessions",
+            &key,
+            Some(("application/json", body.as_bytes())),
+        ),
+    )
+    .await;
+    assert_eq!(st, 201, "{s}");
+    let token = s["url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let id = s["id"].as_str().unwrap().to_string();
+    for (name, file) in [
+        ("document", "documents/synthetic-td3-obama.jpg"),
+        ("selfie", "faces/face_recognition__obama-720p.jpg"),
+    ] {
+        let body = json!({"name": name, "document_type": "passport"}).to_string();
+        let (st, up) = invoke(
+            &sessions,
+            apigw(
+                "POST",
+                &format!("/s/{token}/uploads"),
+                &[],
+                Some(("application/json", body.as_bytes())),
+            ),
+        )
+        .await;
+        assert_eq!(st, 200, "{up}");
+        let url = up["url"].as_str().unwrap().to_string();
+        let headers = up["headers"].as_object().unwrap().clone();
+        let bytes = fixture(file);
+        let status = tokio::task::spawn_blocking(move || put(&url, &headers, &bytes))
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "S3 took the {name}");
+        let body = json!({"key": up["key"]}).to_string();
+        let (st, shot) = invoke(
+            &sessions,
+            apigw(
+                "POST",
+                &format!("/s/{token}/images/{name}"),
+                &[],
+                Some(("application/json", body.as_bytes())),
+            ),
+        )
+        .await;
+        assert_eq!(
+            (st, &shot["accepted"]),
+            (200, &json!(true)),
+            "{name}: {shot}"
+        );
+    }
+    let (st, _) = invoke(
+        &sessions,
+        apigw(
+            "POST",
+            &format!("/s/{token}/submit"),
+            &[],
+            Some(("application/json", b"{}")),
+        ),
+    )
+    .await;
+    assert_eq!(st, 202);
+    let (event, taken) = sqs_event(&sessions, "sessions", 60).await;
+    assert_eq!(taken.len(), 1, "the session's message on SQS");
+    let res = idv_lambda::handle_batch(&sessions, "sessions", event).await;
+    assert!(res.batch_item_failures.is_empty(), "{res:?}");
+    acknowledge(&sessions, "sessions", &taken, &[]).await;
+    let (st, done) = invoke(
+        &sessions,
+        apigw("GET", &format!("/v1/sessions/{id}"), &key, None),
+    )
+    .await;
+    assert_eq!(st, 200, "{done}");
+    assert_eq!(done["status"], "verified", "{done}");
+    assert_eq!(
+        done["result"]["document"]["last_name"]["value"], "HASSAN",
+        "{done}"
+    );
 }
