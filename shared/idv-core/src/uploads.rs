@@ -25,6 +25,14 @@ fn digest(hash: &str) -> String {
     crate::digest::sha256_hex(hash.as_bytes())
 }
 
+/// 409 `UPLOAD_USED`.
+fn used() -> Error {
+    Error::new(
+        ErrorCode::UploadUsed,
+        "this upload URL already received its image; ask for another",
+    )
+}
+
 /// Whether the credential that asked for `up` still exists unchanged for `tenant`.
 async fn credential_unchanged(
     records: &dyn idv_store::RecordStore,
@@ -127,10 +135,7 @@ pub async fn receive(
         ));
     }
     if up.value.received {
-        return Err(Error::new(
-            ErrorCode::UploadUsed,
-            "this upload URL already received its image; ask for another",
-        ));
+        return Err(used());
     }
     let expected = match content_type {
         "image/jpeg" => image::ImageFormat::Jpeg,
@@ -157,12 +162,7 @@ pub async fn receive(
                 },
             )
             .await,
-        || {
-            Error::new(
-                ErrorCode::UploadUsed,
-                "this upload URL already received its image; ask for another",
-            )
-        },
+        used,
     );
     claimed?;
     if let Err(e) = state

@@ -79,10 +79,7 @@ async fn issue(state: &Services, key: &str) -> Result<ChallengeView, ApiError> {
         })
         .await?;
     if done.is_none() {
-        return Err(ApiError::new(
-            ErrorCode::SessionClosed,
-            "this session is no longer open",
-        ));
+        return Err(super::closed());
     }
     Ok(ChallengeView {
         challenge_id: id,
@@ -143,10 +140,7 @@ async fn judge(state: &Services, key: &str, form: Multipart) -> Result<ClipVerdi
         .await?
         .ok_or_else(|| ApiError::not_found("session"))?;
     if !session.value.status_at(now).open() {
-        return Err(ApiError::new(
-            ErrorCode::SessionClosed,
-            "this session is no longer open",
-        ));
+        return Err(super::closed());
     }
     let Some(issued) = session.value.challenge.clone().filter(|c| c.id == id) else {
         // Not the challenge in force: an old one, or one never issued here.

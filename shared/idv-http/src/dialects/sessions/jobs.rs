@@ -72,12 +72,7 @@ async fn run(state: &Services, msg: &SessionRun) -> Result<(), Error> {
         return Ok(());
     }
     let mut job = OwnedInputs::new(services::profile(None)?);
-    job.document_hint = match session.document_type.as_deref() {
-        Some("passport") => idv_document::Hint::Passport,
-        Some("drivers_license") => idv_document::Hint::DriversLicense,
-        Some("id_card") => idv_document::Hint::NationalId,
-        _ => idv_document::Hint::Auto,
-    };
+    job.document_hint = super::hint(session.document_type.as_deref());
     let mut inputs = Vec::new();
     for (name, blob) in &session.images {
         let bytes = state.blobs.get(blob).await?.ok_or_else(|| {

@@ -40,6 +40,35 @@ fn public_base(h: &HeaderMap) -> String {
     format!("{proto}://{host}")
 }
 
+/// 409 `SESSION_CLOSED`.
+fn closed() -> ApiError {
+    ApiError::new(ErrorCode::SessionClosed, "this session is no longer open")
+}
+
+/// The engine's hint for the document type a user chose.
+fn hint(document_type: Option<&str>) -> idv_document::Hint {
+    match document_type {
+        Some("passport") => idv_document::Hint::Passport,
+        Some("drivers_license") => idv_document::Hint::DriversLicense,
+        Some("id_card") => idv_document::Hint::NationalId,
+        _ => idv_document::Hint::Auto,
+    }
+}
+
+/// Refuses an image name the session does not take: not one of [`IMAGES`], or the selfie of
+/// an active session (it comes from the liveness challenge).
+fn check_image_name(s: &Session, name: &str) -> Result<(), ApiError> {
+    if !IMAGES.contains(&name) {
+        return Err(invalid("name must be document, document_back or selfie"));
+    }
+    if name == "selfie" && s.liveness == "active" {
+        return Err(invalid(
+            "this session's selfie comes from its liveness challenge (/liveness/challenge)",
+        ));
+    }
+    Ok(())
+}
+
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::InvalidField, message)
 }
@@ -192,10 +221,7 @@ pub async fn cancel(
         })
         .await?;
     let Some(s) = done else {
-        return Err(ApiError::new(
-            ErrorCode::SessionClosed,
-            "the session is no longer open",
-        ));
+        return Err(closed());
     };
     idv_core::audit::record(
         state.records.as_ref(),
@@ -217,10 +243,7 @@ async fn open_session(
         .await?
         .ok_or_else(|| ApiError::not_found("session"))?;
     if !s.value.status_at(idv_store::now_ms()).open() {
-        return Err(ApiError::new(
-            ErrorCode::SessionClosed,
-            "this session is no longer open",
-        ));
+        return Err(closed());
     }
     Ok((key, s))
 }
@@ -273,22 +296,7 @@ pub async fn page_state(
     let (_, s) = idv_core::sessions::by_token(state.records.as_ref(), &token)
         .await?
         .ok_or_else(|| ApiError::not_found("session"))?;
-    let s = s.value;
-    let status = s.status_at(idv_store::now_ms());
-    let finished = matches!(
-        status,
-        Status::Verified | Status::RequiresReview | Status::Rejected | Status::Processing
-    );
-    Ok(Json(PageState {
-        status,
-        liveness: s.liveness,
-        document_types: s.document_types,
-        document_type: s.document_type,
-        images: s.images.into_keys().collect(),
-        locale: s.locale,
-        expires_at: idv_core::clock::timestamp_at(s.expires_at_ms),
-        redirect_url: s.redirect_url.filter(|_| finished),
-    }))
+    Ok(Json(PageState::new(s.value, idv_store::now_ms())))
 }
 
 /// `GET /s/{token}/qr.svg`: the page's link as a QR code, for a user who opened it on a
@@ -321,14 +329,7 @@ pub async fn page_upload(
     JsonBody(req): JsonBody<PageUpload>,
 ) -> Result<Json<crate::routes::uploads::Upload>, ApiError> {
     let (key, s) = open_session(&state, &token).await?;
-    if !IMAGES.contains(&req.name.as_str()) {
-        return Err(invalid("name must be document, document_back or selfie"));
-    }
-    if req.name == "selfie" && s.value.liveness == "active" {
-        return Err(invalid(
-            "this session's selfie comes from its liveness challenge (/liveness/challenge)",
-        ));
-    }
+    check_image_name(&s.value, &req.name)?;
     if let Some(t) = &req.document_type {
         if !s.value.document_types.contains(t) {
             return Err(invalid("document_type is not one this session offers"));
@@ -367,14 +368,7 @@ pub async fn page_image(
     JsonBody(req): JsonBody<PageImage>,
 ) -> Result<Json<Shot>, ApiError> {
     let (key, s) = open_session(&state, &token).await?;
-    if !IMAGES.contains(&name.as_str()) {
-        return Err(invalid("name must be document, document_back or selfie"));
-    }
-    if name == "selfie" && s.value.liveness == "active" {
-        return Err(invalid(
-            "this session's selfie comes from its liveness challenge (/liveness/challenge)",
-        ));
-    }
+    check_image_name(&s.value, &name)?;
     let tenant = key.split('/').next().unwrap_or_default();
     // Only an upload this session's link asked for.
     let ours = idv_core::records::UPLOADS
@@ -411,10 +405,7 @@ pub async fn page_image(
             })
             .await?;
         if kept.is_none() {
-            return Err(ApiError::new(
-                ErrorCode::SessionClosed,
-                "this session is no longer open",
-            ));
+            return Err(closed());
         }
     }
     Ok(Json(Shot {
@@ -441,12 +432,7 @@ async fn look(
         return Ok(Some("IMAGE_UNREADABLE"));
     };
     let mut job = idv_core::services::OwnedInputs::new(idv_core::services::profile(None)?);
-    job.document_hint = match document_type {
-        Some("passport") => idv_document::Hint::Passport,
-        Some("drivers_license") => idv_document::Hint::DriversLicense,
-        Some("id_card") => idv_document::Hint::NationalId,
-        _ => idv_document::Hint::Auto,
-    };
+    job.document_hint = hint(document_type);
     if selfie {
         job.selfie = Some(img);
     } else {
@@ -497,10 +483,7 @@ pub async fn page_submit(
         })
         .await?;
     let Some(s) = queued else {
-        return Err(ApiError::new(
-            ErrorCode::SessionClosed,
-            "this session is no longer open",
-        ));
+        return Err(closed());
     };
     let (tenant, id) = key.split_once('/').unwrap_or_default();
     let msg = idv_core::messages::encode(&idv_core::messages::SessionRun {
@@ -511,16 +494,7 @@ pub async fn page_submit(
         .queue
         .send(idv_core::messages::SESSIONS_QUEUE, &msg)
         .await?;
-    let view = PageState {
-        status: s.status,
-        liveness: s.liveness,
-        document_types: s.document_types,
-        document_type: s.document_type,
-        images: s.images.into_keys().collect(),
-        locale: s.locale,
-        expires_at: idv_core::clock::timestamp_at(s.expires_at_ms),
-        redirect_url: s.redirect_url,
-    };
+    let view = PageState::new(s, now);
     Ok((StatusCode::ACCEPTED, Json(view)).into_response())
 }
 

@@ -180,6 +180,27 @@ pub struct PageState {
     pub redirect_url: Option<String>,
 }
 
+impl PageState {
+    /// Session `s` as its page sees it at `now_ms`; the redirect once the images are in.
+    pub fn new(s: Session, now_ms: u64) -> PageState {
+        let status = s.status_at(now_ms);
+        let finished = matches!(
+            status,
+            Status::Verified | Status::RequiresReview | Status::Rejected | Status::Processing
+        );
+        PageState {
+            status,
+            liveness: s.liveness,
+            document_types: s.document_types,
+            document_type: s.document_type,
+            images: s.images.into_keys().collect(),
+            locale: s.locale,
+            expires_at: idv_core::clock::timestamp_at(s.expires_at_ms),
+            redirect_url: s.redirect_url.filter(|_| finished),
+        }
+    }
+}
+
 /// `POST /s/{token}/uploads` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
