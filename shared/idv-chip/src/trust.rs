@@ -285,9 +285,9 @@ impl TrustStore {
             signature_valid,
             signer: signer.map(|s| s.subject_line()),
         });
-        for c in listed {
-            self.push(c);
-        }
+        // Every certificate of a master list is a CSCA (or a link certificate), whether or
+        // not it says so in basicConstraints.
+        self.anchors.extend(listed);
         Ok(())
     }
 

@@ -41,6 +41,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         runs: usize,
     },
+    /// The chip: the trust store's load once, then Passive (and, where given, Active)
+    /// Authentication of every case of a chip set, each verified `runs` times.
+    Chip {
+        #[arg(long, default_value = "tests/fixtures/emrtd")]
+        set: PathBuf,
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
     /// Document engine latency, per path: the MRZ path on a passport photo (default: the ICAO
     /// specimen TD3 photo, 1334×880), the barcode path on a licence back, the printed-field
     /// path on a licence front.
@@ -122,6 +130,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             cards(&back, &front, runs)
         }
         BenchCommand::Certify { runs } => certify(runs),
+        BenchCommand::Chip { set, runs } => chip(&set, runs),
         BenchCommand::Liveness { face, runs } => liveness(&face, runs),
         BenchCommand::Service {
             document,
@@ -797,5 +806,56 @@ fn certify(runs: usize) -> Result<()> {
         println!("certificate {name:18} median {median:7.1} ms   p95 {p95:7.1} ms   ({runs} runs)");
     }
     println!("certificate size {} KB", size / 1024);
+    Ok(())
+}
+
+fn chip(set: &Path, runs: usize) -> Result<()> {
+    let t = Instant::now();
+    let trust = idv_chip::TrustStore::load_dir(&set.join("trust"))?;
+    println!(
+        "trust store: {} CSCAs loaded once in {:.0} ms",
+        trust.anchors.len(),
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    let mut dirs: Vec<_> = std::fs::read_dir(set.join("cases"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    dirs.sort();
+    let mut all = Vec::new();
+    for dir in dirs {
+        let mut chip = idv_chip::Chip {
+            sod: std::fs::read(dir.join("sod.bin"))?,
+            ..Default::default()
+        };
+        for n in 1..=16 {
+            if let Ok(b) = std::fs::read(dir.join(format!("dg{n}.bin"))) {
+                chip.dgs.insert(n, b);
+            }
+        }
+        if let (Ok(c), Ok(s)) = (
+            std::fs::read_to_string(dir.join("aa_challenge.hex")),
+            std::fs::read(dir.join("aa_signature.bin")),
+        ) {
+            chip.aa = Some((hex::decode(c.trim())?, s));
+        }
+        let mrz = std::fs::read_to_string(dir.join("mrz.txt")).ok();
+        let mut samples = Vec::new();
+        for _ in 0..runs {
+            let t = Instant::now();
+            std::hint::black_box(idv_chip::verify(&chip, &trust, mrz.as_deref()));
+            samples.push(t.elapsed());
+        }
+        let (median, p95) = stats(&mut samples);
+        println!(
+            "{:36} median {median:6.2} ms   p95 {p95:6.2} ms",
+            dir.file_name().unwrap_or_default().to_string_lossy()
+        );
+        all.extend(samples);
+    }
+    let (median, p95) = stats(&mut all);
+    println!(
+        "chip verified: median {median:.2} ms, p95 {p95:.2} ms over {} verifications ({runs} runs per case)",
+        all.len()
+    );
     Ok(())
 }

@@ -11,6 +11,7 @@ mod audit;
 mod bench;
 mod capacity;
 mod certs;
+mod chip;
 mod datadir;
 mod document;
 mod face;
@@ -50,6 +51,11 @@ enum Command {
     Reviewer {
         #[command(subcommand)]
         command: reviewer::ReviewerCommand,
+    },
+    /// The document's chip: verify EF.SOD and data groups; the CSCA trust store.
+    Chip {
+        #[command(subcommand)]
+        command: chip::ChipCommand,
     },
     /// Signing and timestamping certificates.
     Certs {
@@ -99,6 +105,7 @@ fn main() -> Result<()> {
         Command::Serve(args) => serve::serve(*args),
         Command::Verify(args) => verify::verify(args),
         Command::Tenant { command } => tenant::tenant(command),
+        Command::Chip { command } => chip::run(command),
         Command::Certs { command } => certs::certs_cmd(command),
         Command::Reviewer { command } => reviewer::reviewer(command),
         Command::Admin { command } => admin::admin(command),
