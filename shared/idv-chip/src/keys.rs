@@ -48,26 +48,25 @@ pub fn named(key: PKey<Public>) -> Result<PKey<Public>, ChipError> {
         return Ok(key);
     }
     let mut ctx = BigNumContext::new().map_err(crypto)?;
-    let comps = |g: &openssl::ec::EcGroupRef,
-                 ctx: &mut BigNumContext|
-     -> Result<(Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>), ChipError> {
-        let (mut p, mut a, mut b, mut n) = (
-            BigNum::new().map_err(crypto)?,
-            BigNum::new().map_err(crypto)?,
-            BigNum::new().map_err(crypto)?,
-            BigNum::new().map_err(crypto)?,
-        );
-        g.components_gfp(&mut p, &mut a, &mut b, ctx)
-            .map_err(crypto)?;
-        g.order(&mut n, ctx).map_err(crypto)?;
-        let base = match g.generator_opt() {
-            Some(pt) => pt
-                .to_bytes(g, PointConversionForm::UNCOMPRESSED, ctx)
-                .map_err(crypto)?,
-            None => Vec::new(),
+    let comps =
+        |g: &openssl::ec::EcGroupRef, ctx: &mut BigNumContext| -> Result<[Vec<u8>; 5], ChipError> {
+            let (mut p, mut a, mut b, mut n) = (
+                BigNum::new().map_err(crypto)?,
+                BigNum::new().map_err(crypto)?,
+                BigNum::new().map_err(crypto)?,
+                BigNum::new().map_err(crypto)?,
+            );
+            g.components_gfp(&mut p, &mut a, &mut b, ctx)
+                .map_err(crypto)?;
+            g.order(&mut n, ctx).map_err(crypto)?;
+            let base = match g.generator_opt() {
+                Some(pt) => pt
+                    .to_bytes(g, PointConversionForm::UNCOMPRESSED, ctx)
+                    .map_err(crypto)?,
+                None => Vec::new(),
+            };
+            Ok([p.to_vec(), a.to_vec(), b.to_vec(), n.to_vec(), base])
         };
-        Ok((p.to_vec(), a.to_vec(), b.to_vec(), n.to_vec(), base))
-    };
     let want = comps(ec.group(), &mut ctx)?;
     let point = ec
         .public_key()
@@ -241,7 +240,7 @@ pub fn verify(
 
 /// A plain r‖s signature (two halves of equal length).
 pub fn plain_sig(signature: &[u8]) -> Option<EcdsaSig> {
-    if signature.is_empty() || signature.len() % 2 != 0 {
+    if signature.is_empty() || !signature.len().is_multiple_of(2) {
         return None;
     }
     let (r, s) = signature.split_at(signature.len() / 2);

@@ -146,8 +146,20 @@ pub fn run(cmd: ChipCommand) -> Result<()> {
                     .file_stem()
                     .and_then(|s| s.to_str())
                     .unwrap_or("trust");
-                let target = dir.join(format!("{stem}.{ext}"));
+                let file = format!("{stem}.{ext}");
+                let target = dir.join(&file);
                 std::fs::write(&target, &bytes)?;
+                // The index the AWS functions read the store by (`chip-trust/index`).
+                let index = dir.join("index");
+                let mut names: Vec<String> = std::fs::read_to_string(&index)
+                    .unwrap_or_default()
+                    .lines()
+                    .map(str::to_string)
+                    .collect();
+                if !names.contains(&file) {
+                    names.push(file);
+                }
+                std::fs::write(&index, names.join("\n"))?;
                 println!(
                     "{}",
                     serde_json::json!({

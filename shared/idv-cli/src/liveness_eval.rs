@@ -33,7 +33,7 @@ pub fn profile(name: Option<&str>) -> Result<Profile> {
 /// The selfie-only decision under `profile`: "pass" | "review" | "reject" and its details.
 pub fn decide(profile: &Profile, report: &SelfieReport) -> (&'static str, Vec<Detail>) {
     let selfie = Ok(report.clone());
-    let d = decision::decide(profile, None, false, None, Some(&selfie), None);
+    let d = decision::decide(profile, None, false, None, Some(&selfie), None, None);
     let verdict = match d.outcome() {
         Outcome::Approved => "pass",
         Outcome::Review => "review",

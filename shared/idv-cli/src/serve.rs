@@ -172,9 +172,23 @@ fn state(
         webhooks: webhooks(extra.callback_ca.as_deref())?,
         job_backlog: extra.job_backlog,
     };
+    // The chip's trust store: `idv chip trust import` fills DATA/chip-trust.
+    let trust_dir = crate::chip::store_dir(data);
+    let chip_trust = if trust_dir.exists() {
+        idv_chip::TrustStore::load_dir(&trust_dir)
+            .with_context(|| format!("loading the chip trust store {}", trust_dir.display()))?
+    } else {
+        idv_chip::TrustStore::default()
+    };
+    tracing::info!(
+        cscas = chip_trust.anchors.len(),
+        lists = chip_trust.lists.len(),
+        "chip trust store loaded"
+    );
     Ok(
         Services::builder(blobs.clone(), Arc::new(records), Arc::new(queue), config)
             .engines(Some(engines))
+            .chip_trust(Arc::new(chip_trust))
             .local_uploads(blobs)
             .receipts(Some(Arc::new(receipts)))
             .certifier(Some(Arc::new(certifier)))

@@ -41,6 +41,7 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
         multiface: false,
         profile: &profile,
         today: idv_document::Ymd::today(),
+        chip: None,
     });
     eprintln!("{:?} in {:.0} ms", v.decision.outcome(), v.elapsed_ms);
     println!(

@@ -3628,3 +3628,226 @@ fn active_liveness_through_a_session() {
     );
     assert_eq!(done["status"], "verified", "{done}");
 }
+
+/// The specimen chip's files (tests/fixtures/chip, see make.py there), base64.
+fn chip_b64(name: &str) -> String {
+    std64(&format!("chip/{name}"))
+}
+
+/// The specimen chip's Active Authentication answer to `challenge` (hex): ECDSA P-256 over
+/// SHA-256, plain r‖s, as DG14 says.
+fn aa_answer(challenge: &str) -> String {
+    use openssl::ec::EcKey;
+    let key = EcKey::private_key_from_pem(&read("chip/aa-key.pem")).unwrap();
+    let digest = openssl::sha::sha256(&hex::decode(challenge).unwrap());
+    let sig = openssl::ecdsa::EcdsaSig::sign(&digest, &key).unwrap();
+    let mut rs = sig.r().to_vec_padded(32).unwrap();
+    rs.extend(sig.s().to_vec_padded(32).unwrap());
+    base64::engine::general_purpose::STANDARD.encode(rs)
+}
+
+/// The receipt's payload (the JWS's middle part).
+fn receipt_payload(h: &ureq::http::HeaderMap) -> Value {
+    let jws = h["x-idv-receipt"].to_str().unwrap();
+    let mid = jws.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(mid)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_chip_in_every_dialect() {
+    let dir = std::env::temp_dir().join(format!("idv-chip-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let t = tenant(&dir, "acme");
+    let imported = idv()
+        .args(["chip", "trust", "import"])
+        .arg(fixture("chip/trust/idv-specimen-csca.cer"))
+        .arg("--data")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(imported.status.success(), "{imported:?}");
+    let s = start(&dir);
+    let onecall: &[(&str, &str)] = &[("x-api-key", t["api_key"].as_str().unwrap())];
+    let challenge = |h: &[(&str, &str)]| -> (String, String) {
+        let (st, c, _) = s.send("POST", "/v1/chip/challenge", h, None, None);
+        assert_eq!(st, 201, "{c}");
+        assert_eq!(c["challenge"].as_str().unwrap().len(), 16);
+        (
+            c["challenge_id"].as_str().unwrap().to_string(),
+            c["challenge"].as_str().unwrap().to_string(),
+        )
+    };
+    let files = |dg1: String| {
+        json!({"sod": chip_b64("sod.bin"), "dg1": dg1, "dg2": chip_b64("dg2.bin"),
+               "dg14": chip_b64("dg14.bin"), "dg15": chip_b64("dg15.bin")})
+    };
+    let verify = |chip: Value| {
+        let (st, v, h) = s.post_json(
+            "/v1/verify-identity",
+            onecall,
+            &json!({"documentImage": std64(DOC), "faceImage": std64(SELFIE), "chip": chip}),
+        );
+        assert_eq!(st, 200, "{v}");
+        (v, h)
+    };
+
+    // A genuine chip with its Active Authentication answer: verified and approved.
+    let (id, c) = challenge(onecall);
+    let mut genuine = files(chip_b64("dg1.bin"));
+    genuine["challenge_id"] = json!(id);
+    genuine["aa_signature"] = json!(aa_answer(&c));
+    let (v, h) = verify(genuine.clone());
+    assert_eq!(v["chip"]["findings"], json!(["CHIP_VERIFIED"]), "{v}");
+    assert_eq!(v["chip"]["active_authentication"]["valid"], true);
+    assert_eq!(v["chip"]["mrz_match"], true);
+    assert!(
+        v["chip"]["face_match"]["selfie"].as_f64().unwrap() > 0.8,
+        "{v}"
+    );
+    assert!(
+        v["chip"]["face_match"]["portrait"].as_f64().unwrap() > 0.8,
+        "{v}"
+    );
+    assert_eq!(v["verified"], true, "{v}");
+    assert_eq!(v["document"]["confidence"], 100.0);
+    let receipt = receipt_payload(&h);
+    assert_eq!(receipt["chip"]["verified"], true, "{receipt}");
+    assert!(
+        receipt["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["name"] == "chip.sod")
+    );
+
+    // The same answer again: the challenge was used once.
+    let (v, _) = verify(genuine.clone());
+    assert!(
+        codes(&v["decision"]).contains(&"CHIP_CLONED".to_string()),
+        "{v}"
+    );
+    assert_eq!(v["verified"], false);
+
+    // An answer to another challenge: a clone (or a replay).
+    let (id, _) = challenge(onecall);
+    let (_, other) = challenge(onecall);
+    let mut replayed = files(chip_b64("dg1.bin"));
+    replayed["challenge_id"] = json!(id);
+    replayed["aa_signature"] = json!(aa_answer(&other));
+    let (v, _) = verify(replayed);
+    assert_eq!(v["chip"]["findings"], json!(["CHIP_CLONED"]), "{v}");
+    assert_eq!(v["chip"]["active_authentication"]["valid"], false);
+
+    // DG1 edited by one byte: its hash no longer matches the signed one, nor the print.
+    let mut dg1 = read("chip/dg1.bin");
+    *dg1.last_mut().unwrap() ^= 0x01;
+    let (v, _) = verify(files(
+        base64::engine::general_purpose::STANDARD.encode(&dg1),
+    ));
+    let found = codes(&v["decision"]);
+    assert!(found.contains(&"CHIP_INVALID".to_string()), "{v}");
+    assert!(found.contains(&"CHIP_MRZ_MISMATCH".to_string()), "{v}");
+    assert_eq!(
+        v["chip"]["passive_authentication"]["errors"],
+        json!(["dg_hash_mismatch"])
+    );
+    // DG1 of another document with this SOD.
+    let (v, _) = verify(files(chip_b64("other-dg1.bin")));
+    assert!(
+        codes(&v["decision"]).contains(&"CHIP_INVALID".to_string()),
+        "{v}"
+    );
+    assert_eq!(v["verified"], false);
+
+    // Bad input: a clear 400, nothing run.
+    let (st, e) = s.json(
+        "/v1/verify-identity",
+        onecall,
+        json!({"documentImage": std64(DOC), "faceImage": std64(SELFIE), "chip": {"sod": "%%%"}}),
+    );
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (400, Some("INVALID_BASE64")),
+        "{e}"
+    );
+    let (st, e) = s.json(
+        "/v1/verify-identity",
+        onecall,
+        json!({"documentImage": std64(DOC), "faceImage": std64(SELFIE),
+               "chip": {"sod": chip_b64("sod.bin"), "aa_signature": "AAAA"}}),
+    );
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (400, Some("MISSING_FIELD")),
+        "{e}"
+    );
+
+    // Kairos: the chip's files as multipart parts, the job verified asynchronously.
+    let kairos = kairos_keys(&t);
+    let (id, c) = challenge(&kairos);
+    let answer = base64::engine::general_purpose::STANDARD
+        .decode(aa_answer(&c))
+        .unwrap();
+    let (st, j) = s.form(
+        "/v0.2/full-id-verification",
+        &kairos,
+        &[
+            ("selfie", file(SELFIE)),
+            ("document", file(DOC)),
+            ("chip_sod", file("chip/sod.bin")),
+            ("chip_dg1", file("chip/dg1.bin")),
+            ("chip_dg2", file("chip/dg2.bin")),
+            ("chip_dg14", file("chip/dg14.bin")),
+            ("chip_dg15", file("chip/dg15.bin")),
+            ("chip_challenge_id", Part::Text(id)),
+            ("chip_aa_signature", Part::File(answer)),
+        ],
+    );
+    assert_eq!(st, 200, "{j}");
+    let done = s.poll(
+        &format!(
+            "/v0.2/full-id-verification/{}",
+            j["api_req_uid"].as_str().unwrap()
+        ),
+        &kairos,
+    );
+    let chip = &done["response_data"]["chip"];
+    assert_eq!(chip["findings"], json!(["CHIP_VERIFIED"]), "{done}");
+    assert_eq!(chip["active_authentication"]["valid"], true);
+
+    // LINK: `nfc` beside the images.
+    let bearer = s.link_bearer(&t);
+    let link: &[(&str, &str)] = &[("authorization", &bearer)];
+    let (id, c) = challenge(link);
+    let mut nfc = files(chip_b64("dg1.bin"));
+    nfc["challengeId"] = json!(id);
+    nfc["aaSignature"] = json!(aa_answer(&c));
+    let (st, v) = s.json(
+        "/identity/verify",
+        link,
+        json!({"id": "chip-1", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}],
+               "nfc": nfc}),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["nfc"]["findings"], json!(["CHIP_VERIFIED"]), "{v}");
+    let (st, v) = s.json(
+        "/identity/verify",
+        link,
+        json!({"id": "chip-2", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}],
+               "nfc": files(chip_b64("other-dg1.bin"))}),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert!(
+        v["nfc"]["findings"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("CHIP_INVALID")),
+        "{v}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

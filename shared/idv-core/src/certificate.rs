@@ -192,6 +192,9 @@ pub fn certificate(
         ),
         row("Profile", m.profile.clone()),
     ];
+    if let Some(chip) = &m.chip {
+        doc_rows.push(row("Chip", chip.line()));
+    }
     if let Some(country) = &m.expeditor_country {
         let agreed = match m.expeditor_matched {
             Some(true) => "the document names it",

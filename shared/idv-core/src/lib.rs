@@ -11,6 +11,7 @@ pub mod audit;
 pub mod beats;
 pub mod callbacks;
 pub mod certificate;
+pub mod chip;
 pub mod clock;
 pub mod credentials;
 pub mod digest;

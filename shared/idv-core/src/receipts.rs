@@ -52,6 +52,9 @@ pub struct Receipt {
     pub scores: Scores,
     pub inputs: Vec<InputDigest>,
     pub models: Vec<ModelUsed>,
+    /// The chip's verdict, when the document's chip was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chip: Option<crate::chip::ChipSummary>,
 }
 
 /// One finding of a decision.
@@ -235,6 +238,7 @@ pub async fn issue(
         },
         inputs,
         models,
+        chip: crate::chip::ChipSummary::of(v),
     };
     let jws = signer.sign(&receipt)?;
     let stored = StoredReceipt {

@@ -258,6 +258,9 @@ pub struct CertificationMaterial {
     /// Whether the document names that country (`None`: not asked, or not read).
     #[serde(default)]
     pub expeditor_matched: Option<bool>,
+    /// The chip's verdict, when the document's chip was sent.
+    #[serde(default)]
+    pub chip: Option<crate::chip::ChipSummary>,
 }
 
 /// Where a case is.

@@ -61,6 +61,8 @@ pub struct Services {
     pub beats: Arc<crate::beats::Beats>,
     /// The APIs served, as data lifecycle sees them.
     pub dialects: Arc<[Arc<dyn Dialect>]>,
+    /// The CSCAs chips are verified against, loaded once.
+    pub chip_trust: Arc<idv_chip::TrustStore>,
 }
 
 impl Services {
@@ -89,6 +91,7 @@ impl Services {
                 verified: Arc::default(),
                 beats: Arc::default(),
                 dialects: Arc::new([]),
+                chip_trust: Arc::default(),
             },
         }
     }
@@ -175,6 +178,7 @@ impl Services {
                 "this function runs no inference",
             )
         })?;
+        let trust = self.chip_trust.clone();
         tokio::task::spawn_blocking(move || {
             engines.verify(&Inputs {
                 document: job.document.as_ref(),
@@ -185,6 +189,11 @@ impl Services {
                 multiface: job.multiface,
                 profile: &job.profile,
                 today: idv_document::Ymd::today(),
+                chip: job.chip.as_ref().map(|c| idv_pipeline::chip::ChipInput {
+                    chip: &c.chip,
+                    trust: &trust,
+                    aa_refused: c.aa_refused.as_deref(),
+                }),
             })
         })
         .await
@@ -217,6 +226,8 @@ pub struct OwnedInputs {
     pub selfie: Option<image::RgbImage>,
     pub multiface: bool,
     pub profile: Profile,
+    /// The document's chip, its challenge taken.
+    pub chip: Option<crate::chip::PreparedChip>,
 }
 
 impl OwnedInputs {
@@ -229,6 +240,7 @@ impl OwnedInputs {
             selfie: None,
             multiface: false,
             profile,
+            chip: None,
         }
     }
 }
@@ -299,6 +311,12 @@ impl Builder {
     /// Receipt signing (`None`: no receipts).
     pub fn receipts(mut self, signer: Option<Arc<crate::receipts::ReceiptSigner>>) -> Builder {
         self.s.receipts = signer;
+        self
+    }
+
+    /// The CSCA trust store chips are verified against.
+    pub fn chip_trust(mut self, trust: Arc<idv_chip::TrustStore>) -> Builder {
+        self.s.chip_trust = trust;
         self
     }
 

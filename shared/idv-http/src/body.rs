@@ -49,8 +49,21 @@ impl<'de> Deserialize<'de> for JsonFields {
                     if seen > MAX_FIELDS {
                         return Err(de::Error::custom(TOO_MANY));
                     }
-                    if let Scalar(Some(text)) = map.next_value()? {
-                        out.insert(key, FieldValue::Text(text));
+                    match map.next_value()? {
+                        Scalar::Value(Some(text)) => {
+                            out.insert(key, FieldValue::Text(text));
+                        }
+                        // One level of object, as `key.member` (the one-call `chip`).
+                        Scalar::Object(members) => {
+                            for (k, v) in members {
+                                seen += 1;
+                                if seen > MAX_FIELDS {
+                                    return Err(de::Error::custom(TOO_MANY));
+                                }
+                                out.insert(format!("{key}.{k}"), FieldValue::Text(v));
+                            }
+                        }
+                        Scalar::Value(None) => {}
                     }
                 }
                 Ok(JsonFields(out))
@@ -61,12 +74,37 @@ impl<'de> Deserialize<'de> for JsonFields {
 }
 
 /// A member's value as text when it is a scalar (as `serde_json` prints it); `None` for null,
-/// arrays and objects, which are skipped without being kept.
-struct Scalar(Option<String>);
+/// arrays, which are skipped without being kept; an object's scalar members (deeper values
+/// skipped).
+enum Scalar {
+    Value(Option<String>),
+    Object(Vec<(String, String)>),
+}
+
+/// A member inside an object: scalars only.
+struct Inner(Option<String>);
+
+impl<'de> Deserialize<'de> for Inner {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Inner, D::Error> {
+        Ok(match Scalar::deserialize_with(d, false)? {
+            Scalar::Value(v) => Inner(v),
+            Scalar::Object(_) => Inner(None),
+        })
+    }
+}
 
 impl<'de> Deserialize<'de> for Scalar {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
-        struct Value;
+        Scalar::deserialize_with(d, true)
+    }
+}
+
+impl Scalar {
+    fn deserialize_with<'de, D: Deserializer<'de>>(
+        d: D,
+        objects: bool,
+    ) -> Result<Scalar, D::Error> {
+        struct Value(bool);
         impl<'de> Visitor<'de> for Value {
             type Value = Scalar;
 
@@ -75,46 +113,58 @@ impl<'de> Deserialize<'de> for Scalar {
             }
 
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar(Some(v.to_string())))
+                Ok(Scalar::Value(Some(v.to_string())))
             }
 
             fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
-                Ok(Scalar(Some(v)))
+                Ok(Scalar::Value(Some(v)))
             }
 
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
-                Ok(Scalar(Some(v.to_string())))
+                Ok(Scalar::Value(Some(v.to_string())))
             }
 
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar(Some(v.to_string())))
+                Ok(Scalar::Value(Some(v.to_string())))
             }
 
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                Ok(Scalar(Some(v.to_string())))
+                Ok(Scalar::Value(Some(v.to_string())))
             }
 
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-                Ok(Scalar(
+                Ok(Scalar::Value(
                     serde_json::Number::from_f64(v).map(|n| n.to_string()),
                 ))
             }
 
             fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
-                Ok(Scalar(None))
+                Ok(Scalar::Value(None))
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Scalar(None))
+                Ok(Scalar::Value(None))
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Scalar(None))
+                if !self.0 {
+                    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                    return Ok(Scalar::Value(None));
+                }
+                let mut members = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if members.len() >= MAX_FIELDS {
+                        return Err(de::Error::custom(TOO_MANY));
+                    }
+                    if let Inner(Some(v)) = map.next_value()? {
+                        members.push((key, v));
+                    }
+                }
+                Ok(Scalar::Object(members))
             }
         }
-        d.deserialize_any(Value)
+        d.deserialize_any(Value(objects))
     }
 }
 

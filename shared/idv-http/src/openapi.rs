@@ -30,6 +30,7 @@ use utoipa::{Modify, OpenApi};
         (name = "One-call", description = "`x-api-key`; verify-identity and the single-purpose endpoints, scores 0–100"),
         (name = "LINK", description = "Bearer tokens from `/auth/token`; verify, certify, manual review"),
         (name = "Uploads", description = "Presigned uploads: send the key instead of the image"),
+        (name = "Chip", description = "The document's chip: challenges for Active Authentication (the chip's files go with a verification in any dialect)"),
         (name = "Sessions", description = "Hosted verification sessions: create one with `x-api-key`, send your user its link; idv's page takes the photos, `session.completed` brings the result. The `/s/{token}` routes are the page's own"),
         (name = "Callbacks", description = "Delivery records and webhook signing secrets"),
         (name = "Review", description = "The reviewer console and its API (session cookie)"),

@@ -205,18 +205,26 @@ pub async fn state(
         // SQS holds the jobs; the gateway's throttling bounds the rate they arrive at.
         job_backlog: s.job_backlog,
     };
+    let blobs = Arc::new(idv_aws::S3Blobs::new(
+        &conf,
+        &s.bucket,
+        s.endpoint.is_some(),
+    ));
+    // The chip's trust store, from the bucket (`chip-trust/`), loaded once per instance by
+    // the functions that verify.
+    let chip_trust = match &engines {
+        Some(_) => idv_core::chip::load_trust(blobs.as_ref()).await?,
+        None => Arc::default(),
+    };
     // The builder's limits are Lambda's: one invocation at a time per instance.
     Ok(Services::builder(
-        Arc::new(idv_aws::S3Blobs::new(
-            &conf,
-            &s.bucket,
-            s.endpoint.is_some(),
-        )),
+        blobs,
         Arc::new(idv_aws::DynamoRecords::new(&conf, &s.table)),
         Arc::new(idv_aws::SqsQueue::new(&conf, &s.queue_prefix)),
         config,
     )
     .engines(engines)
+    .chip_trust(chip_trust)
     .receipts(receipts)
     .certifier(certifier)
     .dialects(idv_http::dialects())

@@ -107,6 +107,7 @@ pub fn decide(
     reference: Option<&Part<FacesReport>>,
     selfie: Option<&Part<SelfieReport>>,
     face_match: Option<&Part<MatchReport>>,
+    chip: Option<&crate::chip::ChipReport>,
 ) -> DecisionReport {
     let mut details = Vec::new();
     match document {
@@ -196,6 +197,9 @@ pub fn decide(
         // Missing faces are reported above.
         _ => {}
     }
+    if let Some(c) = chip {
+        details.extend(c.details(profile.face_match));
+    }
     let score = |d: Decision| {
         details
             .iter()
@@ -248,7 +252,7 @@ mod tests {
     #[test]
     fn liveness_is_judged_only_when_the_capture_allows() {
         let p = profile::find("optimal-v0").unwrap();
-        let d = decide(&p, None, false, None, Some(&selfie(0.01)), None);
+        let d = decide(&p, None, false, None, Some(&selfie(0.01)), None, None);
         assert_eq!(d.details[0].code, "FAILED_SELFIE_LIVENESS");
         assert_eq!(
             d.details[0].description,
@@ -256,7 +260,7 @@ mod tests {
         );
         let mut close = selfie(0.01).unwrap();
         close.capture = Some(CaptureIssue::TooClose);
-        let d = decide(&p, None, false, None, Some(&Ok(close)), None);
+        let d = decide(&p, None, false, None, Some(&Ok(close)), None, None);
         assert_eq!(d.details.len(), 1);
         assert_eq!(d.details[0].code, "SELFIE_TOO_CLOSE");
         assert_eq!(d.outcome(), Outcome::Review);
@@ -272,6 +276,7 @@ mod tests {
             None,
             Some(&selfie(0.9)),
             Some(&matched(0.1565)),
+            None,
         );
         assert_eq!(d.details.len(), 1);
         assert_eq!(d.details[0].code, "FAILED_FACE_MATCH");
@@ -287,6 +292,7 @@ mod tests {
             None,
             Some(&selfie(0.9)),
             Some(&matched(0.48)),
+            None,
         );
         assert_eq!((d.reject_score, d.review_score), (0, 1));
         assert_eq!(d.outcome(), Outcome::Review);
@@ -297,6 +303,7 @@ mod tests {
             None,
             Some(&selfie(0.01)),
             Some(&matched(0.99)),
+            None,
         );
         assert_eq!(d.details[0].code, "FAILED_SELFIE_LIVENESS");
         assert_eq!(d.outcome(), Outcome::Rejected);
@@ -307,6 +314,7 @@ mod tests {
             None,
             Some(&selfie(0.9)),
             Some(&matched(0.99)),
+            None,
         );
         assert_eq!(d.outcome(), Outcome::Approved);
         // The permissive profile accepts what the optimal one sends to review.
@@ -318,6 +326,7 @@ mod tests {
             None,
             Some(&selfie(0.9)),
             Some(&matched(0.48)),
+            None,
         );
         assert_eq!(d.outcome(), Outcome::Approved);
     }

@@ -3,6 +3,7 @@
 //! once, on both cores — then [`decision`] turns the parts into reasons and scores under a
 //! [`Profile`]. A part that fails is reported in its own block; the others still run.
 
+pub mod chip;
 pub mod decision;
 pub mod profile;
 
@@ -132,6 +133,8 @@ pub struct Inputs<'a> {
     pub multiface: bool,
     pub profile: &'a Profile,
     pub today: Ymd,
+    /// The document's chip, when the app read it.
+    pub chip: Option<chip::ChipInput<'a>>,
 }
 
 /// The engine's one result type; each dialect maps it to its own shape.
@@ -142,6 +145,8 @@ pub struct Verification {
     pub reference_faces: Option<Part<FacesReport>>,
     pub selfie: Option<Part<SelfieReport>>,
     pub face_match: Option<Part<MatchReport>>,
+    /// The chip's verdict, when a chip was given.
+    pub chip: Option<chip::ChipReport>,
     pub decision: DecisionReport,
     /// Wall time of the whole verification.
     pub elapsed_ms: f64,
@@ -223,7 +228,22 @@ impl Engines {
                 .unwrap_or_else(|e| e.into_inner())
                 .push((stage, ms));
         };
-        let (document, reference, selfie) = std::thread::scope(|s| {
+        let (document, reference, selfie, dg2) = std::thread::scope(|s| {
+            // DG2's portrait: decoded, its face found and embedded beside the other parts.
+            let dg2 = input
+                .chip
+                .as_ref()
+                .and_then(|c| chip::dg2_image(c.chip))
+                .map(|img| {
+                    s.spawn(move || {
+                        let img = img?;
+                        let (faces, emb) = self.faces(&img, false).map_err(|e| e.to_string())?;
+                        match (faces.faces.is_empty(), emb.into_iter().next()) {
+                            (false, Some(e)) => Ok(e),
+                            _ => Err("no face was found in it".to_string()),
+                        }
+                    })
+                });
             let document = input.document.map(|front| {
                 s.spawn(move || {
                     let started = Instant::now();
@@ -268,6 +288,10 @@ impl Engines {
                     })
                 }),
                 selfie,
+                dg2.map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("a worker thread panicked".to_string()))
+                }),
             )
         });
 
@@ -309,6 +333,36 @@ impl Engines {
             (Some(Err(e)), Some(_)) | (Some(_), Some(Err(e))) => Some(Err(e.clone())),
             _ => None,
         };
+        let chip = input.chip.as_ref().map(|c| {
+            let faces = dg2.map(|d| match d {
+                Err(error) => chip::ChipFaces {
+                    error: Some(error),
+                    ..Default::default()
+                },
+                Ok(e) => {
+                    let vs = |other: Option<&idv_vision::embed::Embedding>| {
+                        other.map(|o| calibrate::confidence(e.similarity(o)))
+                    };
+                    chip::ChipFaces {
+                        selfie: vs(match &selfie {
+                            Some(Ok((_, se))) => se.first(),
+                            _ => None,
+                        }),
+                        portrait: vs(match (&reference, input.document.is_some()) {
+                            (Some(Ok((_, re))), true) => re.first(),
+                            _ => None,
+                        }),
+                        error: None,
+                    }
+                }
+            });
+            let printed = document
+                .as_ref()
+                .and_then(|d| d.as_ref().ok())
+                .and_then(|d| d.mrz.as_ref())
+                .map(|z| z.lines.concat());
+            chip::ChipReport::new(c, printed.as_deref(), faces, input.profile.face_match)
+        });
         let reference_faces = reference.map(|r| r.map(|(f, _)| f));
         let selfie = selfie.map(|r| r.map(|(report, _)| report));
         let decision = decision::decide(
@@ -318,6 +372,7 @@ impl Engines {
             reference_faces.as_ref(),
             selfie.as_ref(),
             face_match.as_ref(),
+            chip.as_ref(),
         );
         Verification {
             profile: input.profile.name.clone(),
@@ -325,6 +380,7 @@ impl Engines {
             reference_faces,
             selfie,
             face_match,
+            chip,
             decision,
             elapsed_ms: start.elapsed().as_secs_f64() * 1000.0,
             stages_ms: stages.into_inner().unwrap_or_else(|e| e.into_inner()),

@@ -8,6 +8,7 @@ use utoipa_axum::routes;
 pub mod admin;
 pub mod audit;
 pub mod callbacks;
+pub mod chip;
 pub mod erase;
 pub mod metrics;
 pub mod ready;
@@ -25,6 +26,7 @@ pub fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(receipts::show))
         .routes(routes!(callbacks::drop_previous))
         .routes(routes!(uploads::create))
+        .routes(routes!(chip::challenge))
         .routes(routes!(review::console))
         .routes(routes!(review::console_js))
         .routes(routes!(review::console_css))

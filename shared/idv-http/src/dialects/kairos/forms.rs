@@ -21,6 +21,22 @@ pub struct FullIdForm {
     profile: Option<String>,
     /// https URL receiving the finished result, signed.
     callback_url: Option<String>,
+    /// The chip's EF.SOD as read (a file part, or base64); with it `chip_dg1`, `chip_dg2`,
+    /// `chip_dg14`, `chip_dg15` likewise, and `chip_challenge_id` + `chip_aa_signature` for
+    /// Active Authentication (`POST /v1/chip/challenge`).
+    #[schema(value_type = Option<String>, format = Binary)]
+    chip_sod: Option<Vec<u8>>,
+    #[schema(value_type = Option<String>, format = Binary)]
+    chip_dg1: Option<Vec<u8>>,
+    #[schema(value_type = Option<String>, format = Binary)]
+    chip_dg2: Option<Vec<u8>>,
+    #[schema(value_type = Option<String>, format = Binary)]
+    chip_dg14: Option<Vec<u8>>,
+    #[schema(value_type = Option<String>, format = Binary)]
+    chip_dg15: Option<Vec<u8>>,
+    chip_challenge_id: Option<String>,
+    #[schema(value_type = Option<String>, format = Binary)]
+    chip_aa_signature: Option<Vec<u8>>,
 }
 
 /// `POST /v0.1/document-verification`.

@@ -98,6 +98,15 @@ async fn process_job(state: &Services, id: &str) -> Result<(), ApiError> {
             name: i.name.clone(),
             sha256: idv_core::digest::sha256_hex(&bytes),
         });
+        if i.name == "chip" {
+            inputs.chip = Some(serde_json::from_slice(&bytes).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::InputMissing,
+                    format!("the job's chip does not parse: {e}"),
+                )
+            })?);
+            continue;
+        }
         let (_, img) = idv_core::images::decode(&i.name, bytes, Limits::ANY).await?;
         match i.name.as_str() {
             "document" => inputs.document = Some(img),

@@ -69,6 +69,13 @@ async fn submit(
         names.push(("selfie", true));
     }
     check_backlog(state).await?;
+    // The chip's challenge is taken now (single use), before the job is queued.
+    let chip = match idv_core::chip::read_fields(&fields, |p| format!("chip_{p}"))? {
+        Some(c) if kind == JobKind::FullId => {
+            Some(idv_core::chip::prepare(state.records.as_ref(), &tenant.0, c).await?)
+        }
+        _ => None,
+    };
     // Images are checked under a running slot of the intake line: one submission at a time.
     let (_turn, slot) = crate::turn::running(state, place).await?;
     let mut images = Vec::new();
@@ -105,6 +112,16 @@ async fn submit(
                 key: key.to_string(),
             });
         }
+    }
+    if let Some(chip) = chip {
+        // Kept like the images: a blob of the job, erased and purged with them.
+        let key = BlobKey::temporary(format!("{}/jobs/{id}/chip", tenant.0))?;
+        let bytes = serde_json::to_vec(&chip).map_err(ApiError::internal)?;
+        state.blobs.put(&key, bytes, "application/json").await?;
+        inputs.push(JobInput {
+            name: "chip".to_string(),
+            key: key.to_string(),
+        });
     }
     let job = JobRecord {
         tenant: tenant.0.clone(),

@@ -30,7 +30,7 @@ pub enum JobState {
 /// One stored input image of a job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobInput {
-    /// `document`, `document_back` or `selfie`.
+    /// `document`, `document_back`, `selfie`, or `chip` (the chip's files, JSON).
     pub name: String,
     /// Its blob key.
     pub key: String,

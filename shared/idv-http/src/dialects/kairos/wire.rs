@@ -242,6 +242,9 @@ pub struct FullResponse<'a> {
     pub decision: &'a DecisionReport,
     pub document: Option<Block<DocumentBlock<'a>>>,
     pub profile: &'a str,
+    /// The chip's verdict, when the `chip_*` fields were sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chip: Option<&'a idv_pipeline::chip::ChipReport>,
 }
 
 /// `response_data` of a document verification.
@@ -290,6 +293,7 @@ pub fn full_response(v: &Verification) -> FullResponse<'_> {
         decision: &v.decision,
         document: document(v),
         profile: &v.profile,
+        chip: v.chip.as_ref(),
     }
 }
 

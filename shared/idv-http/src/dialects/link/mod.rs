@@ -222,6 +222,58 @@ pub struct VerifyRequest {
     manual_verification: bool,
     manual_verification_callback: Option<String>,
     profile: Option<String>,
+    /// The document's chip, when the app read it (beyond the seed).
+    nfc: Option<Nfc>,
+}
+
+/// `nfc` of `POST /identity/verify`: the chip's files as read, base64, and its Active
+/// Authentication answer.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Nfc {
+    /// EF.SOD (`77…`).
+    sod: Option<String>,
+    dg1: Option<String>,
+    dg2: Option<String>,
+    dg14: Option<String>,
+    dg15: Option<String>,
+    /// From `POST /v1/chip/challenge`.
+    challenge_id: Option<String>,
+    /// The chip's answer to INTERNAL AUTHENTICATE.
+    aa_signature: Option<String>,
+}
+
+impl Nfc {
+    /// The chip as the core reads it (400 `003` when a file is not base64 or too large).
+    fn read(&self) -> Result<Option<idv_core::chip::ChipRequest>, idv_core::Error> {
+        let mut fields = idv_core::images::Fields::default();
+        for (name, v) in [
+            ("sod", &self.sod),
+            ("dg1", &self.dg1),
+            ("dg2", &self.dg2),
+            ("dg14", &self.dg14),
+            ("dg15", &self.dg15),
+            ("challengeId", &self.challenge_id),
+            ("aaSignature", &self.aa_signature),
+        ] {
+            if let Some(v) = v {
+                fields.values.insert(
+                    format!("nfc.{name}"),
+                    idv_core::images::FieldValue::Text(v.clone()),
+                );
+            }
+        }
+        idv_core::chip::read_fields(&fields, |p| {
+            format!(
+                "nfc.{}",
+                match p {
+                    "challenge_id" => "challengeId",
+                    "aa_signature" => "aaSignature",
+                    p => p,
+                }
+            )
+        })
+    }
 }
 
 fn valid_callback(url: &Option<String>) -> bool {
@@ -328,6 +380,12 @@ pub async fn verify(
             "images[0].content is required",
         ));
     };
+    let nfc = match &req.nfc {
+        Some(n) => n
+            .read()
+            .map_err(|e| LinkError::validation(Some(&id), &e.message))?,
+        None => None,
+    };
     // Inputs kept for the certificate (thumbnails and SHA-256), when one is asked for.
     let mut kept: Vec<Kept> = Vec::new();
     let keep = req.certify || req.manual_verification;
@@ -395,19 +453,28 @@ pub async fn verify(
             return Ok(with_events(Json(answer).into_response(), receipt));
         }
     };
-    let result = run_verification(
-        &state,
-        &slot,
-        &tenant.0,
-        &id,
-        &key,
-        reserved,
-        &sha256,
-        req,
-        job,
-        kept,
-        (&received_at, digests),
-    )
+    let result = async {
+        // The chip's challenge is taken once the id is reserved (a repeated body is answered
+        // above without taking it again).
+        if let Some(c) = nfc {
+            digests.push(digest("Chip EF.SOD", &c.chip.sod));
+            job.chip = Some(idv_core::chip::prepare(state.records.as_ref(), &tenant.0, c).await?);
+        }
+        run_verification(
+            &state,
+            &slot,
+            &tenant.0,
+            &id,
+            &key,
+            reserved,
+            &sha256,
+            req,
+            job,
+            kept,
+            (&received_at, digests),
+        )
+        .await
+    }
     .await;
     if result.is_err() {
         let freed = VERIFICATIONS
@@ -530,6 +597,7 @@ async fn run_verification(
     )
     .await?;
     let answer = VerifyAnswer {
+        nfc: v.chip.clone(),
         id: id.to_string(),
         id_verification: if req.manual_verification {
             IdVerification::manual()

@@ -218,6 +218,9 @@ pub struct VerifyAnswer {
     pub id_verification: IdVerification,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certification: Option<CertificationStatus>,
+    /// The chip's verdict, when `nfc` was sent (beyond the seed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nfc: Option<idv_pipeline::chip::ChipReport>,
 }
 
 fn field(kind: &'static str, code: &'static str, value: impl Into<String>) -> LinkField {

@@ -20,6 +20,29 @@ pub struct VerifyForm {
     profile: Option<String>,
     /// https URL receiving the result, signed.
     callback_url: Option<String>,
+    /// The chip's files as `chip.sod`, `chip.dg1`, … parts (see `ChipFiles`).
+    #[schema(rename = "chip.sod", value_type = Option<String>, format = Binary)]
+    chip_sod: Option<Vec<u8>>,
+}
+
+/// What the app read from the document's chip, each file base64 (whole, as read), and its
+/// Active Authentication answer.
+#[derive(ToSchema)]
+pub struct ChipFiles {
+    /// EF.SOD (`77…`).
+    sod: String,
+    /// DG1 (`61…`): the MRZ, compared with the printed one.
+    dg1: Option<String>,
+    /// DG2 (`75…`): the portrait, compared with the selfie and the printed portrait.
+    dg2: Option<String>,
+    /// DG14 (`6E…`): names the Active Authentication algorithm of EC keys.
+    dg14: Option<String>,
+    /// DG15 (`6F…`): the Active Authentication key.
+    dg15: Option<String>,
+    /// From `POST /v1/chip/challenge`; its challenge is what the chip signed.
+    challenge_id: Option<String>,
+    /// The chip's answer to INTERNAL AUTHENTICATE.
+    aa_signature: Option<String>,
 }
 
 /// `POST /v1/verify-identity` as JSON.
@@ -33,6 +56,8 @@ pub struct VerifyJson {
     document_type: Option<String>,
     profile: Option<String>,
     callback_url: Option<String>,
+    /// The document's chip, when the app read it.
+    chip: Option<ChipFiles>,
 }
 
 /// `POST /v1/document/scan`.

@@ -112,6 +112,9 @@ pub async fn verify_identity(
     let threshold = profile.face_match.review_below;
     let mut job = OwnedInputs::new(profile);
     job.document_hint = hint(&fields);
+    if let Some(chip) = idv_core::chip::read_fields(&fields, |p| format!("chip.{p}"))? {
+        job.chip = Some(idv_core::chip::prepare(state.records.as_ref(), &tenant.0, chip).await?);
+    }
     let (_turn, slot) = crate::turn::running(&state, place).await?;
     let names = ["documentImage", "documentBackImage", "faceImage"];
     let uploads: Vec<String> = names
@@ -145,6 +148,12 @@ pub async fn verify_identity(
             "documentBackImage" => job.document_back = image,
             _ => job.selfie = image,
         }
+    }
+    if let Some(c) = &job.chip {
+        inputs.push(InputDigest {
+            name: "chip.sod".to_string(),
+            sha256: idv_core::digest::sha256_hex(&c.chip.sod),
+        });
     }
     let v = state.verify_in(&slot, job).await?;
     let id = uuid::Uuid::new_v4().to_string();

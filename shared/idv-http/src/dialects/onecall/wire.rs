@@ -266,11 +266,28 @@ pub struct VerifyIdentity<'a> {
     /// 0.4·document + 0.2·detection + 0.4·match, 0–100.
     pub overall_confidence: f64,
     pub decision: &'a DecisionReport,
+    /// The chip's verdict, when `chip` was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chip: Option<&'a idv_pipeline::chip::ChipReport>,
+}
+
+/// A chip verified whose DG1 equals the printed MRZ vouches for the fields read from it:
+/// the document's confidence is then 1.
+pub fn chip_vouches(v: &Verification) -> bool {
+    v.chip
+        .as_ref()
+        .is_some_and(|c| c.verified && c.report.mrz_match == Some(true))
 }
 
 /// The one-call answer of `v`, matched at `threshold`.
 pub fn verify_identity(v: &Verification, threshold: f64, id: String) -> VerifyIdentity<'_> {
-    let (document, doc_conf) = document(&v.document);
+    let (mut document, mut doc_conf) = document(&v.document);
+    if chip_vouches(v)
+        && let Some(d) = document.as_mut()
+    {
+        doc_conf = 1.0;
+        d.confidence = pct(doc_conf);
+    }
     let (detection, det_conf) = detection(v);
     let (face_match, match_conf, is_match) = face_match(v, threshold);
     let overall = 0.4 * doc_conf + 0.2 * det_conf + 0.4 * match_conf;
@@ -282,5 +299,6 @@ pub fn verify_identity(v: &Verification, threshold: f64, id: String) -> VerifyId
         face_match,
         overall_confidence: pct(overall),
         decision: &v.decision,
+        chip: v.chip.as_ref(),
     }
 }
