@@ -2,7 +2,8 @@
 
 use crate::ChipError;
 use crate::ber::{self, Tlv};
-use crate::keys::Algorithm;
+use crate::keys::{self, Algorithm};
+use openssl::pkey::{PKey, Public};
 
 const SIGNED_DATA: &str = "1.2.840.113549.1.7.2";
 const CONTENT_TYPE: &str = "1.2.840.113549.1.9.3";
@@ -206,4 +207,32 @@ fn time(t: &Tlv<'_>) -> Option<String> {
         .bytes()
         .all(|b| b.is_ascii_digit())
         .then(|| format!("{padded}Z"))
+}
+
+impl SignedData {
+    /// The signed attributes name the content type and its digest (`None`: an unsupported
+    /// hash).
+    pub fn content_holds(&self) -> Option<bool> {
+        let s = &self.signer;
+        if s.signed_attrs.is_none() {
+            return Some(true);
+        }
+        let d = keys::hash_with(&s.digest.oid, &self.content).ok()?;
+        Some(
+            s.content_type.as_deref() == Some(self.content_type.as_str())
+                && s.message_digest.as_deref() == Some(d.as_slice()),
+        )
+    }
+
+    /// The signature verifies with `key` (`None`: the algorithm is unknown).
+    pub fn signed_with(&self, key: &PKey<Public>) -> Option<bool> {
+        let s = &self.signer;
+        let data = s.signed_attrs.as_deref().unwrap_or(&self.content);
+        keys::verify(key, &s.algorithm, &s.digest.oid, data, &s.signature).ok()
+    }
+
+    /// The signed attributes hold and the signature verifies with `key`.
+    pub fn holds(&self, key: &PKey<Public>) -> bool {
+        self.content_holds() == Some(true) && self.signed_with(key) == Some(true)
+    }
 }

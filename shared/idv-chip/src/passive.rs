@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use openssl::asn1::Asn1Time;
 use serde::Serialize;
 
-use crate::cms::{self, SignedData};
+use crate::cms;
 use crate::keys;
 use crate::lds::{LDS_SECURITY_OBJECT, SecurityObject};
 use crate::trust::{Cert, TrustStore};
@@ -74,32 +74,6 @@ pub struct Outcome {
     pub data_groups: BTreeMap<u32, DataGroup>,
 }
 
-/// Whether a SignedData's signed attributes hold and its signature verifies with `signer`.
-pub fn signature_holds(sd: &SignedData, signer: &Cert) -> bool {
-    content_holds(sd) == Some(true) && signed_by(sd, signer) == Some(true)
-}
-
-/// The signed attributes name the content type and its digest (`None`: unsupported hash).
-fn content_holds(sd: &SignedData) -> Option<bool> {
-    let s = &sd.signer;
-    if s.signed_attrs.is_none() {
-        return Some(true);
-    }
-    let d = keys::hash_with(&s.digest.oid, &sd.content).ok()?;
-    Some(
-        s.content_type.as_deref() == Some(sd.content_type.as_str())
-            && s.message_digest.as_deref() == Some(d.as_slice()),
-    )
-}
-
-/// The signature verifies with the certificate's key (`None`: the algorithm is unknown).
-fn signed_by(sd: &SignedData, cert: &Cert) -> Option<bool> {
-    let key = cert.key.as_ref()?;
-    let s = &sd.signer;
-    let data = s.signed_attrs.as_deref().unwrap_or(&sd.content);
-    keys::verify(key, &s.algorithm, &s.digest.oid, data, &s.signature).ok()
-}
-
 /// Verifies an EF.SOD and the data groups given (number → the whole file as read).
 pub fn verify(sod: &[u8], dgs: &BTreeMap<u32, Vec<u8>>, trust: &TrustStore) -> Outcome {
     let mut out = Outcome {
@@ -154,7 +128,7 @@ pub fn verify(sod: &[u8], dgs: &BTreeMap<u32, Vec<u8>>, trust: &TrustStore) -> O
         out.data_groups.insert(*n, DataGroup { hash_valid: ok });
     }
 
-    match content_holds(&sd) {
+    match sd.content_holds() {
         Some(true) => {}
         Some(false) => errors.push(PaError::ContentDigestMismatch),
         None => errors.push(PaError::UnsupportedAlgorithm),
@@ -175,7 +149,7 @@ pub fn verify(sod: &[u8], dgs: &BTreeMap<u32, Vec<u8>>, trust: &TrustStore) -> O
         return finish(out);
     };
     out.passive.signer = Some(dsc.subject_line());
-    match signed_by(&sd, dsc) {
+    match dsc.key.as_ref().and_then(|k| sd.signed_with(k)) {
         Some(true) => {}
         Some(false) => errors.push(PaError::BadSignature),
         None => errors.push(PaError::UnsupportedAlgorithm),

@@ -274,7 +274,7 @@ impl TrustStore {
             .filter_map(|c| Cert::read(c).ok())
             .find(|c| c.is(&sd.signer.sid));
         let signature_valid = signer.as_ref().is_some_and(|s| {
-            crate::passive::signature_holds(sd, s)
+            s.key.as_ref().is_some_and(|k| sd.holds(k))
                 && listed
                     .iter()
                     .any(|csca| s.may_be_issued_by(csca) && s.signed_by(csca))

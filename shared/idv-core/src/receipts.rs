@@ -54,7 +54,7 @@ pub struct Receipt {
     pub models: Vec<ModelUsed>,
     /// The chip's verdict, when the document's chip was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chip: Option<crate::chip::ChipSummary>,
+    pub chip: Option<crate::records::ChipSummary>,
 }
 
 /// One finding of a decision.
@@ -238,7 +238,7 @@ pub async fn issue(
         },
         inputs,
         models,
-        chip: crate::chip::ChipSummary::of(v),
+        chip: crate::records::ChipSummary::of(v),
     };
     let jws = signer.sign(&receipt)?;
     let stored = StoredReceipt {

@@ -260,7 +260,7 @@ pub struct CertificationMaterial {
     pub expeditor_matched: Option<bool>,
     /// The chip's verdict, when the document's chip was sent.
     #[serde(default)]
-    pub chip: Option<crate::chip::ChipSummary>,
+    pub chip: Option<ChipSummary>,
 }
 
 /// Where a case is.
@@ -586,5 +586,67 @@ mod tests {
         assert_eq!(j["name"]["secondSurname"], "");
         let back: ExtractedData = serde_json::from_value(j).unwrap();
         assert_eq!(back, e);
+    }
+}
+
+/// What a receipt and a certificate state of the chip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChipSummary {
+    /// Passive Authentication, DG1 against the print, Active Authentication and DG2's face
+    /// all held.
+    pub verified: bool,
+    /// `CHIP_VERIFIED`, or the findings that failed.
+    pub findings: Vec<String>,
+    /// The Document Signer's subject.
+    pub signer: Option<String>,
+    /// The issuing CSCA's subject.
+    pub csca: Option<String>,
+    pub mrz_match: Option<bool>,
+    /// `None`: not asked for.
+    pub active_authentication: Option<bool>,
+}
+
+impl ChipSummary {
+    /// The summary of `v`'s chip, when it had one.
+    pub fn of(v: &idv_pipeline::Verification) -> Option<ChipSummary> {
+        let c = v.chip.as_ref()?;
+        let pa = &c.report.passive_authentication;
+        Some(ChipSummary {
+            verified: c.verified,
+            findings: c.findings.iter().map(|f| f.to_string()).collect(),
+            signer: pa.signer.clone(),
+            csca: pa.csca.clone(),
+            mrz_match: c.report.mrz_match,
+            active_authentication: if c.aa_refused.is_some() {
+                Some(false)
+            } else {
+                c.report.active_authentication.as_ref().map(|a| a.valid)
+            },
+        })
+    }
+
+    /// One line for a certificate.
+    pub fn line(&self) -> String {
+        let mut parts = Vec::new();
+        if self.verified {
+            parts.push(format!(
+                "verified (ICAO 9303 Passive Authentication): signed by {}, issued by CSCA {}",
+                self.signer.as_deref().unwrap_or("?"),
+                self.csca.as_deref().unwrap_or("?")
+            ));
+        } else {
+            parts.push(format!("not verified: {}", self.findings.join(", ")));
+        }
+        match self.mrz_match {
+            Some(true) => parts.push("its MRZ (DG1) equals the printed one".into()),
+            Some(false) => parts.push("its MRZ (DG1) differs from the printed one".into()),
+            None => {}
+        }
+        match self.active_authentication {
+            Some(true) => parts.push("Active Authentication passed".into()),
+            Some(false) => parts.push("Active Authentication failed".into()),
+            None => {}
+        }
+        parts.join("; ")
     }
 }

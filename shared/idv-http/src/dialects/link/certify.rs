@@ -74,7 +74,7 @@ pub async fn record_material(
             .collect(),
         thumbnails,
         models: state.models_used(),
-        chip: idv_core::chip::ChipSummary::of(v),
+        chip: idv_core::records::ChipSummary::of(v),
     })
 }
 
