@@ -617,3 +617,56 @@ async fn a_session_on_aws_backends() {
         "{done}"
     );
 }
+
+/// The chip's trust store comes from the bucket (`chip-trust/index` and its files, as
+/// `aws s3 sync DATA/chip-trust` puts them), loaded when a verifying function starts.
+#[tokio::test]
+async fn a_chip_verified_against_the_trust_store_in_the_bucket() {
+    let conf = idv_aws::config(Some(&endpoint())).await;
+    let settings = resources(&conf).await;
+    let bucket = idv_aws::S3Blobs::new(&conf, &settings.bucket, true);
+    for (key, bytes) in [
+        (
+            "chip-trust/idv-specimen-csca.cer",
+            fixture("chip/trust/idv-specimen-csca.cer"),
+        ),
+        ("chip-trust/index", b"idv-specimen-csca.cer".to_vec()),
+    ] {
+        idv_store::BlobStore::put(
+            &bucket,
+            &idv_store::BlobKey::kept(key).unwrap(),
+            bytes,
+            "application/octet-stream",
+        )
+        .await
+        .unwrap();
+    }
+    let state = idv_lambda::state(&settings, true, None).await.unwrap();
+    assert_eq!(state.chip_trust.anchors.len(), 1);
+    let t = idv_core::accounts::create_tenant(state.records.as_ref(), "acme", None)
+        .await
+        .unwrap();
+    let key = [("x-api-key", t.api_key.as_str())];
+    let (st, c) = invoke(&state, apigw("POST", "/v1/chip/challenge", &key, None)).await;
+    assert_eq!(st, 201, "{c}");
+    let b64 = |rel: &str| base64::engine::general_purpose::STANDARD.encode(fixture(rel));
+    let body = json!({
+        "documentImage": b64("documents/synthetic-td3-obama.jpg"),
+        "faceImage": b64("faces/face_recognition__obama-720p.jpg"),
+        "chip": {"sod": b64("chip/sod.bin"), "dg1": b64("chip/dg1.bin"), "dg2": b64("chip/dg2.bin")},
+    })
+    .to_string();
+    let (st, v) = invoke(
+        &state,
+        apigw(
+            "POST",
+            "/v1/verify-identity",
+            &key,
+            Some(("application/json", body.as_bytes())),
+        ),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["chip"]["findings"], json!(["CHIP_VERIFIED"]), "{v}");
+    assert_eq!(v["verified"], true, "{v}");
+}
