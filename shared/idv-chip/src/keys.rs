@@ -260,3 +260,123 @@ pub fn ecdsa(
     let h = hash(md, data).map_err(crypto)?;
     Ok(sig.verify(&h, &ec).unwrap_or(false))
 }
+
+#[cfg(test)]
+mod tests {
+    use openssl::ec::{Asn1Flag, EcGroup, EcKey};
+    use openssl::pkey::PKey;
+
+    use super::*;
+
+    /// Keys written with explicit domain parameters, as most real DSCs and CSCAs are, come
+    /// back on their named curve and verify what the key signed.
+    #[test]
+    fn explicit_parameter_keys_map_to_their_named_curve() {
+        for nid in [
+            Nid::BRAINPOOL_P256R1,
+            Nid::BRAINPOOL_P384R1,
+            Nid::BRAINPOOL_P512R1,
+            Nid::BRAINPOOL_P224R1,
+            Nid::BRAINPOOL_P320R1,
+            Nid::X9_62_PRIME256V1,
+            Nid::SECP384R1,
+            Nid::SECP521R1,
+        ] {
+            let mut group = EcGroup::from_curve_name(nid).unwrap();
+            let key = EcKey::generate(&group).unwrap();
+            group.set_asn1_flag(Asn1Flag::EXPLICIT_CURVE);
+            let public = EcKey::from_public_key(&group, key.public_key()).unwrap();
+            let spki = PKey::from_ec_key(public)
+                .unwrap()
+                .public_key_to_der()
+                .unwrap();
+            // The parameters are a SEQUENCE (explicit), not an OID, in what was written.
+            let alg = ber::read_all(&spki).unwrap().children().unwrap()[0]
+                .children()
+                .unwrap();
+            assert_eq!(
+                alg[1].tag0(),
+                0x30,
+                "{nid:?} written with explicit parameters"
+            );
+            let named = from_spki(&spki).unwrap();
+            assert_eq!(named.ec_key().unwrap().group().curve_name(), Some(nid));
+            let data = b"signed attributes";
+            let sig =
+                openssl::ecdsa::EcdsaSig::sign(&hash(MessageDigest::sha256(), data).unwrap(), &key)
+                    .unwrap();
+            let alg = Algorithm {
+                oid: "1.2.840.10045.4.3.2".into(),
+                params: None,
+            };
+            assert!(verify(&named, &alg, "", data, &sig.to_der().unwrap()).unwrap());
+        }
+    }
+
+    #[test]
+    fn rsa_pkcs1_and_pss_verify_and_a_wrong_hash_does_not() {
+        use openssl::rsa::Rsa;
+        use openssl::sign::Signer;
+        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let public = PKey::public_key_from_der(&key.public_key_to_der().unwrap()).unwrap();
+        let data = b"signed attributes";
+        // sha256WithRSAEncryption, and rsaEncryption with the hash from digestAlgorithm.
+        let mut s = Signer::new(MessageDigest::sha256(), &key).unwrap();
+        let pkcs1 = s.sign_oneshot_to_vec(data).unwrap();
+        let named = |oid: &str| Algorithm {
+            oid: oid.into(),
+            params: None,
+        };
+        assert!(verify(&public, &named("1.2.840.113549.1.1.11"), "", data, &pkcs1).unwrap());
+        assert!(
+            verify(
+                &public,
+                &named("1.2.840.113549.1.1.1"),
+                "2.16.840.1.101.3.4.2.1",
+                data,
+                &pkcs1
+            )
+            .unwrap()
+        );
+        assert!(
+            !verify(
+                &public,
+                &named("1.2.840.113549.1.1.1"),
+                "1.3.14.3.2.26",
+                data,
+                &pkcs1
+            )
+            .unwrap()
+        );
+        // RSASSA-PSS with SHA-256, MGF1-SHA-256, salt 32 (as SG's SOD).
+        let mut s = Signer::new(MessageDigest::sha256(), &key).unwrap();
+        s.set_rsa_padding(Padding::PKCS1_PSS).unwrap();
+        s.set_rsa_pss_saltlen(RsaPssSaltlen::custom(32)).unwrap();
+        s.set_rsa_mgf1_md(MessageDigest::sha256()).unwrap();
+        let pss = s.sign_oneshot_to_vec(data).unwrap();
+        let sha256 = [
+            0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
+            0x00,
+        ];
+        let mgf1 = [
+            &[
+                0x30, 0x1a, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08,
+            ][..],
+            &sha256,
+        ]
+        .concat();
+        let mut params = vec![0xa0, sha256.len() as u8];
+        params.extend(sha256);
+        params.extend([0xa1, mgf1.len() as u8]);
+        params.extend(&mgf1);
+        params.extend([0xa2, 0x03, 0x02, 0x01, 0x20]);
+        let mut seq = vec![0x30, params.len() as u8];
+        seq.extend(params);
+        let alg = Algorithm {
+            oid: "1.2.840.113549.1.1.10".into(),
+            params: Some(seq),
+        };
+        assert!(verify(&public, &alg, "", data, &pss).unwrap());
+        assert!(!verify(&public, &alg, "", b"other attributes", &pss).unwrap());
+    }
+}

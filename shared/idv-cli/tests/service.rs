@@ -3715,6 +3715,12 @@ fn the_chip_in_every_dialect() {
     );
     assert_eq!(v["verified"], true, "{v}");
     assert_eq!(v["document"]["confidence"], 100.0);
+    // DG1's fields, as the state wrote them.
+    assert_eq!(v["chip"]["data"]["last_name"]["value"], "HASSAN", "{v}");
+    assert_eq!(
+        v["chip"]["data"]["document_number"]["value"], "CZT55MY41",
+        "{v}"
+    );
     let receipt = receipt_payload(&h);
     assert_eq!(receipt["chip"]["verified"], true, "{receipt}");
     assert!(
@@ -3819,6 +3825,32 @@ fn the_chip_in_every_dialect() {
     let chip = &done["response_data"]["chip"];
     assert_eq!(chip["findings"], json!(["CHIP_VERIFIED"]), "{done}");
     assert_eq!(chip["active_authentication"]["valid"], true);
+    assert!(
+        codes(&done["response_data"]["decision"]).is_empty(),
+        "{done}"
+    );
+    // A DG1 edited by one byte, through Kairos.
+    let (st, j) = s.form(
+        "/v0.2/full-id-verification",
+        &kairos,
+        &[
+            ("selfie", file(SELFIE)),
+            ("document", file(DOC)),
+            ("chip_sod", file("chip/sod.bin")),
+            ("chip_dg1", Part::File(dg1.clone())),
+        ],
+    );
+    assert_eq!(st, 200, "{j}");
+    let done = s.poll(
+        &format!(
+            "/v0.2/full-id-verification/{}",
+            j["api_req_uid"].as_str().unwrap()
+        ),
+        &kairos,
+    );
+    let found = codes(&done["response_data"]["decision"]);
+    assert!(found.contains(&"CHIP_INVALID".to_string()), "{done}");
+    assert!(found.contains(&"CHIP_MRZ_MISMATCH".to_string()), "{done}");
 
     // LINK: `nfc` beside the images.
     let bearer = s.link_bearer(&t);
@@ -3831,10 +3863,20 @@ fn the_chip_in_every_dialect() {
         "/identity/verify",
         link,
         json!({"id": "chip-1", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}],
-               "nfc": nfc}),
+               "nfc": nfc.clone()}),
     );
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["nfc"]["findings"], json!(["CHIP_VERIFIED"]), "{v}");
+    assert_eq!(v["idVerification"]["result"], "Ok", "{v}");
+    // The same answer again, under another request id: the challenge was used.
+    let (st, v) = s.json(
+        "/identity/verify",
+        link,
+        json!({"id": "chip-3", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}],
+               "nfc": nfc}),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["nfc"]["findings"], json!(["CHIP_CLONED"]), "{v}");
     let (st, v) = s.json(
         "/identity/verify",
         link,

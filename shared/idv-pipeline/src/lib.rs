@@ -361,7 +361,13 @@ impl Engines {
                 .and_then(|d| d.as_ref().ok())
                 .and_then(|d| d.mrz.as_ref())
                 .map(|z| z.lines.concat());
-            chip::ChipReport::new(c, printed.as_deref(), faces, input.profile.face_match)
+            chip::ChipReport::new(
+                c,
+                printed.as_deref(),
+                faces,
+                input.profile.face_match,
+                input.today,
+            )
         });
         let reference_faces = reference.map(|r| r.map(|(f, _)| f));
         let selfie = selfie.map(|r| r.map(|(report, _)| report));
