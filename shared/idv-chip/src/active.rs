@@ -44,12 +44,16 @@ pub fn verify(
                     _ => MessageDigest::sha512(),
                 },
             };
-            let sig = match keys::plain_sig(signature) {
-                Some(s) => s,
-                None => match openssl::ecdsa::EcdsaSig::from_der(signature) {
-                    Ok(s) => s,
-                    Err(_) => return Ok(false),
-                },
+            // Plain r‖s (BSI TR-03111, what chips answer) is twice the order's length;
+            // anything else is read as a DER signature.
+            let plain = 2 * ec.group().order_bits().div_ceil(8) as usize;
+            let sig = if signature.len() == plain {
+                keys::plain_sig(signature)
+            } else {
+                openssl::ecdsa::EcdsaSig::from_der(signature).ok()
+            };
+            let Some(sig) = sig else {
+                return Ok(false);
             };
             keys::ecdsa(&key, md, challenge, &sig)
         }
