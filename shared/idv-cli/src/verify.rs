@@ -22,6 +22,14 @@ pub struct VerifyArgs {
     /// permissive-v0, optimal-v0 (default) or strict-v0.
     #[arg(long, default_value = idv_pipeline::DEFAULT_PROFILE)]
     profile: String,
+    /// The document's chip: a folder of the files as read (`sod.bin`, `dg1.bin`, `dg2.bin`,
+    /// …), verified against `--chip-trust` (Active Authentication needs a server's challenge,
+    /// so it is not run here).
+    #[arg(long)]
+    chip: Option<PathBuf>,
+    /// The trust store for `--chip` (default: the data directory's, `idv chip trust import`).
+    #[arg(long, default_value = "idv-data/chip-trust")]
+    chip_trust: PathBuf,
 }
 
 /// `idv verify`.
@@ -31,6 +39,25 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
     let document = load_image(&args.document)?;
     let back = args.document_back.as_ref().map(load_image).transpose()?;
     let selfie = load_image(&args.selfie)?;
+    let chip = match &args.chip {
+        Some(dir) => {
+            let read = |name: &str| std::fs::read(dir.join(name));
+            let mut chip = idv_chip::Chip {
+                sod: read("sod.bin").with_context(|| format!("{}/sod.bin", dir.display()))?,
+                ..Default::default()
+            };
+            for n in 1..=16 {
+                if let Ok(b) = read(&format!("dg{n}.bin")) {
+                    chip.dgs.insert(n, b);
+                }
+            }
+            let trust = idv_chip::TrustStore::load_dir(&args.chip_trust).with_context(|| {
+                format!("loading the trust store {}", args.chip_trust.display())
+            })?;
+            Some((chip, trust))
+        }
+        None => None,
+    };
     let engines = Engines::load_default()?;
     let v = engines.verify(&Inputs {
         document: Some(&document),
@@ -41,7 +68,13 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
         multiface: false,
         profile: &profile,
         today: idv_document::Ymd::today(),
-        chip: None,
+        chip: chip
+            .as_ref()
+            .map(|(chip, trust)| idv_pipeline::chip::ChipInput {
+                chip,
+                trust,
+                aa_refused: None,
+            }),
     });
     eprintln!("{:?} in {:.0} ms", v.decision.outcome(), v.elapsed_ms);
     println!(

@@ -138,3 +138,49 @@ fn a_missing_file_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.jpg"));
 }
+
+#[test]
+fn verify_with_the_chip_from_the_command_line() {
+    let out = idv(&[
+        "verify",
+        "--document",
+        &path("documents/synthetic-td3-obama.jpg"),
+        "--selfie",
+        &path("faces/face_recognition__obama-720p.jpg"),
+        "--chip",
+        &path("chip"),
+        "--chip-trust",
+        &path("chip/trust"),
+    ]);
+    assert_eq!(
+        out["chip"]["findings"],
+        serde_json::json!(["CHIP_VERIFIED"]),
+        "{out}"
+    );
+    assert_eq!(out["chip"]["mrz_match"], true);
+    assert!(out["chip"]["face_match"]["selfie"].as_f64().unwrap() > 0.8);
+    // Without a trust store that knows the CSCA, the chip is refused by name.
+    let out = idv(&[
+        "verify",
+        "--document",
+        &path("documents/synthetic-td3-obama.jpg"),
+        "--selfie",
+        &path("faces/face_recognition__obama-720p.jpg"),
+        "--chip",
+        &path("chip"),
+        "--chip-trust",
+        &path("emrtd/trust"),
+    ]);
+    assert_eq!(
+        out["chip"]["passive_authentication"]["errors"],
+        serde_json::json!(["csca_not_found"]),
+        "{out}"
+    );
+    let codes: Vec<&str> = out["decision"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"CHIP_INVALID"), "{out}");
+}
