@@ -35,7 +35,8 @@ pub struct ZoneChecks {
 /// A read and checked MRZ.
 #[derive(Debug, Clone, Serialize)]
 pub struct Zone {
-    /// `TD1`, `TD2`, `TD3`, `MRV-A` or `MRV-B`.
+    /// `TD1`, `TD2`, `TD3`, `MRV-A`, `MRV-B`, or `FR-ID` (the French identity card of
+    /// 1988–2021, two lines of 36 in a layout of its own).
     pub format: &'static str,
     /// The zone's lines after repair.
     pub lines: Vec<String>,
@@ -78,6 +79,19 @@ impl Zone {
 
     fn read_with(text: &str, ocr: &[ReadLine]) -> Result<Zone, ZoneError> {
         let input = normalise(text);
+        if let Some((lines, parsed, checks)) = french_identity_card(&input) {
+            let before: Vec<&str> = input.lines().collect();
+            return Ok(Zone {
+                format: "FR-ID",
+                valid: checks.composite == Some(true)
+                    && checks.document_number == Some(true)
+                    && checks.birth_date == Some(true),
+                repairs: diff(&before, &lines),
+                checks,
+                lines,
+                parsed,
+            });
+        }
         let found = mrz::find_and_parse(&input)
             .or_else(|_| mrz::find_and_parse(&letters_in_letter_fields(&input)))
             .map_err(|e| match e {
@@ -329,6 +343,114 @@ fn diff(before: &[&str], after: &[String]) -> Vec<Repair> {
     repairs
 }
 
+/// ICAO 9303's check digit (weights 7, 3, 1; `<` is 0, letters 10–35).
+fn check_digit(s: &str) -> u32 {
+    s.chars()
+        .zip([7, 3, 1].iter().cycle())
+        .map(|(c, w)| {
+            let v = match c {
+                '0'..='9' => c as u32 - '0' as u32,
+                'A'..='Z' => c as u32 - 'A' as u32 + 10,
+                _ => 0,
+            };
+            v * w
+        })
+        .sum::<u32>()
+        % 10
+}
+
+/// OCR's usual digit-for-letter confusions, read as letters (names) or digits (numbers).
+fn as_letters(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '0' => 'O',
+            '1' => 'I',
+            '2' => 'Z',
+            '5' => 'S',
+            '6' => 'G',
+            '8' => 'B',
+            c => c,
+        })
+        .collect()
+}
+
+fn as_digits(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'O' | 'Q' | 'D' => '0',
+            'I' | 'L' => '1',
+            'Z' => '2',
+            'S' => '5',
+            'G' => '6',
+            'B' => '8',
+            c => c,
+        })
+        .collect()
+}
+
+/// The French identity card of 1988–2021 (two lines of 36, not an ICAO layout): line 1 `IDFRA`,
+/// the surname (25) and the issuing office (6); line 2 the card number (12: year, month,
+/// department, sequence) and its check digit, the given names (14), the birth date and its
+/// check digit, the sex, and a check digit over both lines. The card carries no expiry in
+/// its zone. Read into the equivalent TD2 zone (the long number in TD2's overflow form) so
+/// that it parses like any other; `None` when the text holds no such zone or its check
+/// digits disagree (the composite, or both the number's and the birth date's).
+fn french_identity_card(text: &str) -> Option<(Vec<String>, mrz::MrzData, ZoneChecks)> {
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let at = lines
+        .windows(2)
+        .position(|w| w[0].len() == 36 && w[0].starts_with("IDFRA") && w[1].len() == 36)?;
+    let raw1 = lines[at];
+    // The surname is letters; the issuing office's code (the last six) may hold digits.
+    let l1 = format!("IDFRA{}{}", as_letters(&raw1[5..30]), &raw1[30..36]);
+    let raw2 = lines[at + 1];
+    let number = as_digits(&raw2[0..12]);
+    let number_check = as_digits(&raw2[12..13]);
+    let given = as_letters(&raw2[13..27]);
+    let dob = as_digits(&raw2[27..33]);
+    let dob_check = as_digits(&raw2[33..34]);
+    let sex = &raw2[34..35];
+    let composite = as_digits(&raw2[35..36]);
+    let l2 = format!("{number}{number_check}{given}{dob}{dob_check}{sex}");
+    let digit = |s: &str| s.parse::<u32>().ok();
+    let checks = ZoneChecks {
+        document_number: Some(digit(&number_check) == Some(check_digit(&number))),
+        birth_date: Some(digit(&dob_check) == Some(check_digit(&dob))),
+        expiry_date: None,
+        personal_number: None,
+        composite: Some(digit(&composite) == Some(check_digit(&format!("{l1}{l2}")))),
+    };
+    let fields = [checks.document_number, checks.birth_date]
+        .iter()
+        .filter(|c| **c == Some(true))
+        .count();
+    if checks.composite != Some(true) && fields < 2 {
+        return None;
+    }
+    // The same holder in TD2: I<FRA names / number (9 + overflow) FRA birth sex no expiry.
+    let surname = l1[5..30].trim_end_matches('<');
+    let names = format!("{surname}<<{}", given.trim_end_matches('<'));
+    let td2_1 = format!("IDFRA{names:<<31}");
+    let td2_1: String = td2_1.chars().take(36).collect();
+    let optional = format!("{}{}", &number[9..], check_digit(&number));
+    let mut td2_2 = format!(
+        "{}<FRA{dob}{}{sex}<<<<<<0{optional:<<7}",
+        &number[..9],
+        check_digit(&dob)
+    );
+    td2_2.push(char::from_digit(
+        check_digit(&format!(
+            "{}{}{}",
+            &td2_2[0..10],
+            &td2_2[13..20],
+            &td2_2[21..35]
+        )),
+        10,
+    )?);
+    let parsed = mrz::find_and_parse(&format!("{td2_1}\n{td2_2}")).ok()?;
+    Some((vec![l1, format!("{l2}{composite}")], parsed, checks))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,5 +528,29 @@ mod tests {
     #[test]
     fn text_without_a_zone_is_not_found() {
         assert_eq!(Zone::read("hello world").unwrap_err(), ZoneError::NotFound);
+    }
+
+    #[test]
+    fn the_french_identity_card_zone_is_read_with_its_own_check_digits() {
+        // A fictitious holder; OCR's slips: 1 for I in the names, O for 0 in the number.
+        let z = Zone::read(
+            "IDFRAMARTIN<<<<<<<<<<<<<<<<<<<075012\n23O6750123454LUC1E<MARIE<<<9002144F4",
+        )
+        .unwrap();
+        assert_eq!(z.format, "FR-ID");
+        assert!(z.valid, "{z:?}");
+        assert_eq!(z.lines[1], "2306750123454LUCIE<MARIE<<<9002144F4");
+        assert_eq!(z.parsed.surname, "MARTIN");
+        assert_eq!(z.parsed.given_names, "LUCIE MARIE");
+        assert_eq!(
+            z.parsed.document_number_full.as_deref(),
+            Some("230675012345")
+        );
+        assert_eq!(z.parsed.nationality, "FRA");
+        // Its check digits wrong: not a zone.
+        let wrong = Zone::read(
+            "IDFRAMARTIN<<<<<<<<<<<<<<<<<<<075012\n2306750123455LUCIE<MARIE<<<9002145F5",
+        );
+        assert!(wrong.is_err(), "{wrong:?}");
     }
 }
