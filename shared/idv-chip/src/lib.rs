@@ -44,6 +44,31 @@ pub struct Chip {
     pub aa: Option<(Vec<u8>, Vec<u8>)>,
 }
 
+impl Chip {
+    /// A chip's files as saved in `dir`: `sod.bin`, each `dgN.bin` there, and for Active
+    /// Authentication `aa_challenge.hex` with `aa_signature.bin`.
+    pub fn read_dir(dir: &std::path::Path) -> Result<Chip, ChipError> {
+        let mut chip = Chip {
+            sod: std::fs::read(dir.join("sod.bin"))?,
+            ..Chip::default()
+        };
+        for n in 1..=16 {
+            if let Ok(b) = std::fs::read(dir.join(format!("dg{n}.bin"))) {
+                chip.dgs.insert(n, b);
+            }
+        }
+        if let (Ok(c), Ok(s)) = (
+            std::fs::read_to_string(dir.join("aa_challenge.hex")),
+            std::fs::read(dir.join("aa_signature.bin")),
+        ) {
+            let c = hex::decode(c.trim())
+                .map_err(|_| ChipError::Malformed("aa_challenge.hex is not hex".into()))?;
+            chip.aa = Some((c, s));
+        }
+        Ok(chip)
+    }
+}
+
 /// Active Authentication's verdict.
 #[derive(Debug, Clone, Serialize)]
 pub struct Active {

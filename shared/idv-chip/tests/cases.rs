@@ -15,23 +15,9 @@ fn root() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/emrtd"))
 }
 
-/// The case's files as `idv chip verify` takes them.
+/// The case's files as `idv chip verify` takes them, and its printed MRZ.
 pub fn load(dir: &Path) -> (Chip, Option<String>) {
-    let mut chip = Chip {
-        sod: std::fs::read(dir.join("sod.bin")).unwrap(),
-        ..Chip::default()
-    };
-    for n in 1..=16 {
-        if let Ok(b) = std::fs::read(dir.join(format!("dg{n}.bin"))) {
-            chip.dgs.insert(n, b);
-        }
-    }
-    if let (Ok(c), Ok(s)) = (
-        std::fs::read_to_string(dir.join("aa_challenge.hex")),
-        std::fs::read(dir.join("aa_signature.bin")),
-    ) {
-        chip.aa = Some((hex::decode(c.trim()).unwrap(), s));
-    }
+    let chip = Chip::read_dir(dir).unwrap();
     let mrz = std::fs::read_to_string(dir.join("mrz.txt")).ok();
     (chip, mrz)
 }

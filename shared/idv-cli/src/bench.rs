@@ -823,21 +823,7 @@ fn chip(set: &Path, runs: usize) -> Result<()> {
     dirs.sort();
     let mut all = Vec::new();
     for dir in dirs {
-        let mut chip = idv_chip::Chip {
-            sod: std::fs::read(dir.join("sod.bin"))?,
-            ..Default::default()
-        };
-        for n in 1..=16 {
-            if let Ok(b) = std::fs::read(dir.join(format!("dg{n}.bin"))) {
-                chip.dgs.insert(n, b);
-            }
-        }
-        if let (Ok(c), Ok(s)) = (
-            std::fs::read_to_string(dir.join("aa_challenge.hex")),
-            std::fs::read(dir.join("aa_signature.bin")),
-        ) {
-            chip.aa = Some((hex::decode(c.trim())?, s));
-        }
+        let chip = idv_chip::Chip::read_dir(&dir)?;
         let mrz = std::fs::read_to_string(dir.join("mrz.txt")).ok();
         let mut samples = Vec::new();
         for _ in 0..runs {

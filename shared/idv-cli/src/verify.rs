@@ -23,8 +23,9 @@ pub struct VerifyArgs {
     #[arg(long, default_value = idv_pipeline::DEFAULT_PROFILE)]
     profile: String,
     /// The document's chip: a folder of the files as read (`sod.bin`, `dg1.bin`, `dg2.bin`,
-    /// …), verified against `--chip-trust` (Active Authentication needs a server's challenge,
-    /// so it is not run here).
+    /// …), verified against `--chip-trust`. With `aa_challenge.hex` and `aa_signature.bin`
+    /// there, Active Authentication is checked too: it proves the chip answered that
+    /// challenge, not that the challenge was fresh (the service's challenges are).
     #[arg(long)]
     chip: Option<PathBuf>,
     /// The trust store for `--chip` (default: the data directory's, `idv chip trust import`).
@@ -41,16 +42,8 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
     let selfie = load_image(&args.selfie)?;
     let chip = match &args.chip {
         Some(dir) => {
-            let read = |name: &str| std::fs::read(dir.join(name));
-            let mut chip = idv_chip::Chip {
-                sod: read("sod.bin").with_context(|| format!("{}/sod.bin", dir.display()))?,
-                ..Default::default()
-            };
-            for n in 1..=16 {
-                if let Ok(b) = read(&format!("dg{n}.bin")) {
-                    chip.dgs.insert(n, b);
-                }
-            }
+            let chip = idv_chip::Chip::read_dir(dir)
+                .with_context(|| format!("reading the chip's files in {}", dir.display()))?;
             let trust = idv_chip::TrustStore::load_dir(&args.chip_trust).with_context(|| {
                 format!("loading the trust store {}", args.chip_trust.display())
             })?;

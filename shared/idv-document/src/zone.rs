@@ -119,11 +119,10 @@ impl Zone {
         // An ICAO zone only when its check digits say so: the composite agrees, or at least
         // two of the document number's, birth date's and expiry's do (after repair). Text that
         // merely looks like a zone (a licence's printed lines, a chance match) is no MRZ.
-        let fields = [c.document_number, c.date_of_birth, c.date_of_expiry]
-            .iter()
-            .filter(|d| **d == Some(true))
-            .count();
-        if c.composite != Some(true) && fields < 2 {
+        if !digits_agree(
+            c.composite,
+            &[c.document_number, c.date_of_birth, c.date_of_expiry],
+        ) {
             return Err(ZoneError::CheckDigitsDisagree);
         }
         let lines: Vec<String> = parsed.mrz_lines.lines().map(str::to_owned).collect();
@@ -343,35 +342,20 @@ fn diff(before: &[&str], after: &[String]) -> Vec<Repair> {
     repairs
 }
 
-/// ICAO 9303's check digit (weights 7, 3, 1; `<` is 0, letters 10–35).
+/// ICAO 9303's check digit of a field (10, which no digit equals, for a field that has none).
 fn check_digit(s: &str) -> u32 {
-    s.chars()
-        .zip([7, 3, 1].iter().cycle())
-        .map(|(c, w)| {
-            let v = match c {
-                '0'..='9' => c as u32 - '0' as u32,
-                'A'..='Z' => c as u32 - 'A' as u32 + 10,
-                _ => 0,
-            };
-            v * w
-        })
-        .sum::<u32>()
-        % 10
+    mrz::check_digit(s).unwrap_or(10)
 }
 
-/// OCR's usual digit-for-letter confusions, read as letters (names) or digits (numbers).
+/// Whether a zone's check digits make it one: the composite agrees, or at least two of the
+/// fields' do (one agreeing alone happens by chance one time in ten).
+fn digits_agree(composite: Option<bool>, fields: &[Option<bool>]) -> bool {
+    composite == Some(true) || fields.iter().filter(|d| **d == Some(true)).count() >= 2
+}
+
+/// OCR's usual confusions in a field of letters (names) or of digits (numbers).
 fn as_letters(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '0' => 'O',
-            '1' => 'I',
-            '2' => 'Z',
-            '5' => 'S',
-            '6' => 'G',
-            '8' => 'B',
-            c => c,
-        })
-        .collect()
+    s.chars().map(as_letter).collect()
 }
 
 fn as_digits(s: &str) -> String {
@@ -420,11 +404,10 @@ fn french_identity_card(text: &str) -> Option<(Vec<String>, mrz::MrzData, ZoneCh
         personal_number: None,
         composite: Some(digit(&composite) == Some(check_digit(&format!("{l1}{l2}")))),
     };
-    let fields = [checks.document_number, checks.birth_date]
-        .iter()
-        .filter(|c| **c == Some(true))
-        .count();
-    if checks.composite != Some(true) && fields < 2 {
+    if !digits_agree(
+        checks.composite,
+        &[checks.document_number, checks.birth_date],
+    ) {
         return None;
     }
     // The same holder in TD2: I<FRA names / number (9 + overflow) FRA birth sex no expiry.
