@@ -3671,7 +3671,8 @@ fn the_chip_in_every_dialect() {
         .output()
         .unwrap();
     assert!(imported.status.success(), "{imported:?}");
-    let s = start(&dir);
+    let s = start_with(&dir, &["--allow-private-callbacks"]);
+    let (url, _calls) = receiver();
     let onecall: &[(&str, &str)] = &[("x-api-key", t["api_key"].as_str().unwrap())];
     let challenge = |h: &[(&str, &str)]| -> (String, String) {
         let (st, c, _) = s.send("POST", "/v1/chip/challenge", h, None, None);
@@ -3863,11 +3864,30 @@ fn the_chip_in_every_dialect() {
         "/identity/verify",
         link,
         json!({"id": "chip-1", "images": [{"content": std64(DOC), "faceImage": std64(SELFIE)}],
-               "nfc": nfc.clone()}),
+               "nfc": nfc.clone(), "certify": true, "certifyCallback": url}),
     );
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["nfc"]["findings"], json!(["CHIP_VERIFIED"]), "{v}");
     assert_eq!(v["idVerification"]["result"], "Ok", "{v}");
+    // The certificate states the chip.
+    let file = dir.join("chip-1.pdf");
+    std::fs::write(&file, s.certificate("chip-1", link)).unwrap();
+    let out = Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .unwrap();
+    let flat: String = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for needle in [
+        "verified (ICAO 9303 Passive Authentication): signed by C=KE, O=idv test, CN=idv specimen DS",
+        "its MRZ (DG1) equals the printed one",
+        "Active Authentication passed",
+    ] {
+        assert!(flat.contains(needle), "{needle:?} not in {flat}");
+    }
     // The same answer again, under another request id: the challenge was used.
     let (st, v) = s.json(
         "/identity/verify",
