@@ -31,6 +31,9 @@ pub struct ChipChallenge {
     /// The 8 bytes, hex.
     pub challenge: String,
     pub expires_at_ms: u64,
+    /// Taken (a claim between the conditional write and the record's removal).
+    #[serde(default)]
+    pub used: bool,
 }
 
 /// `POST /v1/chip/challenge`'s answer.
@@ -56,6 +59,7 @@ pub async fn issue_challenge(
     let c = ChipChallenge {
         challenge: hex::encode(b),
         expires_at_ms,
+        used: false,
     };
     CHIP_CHALLENGES
         .insert(records, &format!("{tenant}/{id}"), &c)
@@ -81,14 +85,25 @@ pub async fn take_challenge(
     let Some(c) = CHIP_CHALLENGES.get(records, &key).await? else {
         return Ok(Err("the challenge is unknown or was already used"));
     };
-    // Removed before it is used: of two requests with one challenge, one gets it.
-    match records.remove(CHIP_CHALLENGES.name(), &key).await {
-        Ok(()) => {}
-        Err(e) => return Err(e.into()),
-    }
-    if CHIP_CHALLENGES.get(records, &key).await?.is_some() {
+    if c.value.used {
         return Ok(Err("the challenge is unknown or was already used"));
     }
+    // Claimed by a conditional write: of two requests with one challenge, one gets it.
+    let claimed = ChipChallenge {
+        used: true,
+        ..c.value.clone()
+    };
+    match CHIP_CHALLENGES
+        .replace(records, &key, c.version, &claimed)
+        .await
+    {
+        Ok(()) => {}
+        Err(e) if e.is_conflict() => {
+            return Ok(Err("the challenge is unknown or was already used"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    records.remove(CHIP_CHALLENGES.name(), &key).await?;
     if c.value.expires_at_ms <= now_ms {
         return Ok(Err("the challenge expired"));
     }
@@ -311,4 +326,60 @@ pub async fn load_trust(blobs: &dyn BlobStore) -> Result<Arc<TrustStore>, Error>
             .map_err(|e| Error::internal(format!("trust store {key}: {e}")))?;
     }
     Ok(Arc::new(store))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_challenge_is_taken_once_before_it_expires_and_swept_after() {
+        let dir = std::env::temp_dir().join(format!("idv-chip-challenges-{}", std::process::id()));
+        let s = crate::Services::embedded(&dir, Vec::new());
+        let records = s.records.as_ref();
+        let now = 1_000_000;
+        let c = issue_challenge(records, "acme", now).await.unwrap();
+        assert_eq!(c.challenge.len(), 16);
+        // Another tenant cannot take it; its tenant can, once.
+        let other = take_challenge(records, "globex", &c.challenge_id, now)
+            .await
+            .unwrap();
+        assert!(other.is_err());
+        let bytes = take_challenge(records, "acme", &c.challenge_id, now)
+            .await
+            .unwrap();
+        assert_eq!(bytes.unwrap(), hex::decode(&c.challenge).unwrap());
+        let again = take_challenge(records, "acme", &c.challenge_id, now)
+            .await
+            .unwrap();
+        assert!(again.is_err());
+        // Two requests with one challenge at once: one gets it.
+        let raced = issue_challenge(records, "acme", now).await.unwrap();
+        let (a, b) = tokio::join!(
+            take_challenge(records, "acme", &raced.challenge_id, now),
+            take_challenge(records, "acme", &raced.challenge_id, now)
+        );
+        assert_eq!(
+            [a.unwrap().is_ok(), b.unwrap().is_ok()]
+                .iter()
+                .filter(|x| **x)
+                .count(),
+            1
+        );
+        // Past its 5 minutes it is refused, and the sweep removes the ones never used.
+        let late = issue_challenge(records, "acme", now).await.unwrap();
+        let after = now + CHALLENGE_SECONDS * 1000;
+        let expired = take_challenge(records, "acme", &late.challenge_id, after)
+            .await
+            .unwrap();
+        assert_eq!(expired, Err("the challenge expired"));
+        issue_challenge(records, "acme", now).await.unwrap();
+        issue_challenge(records, "acme", after).await.unwrap();
+        assert_eq!(sweep(records, "acme", after).await.unwrap(), 1);
+        assert_eq!(
+            CHIP_CHALLENGES.list(records, "acme/").await.unwrap().len(),
+            1
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -22,6 +22,9 @@ pub struct SweepReport {
     /// Presigned uploads removed (used or not).
     #[serde(default)]
     pub uploads_purged: usize,
+    /// Chip challenges removed unused once expired.
+    #[serde(default)]
+    pub challenges_expired: usize,
 }
 
 /// Applies every tenant's policy at `now_ms`.
@@ -51,6 +54,7 @@ pub async fn sweep(state: &Services, now_ms: u64) -> Result<SweepReport, Error> 
         for s in seen {
             apply(state, &tenant, &s, &policy, now_ms, &mut report).await?;
         }
+        report.challenges_expired += crate::chip::sweep(records, &tenant, now_ms).await?;
         let uploads = crate::uploads::sweep(state, &tenant, &policy, now_ms).await?;
         if uploads > 0 {
             report.uploads_purged += uploads;

@@ -52,14 +52,16 @@ pub struct DeletedTenant {
     /// Blobs: images, thumbnails, certificates, uploads.
     pub blobs: usize,
     /// Records: the tenant, its credentials and reviewers, jobs, verifications, review cases,
-    /// callbacks, tombstones, receipts, uploads handed out and its audit trail.
+    /// callbacks, tombstones, receipts, uploads and chip challenges handed out and its audit
+    /// trail.
     pub records: usize,
 }
 
 /// Tables whose keys start with `TENANT/`.
-const PREFIXED: [&str; 6] = [
+const PREFIXED: [&str; 7] = [
     crate::receipts::RECEIPTS.name(),
     crate::records::UPLOADS.name(),
+    crate::chip::CHIP_CHALLENGES.name(),
     crate::records::CASES.name(),
     crate::records::CALLBACKS.name(),
     crate::records::TOMBSTONES.name(),
