@@ -20,9 +20,22 @@ pub struct VerifyForm {
     profile: Option<String>,
     /// https URL receiving the result, signed.
     callback_url: Option<String>,
-    /// The chip's files as `chip.sod`, `chip.dg1`, … parts (see `ChipFiles`).
+    /// The chip's EF.SOD as read (see `ChipFiles`); its other files likewise as `chip.dg1`,
+    /// `chip.dg2`, `chip.dg14`, `chip.dg15`, with `chip.challenge_id` and `chip.aa_signature`.
     #[schema(rename = "chip.sod", value_type = Option<String>, format = Binary)]
     chip_sod: Option<Vec<u8>>,
+    #[schema(rename = "chip.dg1", value_type = Option<String>, format = Binary)]
+    chip_dg1: Option<Vec<u8>>,
+    #[schema(rename = "chip.dg2", value_type = Option<String>, format = Binary)]
+    chip_dg2: Option<Vec<u8>>,
+    #[schema(rename = "chip.dg14", value_type = Option<String>, format = Binary)]
+    chip_dg14: Option<Vec<u8>>,
+    #[schema(rename = "chip.dg15", value_type = Option<String>, format = Binary)]
+    chip_dg15: Option<Vec<u8>>,
+    #[schema(rename = "chip.challenge_id")]
+    chip_challenge_id: Option<String>,
+    #[schema(rename = "chip.aa_signature", value_type = Option<String>, format = Binary)]
+    chip_aa_signature: Option<Vec<u8>>,
 }
 
 /// What the app read from the document's chip, each file base64 (whole, as read), and its
