@@ -27,14 +27,8 @@ pub fn verify(
             let named = dg14.map(lds::dg14_aa_algorithm).transpose()?.flatten();
             let ec = key.ec_key().map_err(|e| ChipError::Crypto(e.to_string()))?;
             let md = match named.as_deref() {
-                Some("0.4.0.127.0.7.1.1.4.1.1") => MessageDigest::sha1(),
-                Some("0.4.0.127.0.7.1.1.4.1.2") => MessageDigest::sha224(),
-                Some("0.4.0.127.0.7.1.1.4.1.3") => MessageDigest::sha256(),
-                Some("0.4.0.127.0.7.1.1.4.1.4") => MessageDigest::sha384(),
-                Some("0.4.0.127.0.7.1.1.4.1.5") => MessageDigest::sha512(),
-                Some(other) => {
-                    return Err(ChipError::Unsupported(format!("AA algorithm {other}")));
-                }
+                Some(oid) => keys::plain_ecdsa_hash(oid)
+                    .ok_or_else(|| ChipError::Unsupported(format!("AA algorithm {oid}")))?,
                 // No ActiveAuthenticationInfo: the hash that matches the curve's size.
                 None => match ec.group().order_bits() {
                     ..=160 => MessageDigest::sha1(),

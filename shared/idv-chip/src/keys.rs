@@ -126,6 +126,19 @@ pub fn hash_with(oid: &str, data: &[u8]) -> Result<Vec<u8>, ChipError> {
     Ok(hash(md, data).map_err(crypto)?.to_vec())
 }
 
+/// The hash of a BSI TR-03111 plain ECDSA algorithm (`ecdsa-plain-SHAx`), as SODs and
+/// DG14's ActiveAuthenticationInfo name it.
+pub fn plain_ecdsa_hash(oid: &str) -> Option<MessageDigest> {
+    Some(match oid {
+        "0.4.0.127.0.7.1.1.4.1.1" => MessageDigest::sha1(),
+        "0.4.0.127.0.7.1.1.4.1.2" => MessageDigest::sha224(),
+        "0.4.0.127.0.7.1.1.4.1.3" => MessageDigest::sha256(),
+        "0.4.0.127.0.7.1.1.4.1.4" => MessageDigest::sha384(),
+        "0.4.0.127.0.7.1.1.4.1.5" => MessageDigest::sha512(),
+        _ => return None,
+    })
+}
+
 /// The scheme a signature algorithm OID names.
 enum Scheme {
     Ecdsa(MessageDigest),
@@ -138,6 +151,9 @@ enum Scheme {
 fn scheme(sig: &Algorithm, digest_oid: &str) -> Result<Scheme, ChipError> {
     let from_digest =
         || digest(digest_oid).ok_or_else(|| ChipError::Unsupported(format!("hash {digest_oid}")));
+    if let Some(md) = plain_ecdsa_hash(&sig.oid) {
+        return Ok(Scheme::EcdsaPlain(md));
+    }
     Ok(match sig.oid.as_str() {
         "1.2.840.10045.4.1" => Scheme::Ecdsa(MessageDigest::sha1()),
         "1.2.840.10045.4.3.1" => Scheme::Ecdsa(MessageDigest::sha224()),
@@ -146,11 +162,6 @@ fn scheme(sig: &Algorithm, digest_oid: &str) -> Result<Scheme, ChipError> {
         "1.2.840.10045.4.3.4" => Scheme::Ecdsa(MessageDigest::sha512()),
         // Some SODs name the key type, not the scheme: the hash is the signer's.
         "1.2.840.10045.2.1" => Scheme::Ecdsa(from_digest()?),
-        "0.4.0.127.0.7.1.1.4.1.1" => Scheme::EcdsaPlain(MessageDigest::sha1()),
-        "0.4.0.127.0.7.1.1.4.1.2" => Scheme::EcdsaPlain(MessageDigest::sha224()),
-        "0.4.0.127.0.7.1.1.4.1.3" => Scheme::EcdsaPlain(MessageDigest::sha256()),
-        "0.4.0.127.0.7.1.1.4.1.4" => Scheme::EcdsaPlain(MessageDigest::sha384()),
-        "0.4.0.127.0.7.1.1.4.1.5" => Scheme::EcdsaPlain(MessageDigest::sha512()),
         "1.2.840.113549.1.1.1" => Scheme::Pkcs1(from_digest()?),
         "1.2.840.113549.1.1.5" => Scheme::Pkcs1(MessageDigest::sha1()),
         "1.2.840.113549.1.1.14" => Scheme::Pkcs1(MessageDigest::sha224()),

@@ -3800,29 +3800,24 @@ fn the_chip_in_every_dialect() {
     let answer = base64::engine::general_purpose::STANDARD
         .decode(aa_answer(&c))
         .unwrap();
-    let (st, j) = s.form(
-        "/v0.2/full-id-verification",
-        &kairos,
-        &[
-            ("selfie", file(SELFIE)),
-            ("document", file(DOC)),
-            ("chip_sod", file("chip/sod.bin")),
-            ("chip_dg1", file("chip/dg1.bin")),
-            ("chip_dg2", file("chip/dg2.bin")),
-            ("chip_dg14", file("chip/dg14.bin")),
-            ("chip_dg15", file("chip/dg15.bin")),
-            ("chip_challenge_id", Part::Text(id)),
-            ("chip_aa_signature", Part::File(answer)),
-        ],
-    );
-    assert_eq!(st, 200, "{j}");
-    let done = s.poll(
-        &format!(
-            "/v0.2/full-id-verification/{}",
-            j["api_req_uid"].as_str().unwrap()
-        ),
-        &kairos,
-    );
+    // Submitted with the sample page and selfie, then polled until done.
+    let full_id = |chip: Vec<(&str, Part)>| {
+        let mut parts = vec![("selfie", file(SELFIE)), ("document", file(DOC))];
+        parts.extend(chip);
+        let (st, j) = s.form("/v0.2/full-id-verification", &kairos, &parts);
+        assert_eq!(st, 200, "{j}");
+        let uid = j["api_req_uid"].as_str().unwrap();
+        s.poll(&format!("/v0.2/full-id-verification/{uid}"), &kairos)
+    };
+    let done = full_id(vec![
+        ("chip_sod", file("chip/sod.bin")),
+        ("chip_dg1", file("chip/dg1.bin")),
+        ("chip_dg2", file("chip/dg2.bin")),
+        ("chip_dg14", file("chip/dg14.bin")),
+        ("chip_dg15", file("chip/dg15.bin")),
+        ("chip_challenge_id", Part::Text(id)),
+        ("chip_aa_signature", Part::File(answer)),
+    ]);
     let chip = &done["response_data"]["chip"];
     assert_eq!(chip["findings"], json!(["CHIP_VERIFIED"]), "{done}");
     assert_eq!(chip["active_authentication"]["valid"], true);
@@ -3831,24 +3826,10 @@ fn the_chip_in_every_dialect() {
         "{done}"
     );
     // A DG1 edited by one byte, through Kairos.
-    let (st, j) = s.form(
-        "/v0.2/full-id-verification",
-        &kairos,
-        &[
-            ("selfie", file(SELFIE)),
-            ("document", file(DOC)),
-            ("chip_sod", file("chip/sod.bin")),
-            ("chip_dg1", Part::File(dg1.clone())),
-        ],
-    );
-    assert_eq!(st, 200, "{j}");
-    let done = s.poll(
-        &format!(
-            "/v0.2/full-id-verification/{}",
-            j["api_req_uid"].as_str().unwrap()
-        ),
-        &kairos,
-    );
+    let done = full_id(vec![
+        ("chip_sod", file("chip/sod.bin")),
+        ("chip_dg1", Part::File(dg1.clone())),
+    ]);
     let found = codes(&done["response_data"]["decision"]);
     assert!(found.contains(&"CHIP_INVALID".to_string()), "{done}");
     assert!(found.contains(&"CHIP_MRZ_MISMATCH".to_string()), "{done}");

@@ -122,12 +122,6 @@ pub async fn sweep(records: &dyn RecordStore, tenant: &str, now_ms: u64) -> Resu
     Ok(n)
 }
 
-/// The chip's files as a request names them: one name per part (`sod`, `dg1`, `dg2`,
-/// `dg14`, `dg15`, `challenge_id`, `aa_signature`) mapped to the dialect's field name.
-pub struct ChipFieldNames {
-    pub name: fn(&str) -> String,
-}
-
 /// What a request said of the chip, read and bounded; `None` when it sent no chip.
 pub struct ChipRequest {
     pub chip: Chip,

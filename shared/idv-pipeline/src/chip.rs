@@ -28,6 +28,17 @@ pub struct ChipFaces {
     pub error: Option<String>,
 }
 
+impl ChipFaces {
+    /// The lower of the two confidences and what it compared DG2 with (`selfie` or
+    /// `printed portrait`).
+    pub fn worst(&self) -> Option<(f32, &'static str)> {
+        [(self.selfie, "selfie"), (self.portrait, "printed portrait")]
+            .into_iter()
+            .filter_map(|(c, what)| c.map(|c| (c, what)))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+    }
+}
+
 /// The chip's verdict.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -81,9 +92,10 @@ impl ChipReport {
         {
             findings.push("CHIP_CLONED");
         }
-        let low = |c: Option<f32>| c.is_some_and(|c| f64::from(c) < band.review_below);
-        if let Some(f) = &faces
-            && (low(f.selfie) || low(f.portrait))
+        if faces
+            .as_ref()
+            .and_then(ChipFaces::worst)
+            .is_some_and(|(c, _)| f64::from(c) < band.review_below)
         {
             findings.push("CHIP_FACE_MISMATCH");
         }

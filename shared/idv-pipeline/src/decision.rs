@@ -215,85 +215,74 @@ pub fn decide(
     }
 }
 
-/// The chip's details: every failed finding (none for a verified chip).
+/// The chip's details: one for each finding that failed (none for a verified chip), and a
+/// warning when DG2 could not be compared.
 fn chip_details(chip: &crate::chip::ChipReport, band: crate::Band) -> Vec<Detail> {
-    let mut out = Vec::new();
     let detail = |code: &str, decision, description: String| Detail {
         code: code.into(),
         confidence: 1.0,
         decision,
         description,
     };
-    let pa = &chip.report.passive_authentication;
-    if !pa.valid {
-        let why: Vec<&str> = pa.errors.iter().map(|e| e.code()).collect();
+    let mut out: Vec<Detail> = chip
+        .findings
+        .iter()
+        .filter_map(|&code| match code {
+            "CHIP_INVALID" => {
+                let why: Vec<&str> = chip
+                    .report
+                    .passive_authentication
+                    .errors
+                    .iter()
+                    .map(|e| e.code())
+                    .collect();
+                Some(detail(
+                    code,
+                    Decision::Reject,
+                    format!(
+                        "The chip failed Passive Authentication ({}): its data was not signed by the issuing state as read.",
+                        why.join(", ")
+                    ),
+                ))
+            }
+            "CHIP_MRZ_MISMATCH" => Some(detail(
+                code,
+                Decision::Reject,
+                "The chip's MRZ (DG1) differs from the MRZ printed on the document.".into(),
+            )),
+            "CHIP_CLONED" => Some(detail(
+                code,
+                Decision::Reject,
+                match &chip.aa_refused {
+                    Some(why) => format!("Active Authentication could not be judged: {why}."),
+                    None => "The chip's answer to the challenge does not verify with its Active Authentication key: the chip may be a clone.".into(),
+                },
+            )),
+            "CHIP_FACE_MISMATCH" => {
+                let (worst, what) = chip.face_match.as_ref()?.worst()?;
+                let decision = if f64::from(worst) < band.reject_below {
+                    Decision::Reject
+                } else {
+                    Decision::Review
+                };
+                Some(detail(
+                    code,
+                    decision,
+                    format!(
+                        "The chip's portrait (DG2) does not match the {what}: {worst:.4} < {}.",
+                        band.review_below
+                    ),
+                ))
+            }
+            _ => None,
+        })
+        .collect();
+    if let Some(e) = chip.face_match.as_ref().and_then(|f| f.error.as_ref()) {
         out.push(detail(
-            "CHIP_INVALID",
-            Decision::Reject,
-            format!(
-                "The chip failed Passive Authentication ({}): its data was not signed by the issuing state as read.",
-                why.join(", ")
-            ),
+            "CHIP_FACE_UNREADABLE",
+            Decision::Warning,
+            format!("The chip's portrait (DG2) could not be compared: {e}."),
         ));
-    }
-    if chip.report.mrz_match == Some(false) {
-        out.push(detail(
-            "CHIP_MRZ_MISMATCH",
-            Decision::Reject,
-            "The chip's MRZ (DG1) differs from the MRZ printed on the document.".into(),
-        ));
-    }
-    if let Some(why) = &chip.aa_refused {
-        out.push(detail(
-            "CHIP_CLONED",
-            Decision::Reject,
-            format!("Active Authentication could not be judged: {why}."),
-        ));
-    } else if chip
-        .report
-        .active_authentication
-        .as_ref()
-        .is_some_and(|a| !a.valid)
-    {
-        out.push(detail(
-            "CHIP_CLONED",
-            Decision::Reject,
-            "The chip's answer to the challenge does not verify with its Active Authentication key: the chip may be a clone.".into(),
-        ));
-    }
-    if let Some(f) = &chip.face_match {
-        let worst = [f.selfie, f.portrait]
-            .into_iter()
-            .flatten()
-            .fold(f32::MAX, f32::min);
-        if worst < f32::MAX && f64::from(worst) < band.review_below {
-            let decision = if f64::from(worst) < band.reject_below {
-                Decision::Reject
-            } else {
-                Decision::Review
-            };
-            out.push(detail(
-                "CHIP_FACE_MISMATCH",
-                decision,
-                format!(
-                    "The chip's portrait (DG2) does not match the {}: {:.4} < {}.",
-                    if f.selfie == Some(worst) {
-                        "selfie"
-                    } else {
-                        "printed portrait"
-                    },
-                    worst,
-                    band.review_below
-                ),
-            ));
-        }
-        if let Some(e) = &f.error {
-            out.push(detail(
-                "CHIP_FACE_UNREADABLE",
-                Decision::Warning,
-                format!("The chip's portrait (DG2) could not be compared: {e}."),
-            ));
-        }
     }
     out
 }
